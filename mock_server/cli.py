@@ -1,0 +1,182 @@
+"""The ``paymock`` command: ``serve``, ``seed`` and ``routes`` (``check`` comes from :mod:`contracts`)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mock_server.errors import MockServerError
+from mock_server.handling import ApiRuntime, runtimes
+from mock_server.seeding import SeedSettings, is_seeded, seed_api
+from mock_server.spec import ApiSpec, available_apis, load_apis
+from mock_server.store import Store
+
+DEFAULT_DATA = ".paymock/paymock.sqlite3"
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """What ``serve`` and ``seed`` prepared: documents, store and settings."""
+
+    specs: list[ApiSpec]
+    store: Store
+    settings: SeedSettings
+
+
+def _as_of(value: str | None, store: Store) -> int:
+    if value:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise click.BadParameter(f"{value!r} is not an ISO 8601 date or date-time", param_hint="--as-of") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return int(moment.timestamp())
+    stored = store.meta("as_of")
+    if stored is not None:
+        return int(stored)
+    # The world is "now" when first generated, and keeps that date for as long as its data file lives.
+    today = int(time.time())
+    return today - today % 86_400
+
+
+def prepare(
+    apis: tuple[str, ...], data: str, seed: int, payments: int | None, tenants: int | None, as_of: str | None, quiet: bool = False
+) -> Served:
+    """Load the documents, open the store and seed whatever is missing or outdated."""
+    specs = load_apis(list(apis) or None)
+    store = Store(data)
+    settings = SeedSettings(seed=seed, as_of=_as_of(as_of, store), payments=payments, tenants=tenants)
+    with store.transaction() as db:
+        store.set_meta(db, "as_of", str(settings.as_of))
+    for spec in specs:
+        if is_seeded(store, spec, settings):
+            continue
+        started = time.perf_counter()
+        with click.progressbar(
+            length=settings.size(spec) * settings.tenant_count(spec),
+            label=f"seeding {spec.name:<10}",
+            file=sys.stderr if not quiet else open("/dev/null", "w"),  # noqa: SIM115
+        ) as bar:
+            last = [0]
+
+            def progress(api: str, done: int, total: int) -> None:
+                bar.update(done - last[0])
+                last[0] = done
+
+            seed_api(store, spec, settings, progress)
+        if not quiet:
+            click.echo(f"seeded {spec.name} in {time.perf_counter() - started:.1f}s", err=True)
+    return Served(specs, store, settings)
+
+
+def build_runtimes(served: Served) -> dict[str, ApiRuntime]:
+    """Bind every served API to the store."""
+    tenants = {s.name: served.settings.tenant_count(s) for s in served.specs}
+    return runtimes(served.specs, served.store, served.settings.seed, tenants)
+
+
+def banner(rts: dict[str, ApiRuntime], host: str, port: int, root: str | None) -> str:
+    """What ``serve`` prints: per API, its base URL and the sandbox credentials of its first tenant."""
+    lines = [f"paymock on http://{host}:{port}  (admin: http://{host}:{port}/__paymock/credentials)"]
+    for name, rt in rts.items():
+        url = f"http://{host}:{port}" + ("" if name == root else f"/{name}")
+        lines.append(f"  {name:<11} {url}")
+        cred = rt.credentials()[0]
+        shown = {k: v for k, v in cred.items() if k not in ("name", "api_key")}
+        lines.append("              " + "  ".join(f"{k}={v}" for k, v in shown.items()))
+    return "\n".join(lines)
+
+
+def _common(f: Any) -> Any:
+    options = [
+        click.argument("apis", nargs=-1, type=click.Choice(available_apis())),
+        click.option("--data", default=DEFAULT_DATA, show_default=True, help="SQLite data file (':memory:' for a private, throwaway store)."),
+        click.option("--seed", default=1, show_default=True, type=int, help="Random seed of the generated data and credentials."),
+        click.option("--payments", type=click.IntRange(1, 1_000_000), help="Payments per tenant (default: each document's size)."),
+        click.option("--tenants", type=click.IntRange(1, 50), help="Tenants per API (default: each document's count)."),
+        click.option("--as-of", help="ISO date the generated world is 'now' for (default: the data file's, else today)."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(package_name="paymock")
+def main() -> None:
+    """paymock: a stateful sandbox and contract-test kit for payment APIs."""
+
+
+@main.command(context_settings=CONTEXT)
+@_common
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8080, show_default=True, type=int, help="Port to bind.")
+@click.option("--root", help="Serve this one API at '/' (for clients whose base URL cannot carry a path).")
+@click.option("--workers", type=click.IntRange(1, 64), help="Worker processes (default: one per core; 1 for ':memory:').")
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64), help="Threads per worker.")
+def serve(
+    apis: tuple[str, ...], data: str, seed: int, payments: int | None, tenants: int | None, as_of: str | None,
+    host: str, port: int, root: str | None, workers: int | None, threads: int,
+) -> None:
+    """Serve the APIs (all five by default) through gunicorn."""
+    from mock_server.server import run
+
+    if root is not None and apis and root not in apis:
+        raise click.BadParameter(f"{root!r} is not among the APIs to serve: {', '.join(apis)}", param_hint="--root")
+    if root is not None and not apis:
+        apis = (root,)
+    try:
+        served = prepare(apis, data, seed, payments, tenants, as_of)
+        rts = build_runtimes(served)
+    except MockServerError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(banner(rts, host, port, root))
+    run(served, rts, host=host, port=port, root=root, workers=workers, threads=threads)
+
+
+@main.command(context_settings=CONTEXT)
+@_common
+def seed(apis: tuple[str, ...], data: str, seed: int, payments: int | None, tenants: int | None, as_of: str | None) -> None:
+    """Generate the data file without serving (a later 'serve' with the same options starts at once)."""
+    if data == ":memory:":
+        raise click.BadParameter("seeding a ':memory:' store keeps nothing; give a file", param_hint="--data")
+    try:
+        prepare(apis, data, seed, payments, tenants, as_of)
+    except MockServerError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"data file ready: {Path(data).resolve()}")
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("apis", nargs=-1, type=click.Choice(available_apis()))
+def routes(apis: tuple[str, ...]) -> None:
+    """List every operation of the APIs and the x-paymock action that answers it."""
+    try:
+        specs = load_apis(list(apis) or None)
+    except MockServerError as exc:
+        raise click.ClickException(str(exc)) from None
+    for spec in specs:
+        click.echo(f"{spec.name}  ({spec.title})")
+        for op in spec.operations:
+            action = type(op.action).__name__.removesuffix("Action").lower()
+            auth = "" if op.secured else "  [no auth]"
+            click.echo(f"  {op.method:<6} /{spec.name}{op.path:<60} {op.operation_id:<28} {action}{auth}")
+
+
+def _register_optional_commands() -> None:
+    try:
+        from contracts.cli import check
+    except ImportError:  # the contract kit is part of the package; this only guards partial installs
+        return
+    main.add_command(check)
+
+
+_register_optional_commands()

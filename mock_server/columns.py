@@ -1,0 +1,102 @@
+"""Column types: how a record field is stored for filtering and sorting, and how a parameter
+value is turned into something comparable with it.
+
+Stored forms are chosen so that SQLite's own ordering is the right one: money as integer minor
+units, date-times as epoch seconds, dates as ISO text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from mock_server.registry import Registry
+
+SqlValue = str | int | float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnType:
+    """How one kind of column stores and compares values.
+
+    Attributes:
+        sql: The SQLite column affinity.
+        load: Turns a value from a rendered record (plus an optional strptime pattern) into the stored form.
+        bound: Turns a parameter value into the stored form; ``edge`` is ``"start"`` or ``"end"``
+            for range filters on a coarser value (a date used against a date-time column).
+    """
+
+    sql: str
+    load: Callable[[Any, str | None], SqlValue]
+    bound: Callable[[Any, str], SqlValue]
+
+
+COLUMN_TYPES: Registry[ColumnType] = Registry("column type")
+
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _text(value: Any, parse: str | None = None) -> SqlValue:
+    return None if value is None else str(value)
+
+
+def _integer(value: Any, parse: str | None = None) -> SqlValue:
+    return None if value is None else int(value)
+
+
+def _money(value: Any, parse: str | None = None) -> SqlValue:
+    if value is None:
+        return None
+    try:
+        return int((Decimal(str(value)) * 100).to_integral_value())
+    except InvalidOperation:
+        return None
+
+
+def parse_instant(value: Any, parse: str | None = None, edge: str = "start") -> int | None:
+    """Epoch seconds of an ISO 8601 date or date-time (or of ``parse``'s layout); UTC if no offset."""
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return int(value)
+    text = str(value).strip()
+    if parse:
+        moment = datetime.strptime(text, parse)
+    elif _DATE_ONLY.match(text):
+        moment = datetime.fromisoformat(text)
+        if edge == "end":
+            return int(moment.replace(tzinfo=UTC).timestamp()) + 86_399
+    else:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp())
+
+
+def parse_day(value: Any, parse: str | None = None) -> str | None:
+    """ISO ``YYYY-MM-DD`` of a date, a date-time (its UTC date), or ``parse``'s layout."""
+    if value is None:
+        return None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
+    text = str(value).strip()
+    if parse:
+        return datetime.strptime(text, parse).date().isoformat()
+    if _DATE_ONLY.match(text):
+        return text
+    instant = parse_instant(text)
+    assert instant is not None
+    return datetime.fromtimestamp(instant, UTC).date().isoformat()
+
+
+COLUMN_TYPES.register("text")(ColumnType("TEXT", _text, lambda v, edge: _text(v)))
+COLUMN_TYPES.register("integer")(ColumnType("INTEGER", _integer, lambda v, edge: _integer(v)))
+COLUMN_TYPES.register("money")(ColumnType("INTEGER", _money, lambda v, edge: _money(v)))
+COLUMN_TYPES.register("datetime")(
+    ColumnType("INTEGER", lambda v, p: parse_instant(v, p), lambda v, edge: parse_instant(v, None, edge))
+)
+COLUMN_TYPES.register("date")(ColumnType("TEXT", parse_day, lambda v, edge: parse_day(v)))

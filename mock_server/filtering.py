@@ -1,0 +1,67 @@
+"""Filter operators: how a query parameter with ``x-paymock: {filter: column}`` narrows a list."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mock_server.columns import ColumnType
+from mock_server.registry import Registry
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One SQL condition on a column: ``sql`` with ``?`` placeholders and its arguments."""
+
+    sql: str
+    args: tuple[Any, ...]
+
+
+Operator = Callable[[str, ColumnType, Any], Condition]
+FILTER_OPERATORS: Registry[Operator] = Registry("filter operator")
+
+
+@FILTER_OPERATORS.register("eq")
+def _eq(column: str, ctype: ColumnType, value: Any) -> Condition:
+    if value is None:
+        return Condition(f"{column} IS NULL", ())
+    start, end = ctype.bound(value, "start"), ctype.bound(value, "end")
+    if start != end:  # a date against a date-time column: the whole day
+        return Condition(f"{column} BETWEEN ? AND ?", (start, end))
+    return Condition(f"{column} = ?", (start,))
+
+
+@FILTER_OPERATORS.register("gte")
+def _gte(column: str, ctype: ColumnType, value: Any) -> Condition:
+    return Condition(f"{column} >= ?", (ctype.bound(value, "start"),))
+
+
+@FILTER_OPERATORS.register("lte")
+def _lte(column: str, ctype: ColumnType, value: Any) -> Condition:
+    return Condition(f"{column} <= ?", (ctype.bound(value, "end"),))
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """A parameter's filter role, compiled at load.
+
+    Attributes:
+        param: Parameter name.
+        column: SQL column name.
+        ctype: The column's type.
+        op: The operator.
+        null_literal: A parameter value that means "the field is null", if the API has one.
+    """
+
+    param: str
+    column: str
+    ctype: ColumnType
+    op: Operator
+    null_literal: str | None = None
+
+    def condition(self, value: Any) -> Condition:
+        """The SQL condition for one parameter value."""
+        if self.null_literal is not None and value == self.null_literal:
+            return Condition(f"{self.column} IS NULL", ())
+        return self.op(self.column, self.ctype, value)

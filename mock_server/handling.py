@@ -1,0 +1,204 @@
+"""The request pipeline of one API, with no web framework: authenticate, check the tenant,
+validate parameters and body, run the action, and shape the reply (content type, echoed
+headers, gzip). :mod:`mock_server.app` adapts Flask requests to :class:`Call` and back.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mock_server.actions import link_builder
+from mock_server.auth import Authenticator, credential_facts
+from mock_server.errors import ApiError, Problem
+from mock_server.spec import ApiSpec, OperationSpec
+from mock_server.store import Store
+from mock_server.world import Facts, tenant_facts
+
+log = logging.getLogger("paymock")
+
+
+@dataclass(slots=True)
+class Call:
+    """One HTTP request, as the pipeline needs it.
+
+    Attributes:
+        method: HTTP method.
+        path: Path below the API's root (``/v1/payments``).
+        path_params: Values of the path template's parameters.
+        query: Query parameters in order, repeated names kept.
+        headers: Case-insensitive request headers.
+        body: Raw body.
+        content_type: The ``Content-Type`` header.
+        url_root: Absolute URL of the API's root, for links (``http://127.0.0.1:8080/zuora``).
+    """
+
+    method: str
+    path: str
+    path_params: Mapping[str, str]
+    query: list[tuple[str, str]]
+    headers: Mapping[str, str]
+    body: bytes
+    content_type: str | None
+    url_root: str
+
+
+@dataclass(slots=True)
+class Reply:
+    """An HTTP response."""
+
+    status: int
+    body: bytes
+    content_type: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ActionRequest:
+    """A validated request, handed to an action."""
+
+    runtime: ApiRuntime
+    operation: OperationSpec
+    call: Call
+    tenant: int | None
+    values: dict[str, Any]
+    body: Any
+    now: float
+
+    @property
+    def tenant_index(self) -> int:
+        """The authenticated tenant (actions that need one run only behind auth)."""
+        assert self.tenant is not None
+        return self.tenant
+
+    def link(self, changes: Mapping[str, Any]) -> str:
+        """Absolute URL of this request with some query parameters replaced."""
+        return str(link_builder(self.call.url_root, self.call.path, self.call.query)(changes))
+
+    def reply(self, body: bytes, status: int = 200) -> Reply:
+        """A successful reply in the API's media type."""
+        return Reply(status, body, self.runtime.spec.responses.media_type)
+
+
+class ApiRuntime:
+    """One API bound to a store and a seed: credentials derived, tenants known.
+
+    Args:
+        spec: The loaded document.
+        store: The shared store.
+        seed: Dataset seed (decides credentials too).
+        tenants: How many tenants the data holds.
+    """
+
+    def __init__(self, spec: ApiSpec, store: Store, seed: int, tenants: int) -> None:
+        self.spec = spec
+        self.store = store
+        self.seed = seed
+        self.tenants: list[Facts] = [tenant_facts(seed, spec.name, i) for i in range(1, tenants + 1)]
+        self.auth: Authenticator = spec.auth.bind(seed, spec.name, self.tenants)
+        self.selector_values: list[dict[tuple[str, str], str]] = [
+            {(s.location, s.name.lower()): s.template.format_map(credential_facts(seed, spec.name, t)) for s in spec.selectors}
+            for t in self.tenants
+        ]
+
+    def credentials(self) -> list[dict[str, Any]]:
+        """Every tenant's sandbox credentials and tenant identifiers."""
+        out = []
+        for i, tenant in enumerate(self.tenants, start=1):
+            entry: dict[str, Any] = {"tenant": tenant["slug"], "name": tenant["name"], **self.auth.credentials(i)}
+            selectors = {s.name: self.selector_values[i - 1][(s.location, s.name.lower())] for s in self.spec.selectors}
+            if selectors:
+                entry["selectors"] = selectors
+            out.append(entry)
+        return out
+
+    def handle(self, op: OperationSpec, call: Call) -> Reply:
+        """Answer one request; every refusal is in the vendor's error format."""
+        try:
+            tenant = self.auth.authenticate(call.headers) if op.secured else None
+            if tenant is not None:
+                self._check_tenant(call, tenant)
+            values, problems = self._values(op, call)
+            if problems:
+                kind = "missing_parameter" if all(p.type == "missing" for p in problems) else "invalid_parameter"
+                raise ApiError(kind, problems)
+            body = op.body.parse(call.body, call.content_type) if op.body is not None else None
+            reply = op.action.handle(ActionRequest(self, op, call, tenant, values, body, time.time()))
+        except ApiError as error:
+            reply = self.error(error)
+        except Exception:
+            # Never a bare 500: log the cause, answer in the vendor's own shape.
+            log.exception("unexpected error answering %s %s", call.method, call.path)
+            reply = self.error(ApiError.of("internal", "Internal error in paymock; see the server log", "internal"))
+        return self.finish(reply, call)
+
+    def _values(self, op: OperationSpec, call: Call) -> tuple[dict[str, Any], list[Problem]]:
+        values: dict[str, Any] = {}
+        problems: list[Problem] = []
+        first: dict[str, str] = {}
+        for k, v in call.query:
+            first.setdefault(k, v)
+        for p in op.params:
+            if p.location == "query":
+                raw = first.get(p.name)
+            elif p.location == "header":
+                raw = call.headers.get(p.name)
+            else:
+                raw = call.path_params.get(p.name)
+            value, found = p.parse(raw)
+            values[p.name] = value
+            problems.extend(found)
+        return values, problems
+
+    def _check_tenant(self, call: Call, tenant: int) -> None:
+        expected = self.selector_values[tenant - 1]
+        for s in self.spec.selectors:
+            given = call.headers.get(s.name) if s.location == "header" else call.path_params.get(s.name)
+            if given is None:
+                if s.location == "header" and s.required:
+                    raise ApiError.of("missing_parameter", f"Missing required header {s.name!r}: it names your tenant", "missing", ("header", s.name))
+                continue
+            if given != expected[(s.location, s.name.lower())]:
+                where = "header" if s.location == "header" else "path parameter"
+                raise ApiError.of(
+                    s.mismatch,
+                    f"The {where} {s.name!r} ({given!r}) does not name the tenant these credentials belong to",
+                    s.mismatch,
+                    (s.location, s.name),
+                )
+
+    def error(self, error: ApiError) -> Reply:
+        """Render an :class:`ApiError` in the vendor's format."""
+        status, body = self.spec.errors.render(error)
+        return Reply(status, body, self.spec.errors.media_type, dict(error.headers))
+
+    def finish(self, reply: Reply, call: Call) -> Reply:
+        """Echo documented headers and gzip large bodies for clients that ask."""
+        settings = self.spec.responses
+        for name in settings.echo_headers:
+            value = call.headers.get(name)
+            if value is not None:
+                reply.headers[name] = value
+        if settings.gzip_min_bytes is not None and len(reply.body) > settings.gzip_min_bytes:
+            reply.headers["Vary"] = "Accept-Encoding"
+            if _accepts_gzip(call.headers.get("Accept-Encoding", "")):
+                reply.body = gzip.compress(reply.body, compresslevel=5, mtime=0)
+                reply.headers["Content-Encoding"] = "gzip"
+        return reply
+
+
+def _accepts_gzip(header: str) -> bool:
+    for part in header.split(","):
+        token, _, params = part.strip().partition(";")
+        if token.strip().lower() in ("gzip", "*"):
+            return "q=0" not in params.replace(" ", "") or "q=0." in params.replace(" ", "")
+    return False
+
+
+def runtimes(specs: Sequence[ApiSpec], store: Store, seed: int, tenants: Mapping[str, int]) -> dict[str, ApiRuntime]:
+    """Bind every API to the store and seed."""
+    return {s.name: ApiRuntime(s, store, seed, tenants.get(s.name, s.tenants)) for s in specs}

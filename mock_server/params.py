@@ -1,0 +1,233 @@
+"""Request parameters and bodies: compiled from the document once, checked per request.
+
+Values arrive as strings; they are cast by the schema's type and then validated with
+openapi-schema-validator (compiled once per parameter). Every problem names the parameter,
+the value and what is allowed, and carries a pydantic-style type for FastAPI-shaped errors.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from openapi_schema_validator import OAS30Validator, oas30_format_checker
+
+from mock_server.errors import ApiError, Problem, SpecError
+from mock_server.filtering import Filter
+
+_INT = re.compile(r"^[+-]?\d+$")
+_LOCATIONS = {"query": "query parameter", "header": "header", "path": "path parameter"}
+
+#: jsonschema keyword -> pydantic-style problem type.
+_PROBLEM_TYPES = {
+    "maximum": "less_than_equal",
+    "exclusiveMaximum": "less_than",
+    "minimum": "greater_than_equal",
+    "exclusiveMinimum": "greater_than",
+    "enum": "enum",
+    "pattern": "string_pattern_mismatch",
+    "maxLength": "string_too_long",
+    "minLength": "string_too_short",
+    "type": "type_error",
+}
+_FORMAT_TYPES = {"uuid": "uuid_parsing", "date-time": "datetime_parsing", "date": "date_parsing"}
+
+
+def _validator(schema: Mapping[str, Any]) -> OAS30Validator | None:
+    constraint_keys = set(schema) - {"type", "description", "default", "example", "examples", "title", "x-paymock", "nullable"}
+    if not constraint_keys:
+        return None  # nothing to check beyond the cast
+    return OAS30Validator(dict(schema), format_checker=oas30_format_checker)
+
+
+def _problems(validator: OAS30Validator | None, value: Any, label: str, loc: tuple[str, ...]) -> list[Problem]:
+    if validator is None:
+        return []
+    out = []
+    for err in validator.iter_errors(value):
+        keyword = str(err.validator)
+        if keyword == "format":
+            ptype = _FORMAT_TYPES.get(str(err.validator_value), "value_error")
+            detail = f"expected a valid {err.validator_value}"
+        elif keyword == "enum":
+            ptype = "enum"
+            detail = "allowed values are " + ", ".join(repr(v) for v in err.validator_value)
+        elif keyword == "pattern":
+            ptype = "string_pattern_mismatch"
+            detail = f"must match the pattern {err.validator_value!r}"
+        else:
+            ptype = _PROBLEM_TYPES.get(keyword, "value_error")
+            detail = err.message
+        out.append(Problem(f"Invalid value {value!r} for {label}: {detail}", ptype, loc))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ParamSpec:
+    """One parameter, compiled.
+
+    Attributes:
+        name: Parameter name as on the wire.
+        location: ``query``, ``header`` or ``path``.
+        required: Whether it must be present.
+        role: ``filter``, ``ignore``, or the role an action gave it (``pagination``, ``sort``,
+            ``key``, ``scope``); ``None`` for tenant selectors.
+        default: The schema's default, used when absent.
+        filter: The compiled filter, for ``role == "filter"``.
+    """
+
+    name: str
+    location: str
+    required: bool
+    role: str | None
+    default: Any
+    filter: Filter | None
+    cast: Callable[[str], Any]
+    validator: OAS30Validator | None
+
+    @property
+    def label(self) -> str:
+        """``query parameter 'limit'``: how messages name this parameter."""
+        return f"{_LOCATIONS.get(self.location, self.location)} {self.name!r}"
+
+    def parse(self, raw: str | None) -> tuple[Any, list[Problem]]:
+        """Cast and validate one raw value; returns the value and any problems."""
+        loc = (self.location, self.name)
+        if raw is None:
+            if self.required:
+                return None, [Problem(f"Missing required {self.label}", "missing", loc)]
+            return self.default, []
+        if self.filter is not None and self.filter.null_literal is not None and raw == self.filter.null_literal:
+            return raw, []
+        try:
+            value = self.cast(raw)
+        except ValueError as exc:
+            return None, [Problem(f"Invalid value {raw!r} for {self.label}: {exc}", _cast_type(exc), loc)]
+        return value, _problems(self.validator, value, self.label, loc)
+
+
+def _cast_type(exc: ValueError) -> str:
+    return str(exc.args[1]) if len(exc.args) > 1 else "value_error"
+
+
+def _cast_for(schema: Mapping[str, Any]) -> Callable[[str], Any]:
+    type_ = schema.get("type")
+    if type_ == "integer":
+
+        def cast_int(raw: str) -> int:
+            if not _INT.match(raw):
+                raise ValueError("expected an integer", "int_parsing")
+            return int(raw)
+
+        return cast_int
+    if type_ == "number":
+
+        def cast_number(raw: str) -> float:
+            try:
+                value = float(raw)
+            except ValueError:
+                raise ValueError("expected a number", "float_parsing") from None
+            if not math.isfinite(value) or raw.strip() != raw:
+                raise ValueError("expected a finite number", "float_parsing")
+            return value
+
+        return cast_number
+    if type_ == "boolean":
+
+        def cast_bool(raw: str) -> bool:
+            if raw not in ("true", "false"):
+                raise ValueError("expected 'true' or 'false'", "bool_parsing")
+            return raw == "true"
+
+        return cast_bool
+    return str
+
+
+def compile_param(
+    param: Mapping[str, Any], where: str, roles: Mapping[str, str], filter_: Filter | None
+) -> ParamSpec:
+    """Compile a resolved parameter object.
+
+    Args:
+        param: The parameter with ``$ref``s resolved.
+        where: Its document location.
+        roles: Parameter name -> role, as the operation's action claims them.
+        filter_: The compiled filter when the parameter declares one.
+    """
+    location = param.get("in")
+    if location not in _LOCATIONS:
+        raise SpecError(where, f"parameters in {location!r} are not supported; use query, header or path")
+    schema = param.get("schema", {})
+    block = param.get("x-paymock") or {}
+    role = "filter" if filter_ is not None else "ignore" if "ignore" in block else roles.get(param["name"])
+    return ParamSpec(
+        name=str(param["name"]),
+        location=str(location),
+        required=bool(param.get("required", location == "path")),
+        role=role,
+        default=schema.get("default"),
+        filter=filter_,
+        cast=_cast_for(schema),
+        validator=_validator(schema),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BodySpec:
+    """A request body: which media types it takes and how each is validated."""
+
+    required: bool
+    media: Mapping[str, OAS30Validator]
+
+    def parse(self, body: bytes, content_type: str | None) -> Any:
+        """Decode and validate a body; raises :class:`ApiError` (``invalid_body`` or ``unsupported_media_type``)."""
+        if not body.strip():
+            if self.required:
+                raise ApiError.of("invalid_body", "A request body is required", "missing", ("body",))
+            return None
+        media = (content_type or "").split(";")[0].strip().lower() or "application/json"
+        validator = self.media.get(media)
+        if validator is None:
+            raise ApiError.of(
+                "unsupported_media_type",
+                f"Unsupported Content-Type {media!r}; send one of: {', '.join(self.media)}",
+                "value_error",
+                ("header", "Content-Type"),
+            )
+        if media == "application/x-www-form-urlencoded":
+            try:
+                value: Any = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True))
+            except (UnicodeDecodeError, ValueError):
+                raise ApiError.of("invalid_body", "The body is not valid form encoding", "value_error", ("body",)) from None
+        else:
+            try:
+                value = orjson.loads(body)
+            except orjson.JSONDecodeError as exc:
+                raise ApiError.of("invalid_body", f"The body is not valid JSON: {exc}", "json_invalid", ("body",)) from None
+        problems = []
+        for err in validator.iter_errors(value):
+            path = [str(p) for p in err.absolute_path]
+            field = ".".join(path) or "body"
+            problems.append(Problem(f"Invalid request body at {field!r}: {err.message}", _PROBLEM_TYPES.get(str(err.validator), "value_error"), ("body", *path)))
+        if problems:
+            raise ApiError("invalid_body", problems)
+        return value
+
+
+def compile_body(request_body: Mapping[str, Any], where: str) -> BodySpec:
+    """Compile a resolved ``requestBody`` object."""
+    content = request_body.get("content", {})
+    if not content:
+        raise SpecError(where, "requestBody needs at least one media type under content")
+    return BodySpec(
+        required=bool(request_body.get("required", False)),
+        media={
+            str(m): OAS30Validator(dict(c.get("schema", {})), format_checker=oas30_format_checker)
+            for m, c in content.items()
+        },
+    )

@@ -1,0 +1,280 @@
+"""Render records from facts, as a collection's schema and its ``x-paymock`` sources declare.
+
+The schema is compiled once per document load into a tree of small closures; rendering a record
+is then a walk of that tree with no parsing and no lookups by name.
+"""
+
+from __future__ import annotations
+
+import bisect
+import string
+import zlib
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from mock_server.errors import SpecError
+from mock_server.registry import Registry
+from mock_server.world import FACT_SCHEMA, TIME_FACTS, stable_hex
+
+Env = Mapping[str, Any]
+Render = Callable[[Env], Any]
+_MISSING = object()
+
+
+class Context:
+    """What a source compiler needs: where it is, which roots it may read, the property schema.
+
+    Attributes:
+        where: Document location of the property.
+        roots: Root name (``payment``, ``tenant``, ``item``) -> entity kind.
+        schema: The property's (resolved) schema.
+        path: Dotted property path inside the record, for deterministic choices.
+    """
+
+    def __init__(self, where: str, roots: Mapping[str, str], schema: Mapping[str, Any], path: str):
+        self.where = where
+        self.roots = roots
+        self.schema = schema
+        self.path = path
+
+
+SOURCES: Registry[Callable[[Any, Context], Render]] = Registry("x-paymock source")
+
+
+def _fact_kind(path: str, ctx: Context) -> tuple[list[str], str | None]:
+    """Validate a dotted fact path and return its parts and the kind of the fact it ends on."""
+    parts = path.split(".")
+    kind: str | None = ctx.roots.get(parts[0])
+    if kind is None:
+        raise SpecError(
+            ctx.where, f"unknown root {parts[0]!r} in {path!r}; available: {', '.join(sorted(ctx.roots))}"
+        )
+    for part in parts[1:]:
+        facts = FACT_SCHEMA.get(kind or "", {})
+        if part not in facts:
+            raise SpecError(
+                ctx.where, f"unknown fact {part!r} of {kind} in {path!r}; available: {', '.join(sorted(facts))}"
+            )
+        kind = facts[part]
+    return parts, kind
+
+
+def _getter(parts: list[str]) -> Render:
+    root, rest = parts[0], parts[1:]
+
+    def get(env: Env) -> Any:
+        value = env.get(root)
+        for part in rest:
+            if value is None:
+                return None
+            value = value[part]
+        return value
+
+    return get
+
+
+def _formatter(ctx: Context, is_time: bool) -> Callable[[Any], Any]:
+    """Return a function that shapes a fact value for the property's schema."""
+    schema = ctx.schema
+    fmt = schema.get("format")
+    type_ = schema.get("type")
+    strftime = ctx.schema.get("x-paymock", {}).get("strftime") if isinstance(ctx.schema.get("x-paymock"), dict) else None
+    if is_time or strftime or fmt in ("date", "date-time"):
+        pattern = strftime or ("%Y-%m-%d" if fmt == "date" else "%Y-%m-%dT%H:%M:%SZ")
+
+        def as_time(v: Any) -> Any:
+            if isinstance(v, int):
+                return datetime.fromtimestamp(v, UTC).strftime(pattern)
+            return v
+
+        return as_time
+    if type_ == "number":
+        return lambda v: float(v) if isinstance(v, str) else v
+    if type_ == "integer":
+        return lambda v: int(v) if isinstance(v, str) else v
+    if type_ == "string":
+        return lambda v: v if isinstance(v, str) or v is None else str(v)
+    if type_ == "boolean":
+        return lambda v: v if v is None else bool(v)
+    return lambda v: v
+
+
+@SOURCES.register("from")
+def _from(value: Any, ctx: Context) -> Render:
+    if not isinstance(value, str):
+        raise SpecError(ctx.where, f"'from' takes a dotted fact path, got {value!r}")
+    parts, kind = _fact_kind(value, ctx)
+    if kind is not None and not kind.endswith("[]") and ctx.schema.get("type") != "object":
+        facts = ", ".join(f"{value}.{f}" for f in FACT_SCHEMA[kind])
+        raise SpecError(ctx.where, f"{value!r} is a {kind}, not a value; read one of its facts: {facts}")
+    get = _getter(parts)
+    shape = _formatter(ctx, parts[-1] in TIME_FACTS)
+
+    def render(env: Env) -> Any:
+        v = get(env)
+        return None if v is None else shape(v)
+
+    return render
+
+
+@SOURCES.register("template")
+def _template(value: Any, ctx: Context) -> Render:
+    if not isinstance(value, str):
+        raise SpecError(ctx.where, f"'template' takes a format string, got {value!r}")
+    pieces: list[tuple[str, Render | None, str]] = []
+    try:
+        parsed = list(string.Formatter().parse(value))
+    except ValueError as exc:
+        raise SpecError(ctx.where, f"bad template {value!r}: {exc}") from None
+    for literal, field, spec, conv in parsed:
+        if conv:
+            raise SpecError(ctx.where, f"conversions (!{conv}) are not supported in {value!r}")
+        getter = _getter(_fact_kind(field, ctx)[0]) if field else None
+        pieces.append((literal, getter, spec or ""))
+
+    def render(env: Env) -> Any:
+        out = []
+        for literal, getter, spec in pieces:
+            out.append(literal)
+            if getter is not None:
+                v = getter(env)
+                if v is None:
+                    return None  # a template over a missing fact is missing, not "None"
+                out.append(format(v, spec))
+        return "".join(out)
+
+    return render
+
+
+@SOURCES.register("const")
+def _const(value: Any, ctx: Context) -> Render:
+    return lambda env: value
+
+
+@SOURCES.register("map")
+def _map(value: Any, ctx: Context) -> Render:
+    spec = ctx.schema["x-paymock"]
+    table = spec.get("values")
+    if not isinstance(table, dict):
+        raise SpecError(ctx.where, "'map' needs 'values': a table from fact value to property value")
+    get = _getter(_fact_kind(value, ctx)[0])
+    default = spec.get("default")
+    return lambda env: table.get(get(env), default)
+
+
+def _choice_seed(env: Env, root: str) -> int:
+    facts = env.get(root) or {}
+    return int(str(facts.get("hex", "0"))[:12] or "0", 16)
+
+
+@SOURCES.register("pick")
+def _pick(value: Any, ctx: Context) -> Render:
+    if not isinstance(value, dict) or not value or not all(
+        isinstance(w, int | float) and w >= 0 for w in value.values()
+    ):
+        raise SpecError(ctx.where, f"'pick' takes a table of value -> weight, got {value!r}")
+    choices = list(value)
+    cumulative: list[float] = []
+    total = 0.0
+    for w in value.values():
+        total += w
+        cumulative.append(total)
+    salt = zlib.crc32(ctx.path.encode())
+    root = next(iter(ctx.roots))
+
+    def render(env: Env) -> Any:
+        # A hash of (record, property) keeps choices stable across runs and independent per field.
+        u = ((_choice_seed(env, root) ^ salt) * 2654435761 % 2**32) / 2**32
+        return choices[min(bisect.bisect_right(cumulative, u * total), len(choices) - 1)]
+
+    return render
+
+
+@SOURCES.register("each")
+def _each(value: Any, ctx: Context) -> Render:
+    if ctx.schema.get("type") != "array":
+        raise SpecError(ctx.where, "'each' belongs on an array property")
+    parts, kind = _fact_kind(value, ctx)
+    if not (kind or "").endswith("[]"):
+        raise SpecError(ctx.where, f"'each' needs a list fact, {value!r} is not one")
+    get = _getter(parts)
+    roots = {**ctx.roots, "item": kind[:-2]}  # type: ignore[index]
+    item = compile_schema(ctx.schema.get("items", {}), Context(f"{ctx.where}.items", roots, ctx.schema.get("items", {}), ctx.path + "[]"))
+
+    def render(env: Env) -> Any:
+        items = get(env) or ()
+        return [item({**env, "item": it}) for it in items]
+
+    return render
+
+
+def _generated(ctx: Context, required: bool) -> Render | None:
+    """A value for a property without a source: from its schema alone. None means leave it out."""
+    schema = ctx.schema
+    if schema.get("nullable"):
+        return lambda env: None
+    if "enum" in schema:
+        return _pick({v: 1 for v in schema["enum"]}, ctx)
+    if schema.get("type") == "object" or "properties" in schema:
+        return compile_schema(schema, ctx)
+    if not required:
+        return None
+    if schema.get("type") == "array":
+        return lambda env: []
+    if schema.get("format") == "uuid":
+        root = next(iter(ctx.roots))
+        return lambda env: _uuid(env, root, ctx.path)
+    defaults = {"string": "", "integer": 0, "number": 0.0, "boolean": False}
+    if schema.get("type") in defaults:
+        default = defaults[schema["type"]]
+        return lambda env: default
+    raise SpecError(ctx.where, "required property has no x-paymock source and no type to generate from")
+
+
+def _uuid(env: Env, root: str, path: str) -> str:
+    h = stable_hex((env.get(root) or {}).get("hex"), path)
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}"
+
+
+def compile_schema(schema: Mapping[str, Any], ctx: Context) -> Render:
+    """Compile a (resolved) record schema into a function of the fact environment.
+
+    Args:
+        schema: The schema with ``$ref`` already resolved.
+        ctx: Location and readable roots.
+
+    Raises:
+        SpecError: On an unknown source, fact or malformed source.
+    """
+    spec = schema.get("x-paymock")
+    if spec is not None:
+        if not isinstance(spec, dict):
+            raise SpecError(f"{ctx.where}.x-paymock", f"must be a mapping, got {spec!r}")
+        keys = [k for k in spec if k in SOURCES]
+        extra = set(spec) - set(SOURCES.names()) - {"strftime", "values", "default"}
+        if len(keys) != 1 or extra:
+            raise SpecError(
+                f"{ctx.where}.x-paymock",
+                f"needs exactly one source of: {', '.join(SOURCES.names())} (plus strftime, values, default); got {sorted(spec)}",
+            )
+        return SOURCES.get(keys[0], ctx.where)(spec[keys[0]], Context(f"{ctx.where}.x-paymock.{keys[0]}", ctx.roots, schema, ctx.path))
+    props = schema.get("properties")
+    if props is None:
+        made = _generated(ctx, required=True)
+        assert made is not None
+        return made
+    required = set(schema.get("required", ()))
+    fields: list[tuple[str, Render]] = []
+    for name, sub in props.items():
+        sub_ctx = Context(f"{ctx.where}.properties.{name}", ctx.roots, sub, f"{ctx.path}.{name}")
+        render = (
+            compile_schema(sub, sub_ctx) if "x-paymock" in sub else _generated(sub_ctx, name in required)
+        )
+        if render is not None:
+            fields.append((name, render))
+
+    def render_object(env: Env) -> dict[str, Any]:
+        return {name: f(env) for name, f in fields}
+
+    return render_object

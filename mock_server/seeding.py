@@ -1,0 +1,166 @@
+"""Fill the store with each API's generated world, and rebuild records after a state change.
+
+Seeding is keyed by a fingerprint of (document, seed, tenants, size, as-of): a data file that
+already holds exactly that world is used as it is, so a restart is instant and keeps every state
+change; anything else is regenerated for that API alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from mock_server.spec import ApiSpec, CollectionSpec
+from mock_server.store import Store, TableSpec
+from mock_server.world import Facts, World, hydrate, tenant_facts
+
+Progress = Callable[[str, int, int], None]
+CHUNK = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class SeedSettings:
+    """What decides the generated world.
+
+    Attributes:
+        seed: Random seed.
+        as_of: Epoch seconds the world is "now" for.
+        payments: Payments per tenant (``None``: each document's default size).
+        tenants: Tenants per API (``None``: each document's default count).
+    """
+
+    seed: int
+    as_of: int
+    payments: int | None = None
+    tenants: int | None = None
+
+    def size(self, api: ApiSpec) -> int:
+        """Payments per tenant for ``api``."""
+        if self.payments is not None:
+            return self.payments
+        collection = api.collections[api.payments_collection or ""]
+        return collection.size or 2500
+
+    def tenant_count(self, api: ApiSpec) -> int:
+        """Tenants for ``api``."""
+        return self.tenants if self.tenants is not None else api.tenants
+
+
+def table_spec(collection: CollectionSpec) -> TableSpec:
+    """The store's table layout for a collection."""
+    return TableSpec(collection.table, tuple((c.sql, c.ctype.sql) for c in collection.columns.values()))
+
+
+def fingerprint(api: ApiSpec, settings: SeedSettings) -> str:
+    """Identifies one generated world; changes whenever the document or a setting does."""
+    h = hashlib.sha256(api.file.read_bytes())
+    h.update(f"{settings.seed}:{settings.as_of}:{settings.size(api)}:{settings.tenant_count(api)}".encode())
+    return h.hexdigest()
+
+
+def is_seeded(store: Store, api: ApiSpec, settings: SeedSettings) -> bool:
+    """Whether the store already holds exactly this world for ``api``."""
+    return store.meta(f"world:{api.name}") == fingerprint(api, settings)
+
+
+def seed_api(store: Store, api: ApiSpec, settings: SeedSettings, progress: Progress | None = None) -> None:
+    """Generate and store every collection of ``api`` (replacing what was there)."""
+    size = settings.size(api)
+    tenants = settings.tenant_count(api)
+    with store.transaction() as db:
+        db.execute("DELETE FROM entities WHERE api = ?", (api.name,))
+        db.execute("DELETE FROM meta WHERE key = ?", (f"world:{api.name}",))
+        for collection in api.collections.values():
+            store.create_table(db, table_spec(collection))
+    done = 0
+    total = size * tenants
+    for t in range(1, tenants + 1):
+        tenant = tenant_facts(settings.seed, api.name, t)
+        world = World(api.world, settings.seed, tenant, size, settings.as_of)
+        with store.transaction() as db:
+            _store_entities(db, api.name, t, world)
+            for collection in api.collections.values():
+                if collection.entity != "payment":
+                    rows = [_row(collection, t, {collection.entity: world.hydrate_subscription(s), "tenant": tenant}, s) for s in world.subscriptions]
+                    store.insert(db, table_spec(collection), rows)
+        payments = api.collections[api.payments_collection or ""]
+        spec = table_spec(payments)
+        batch: list[Sequence[Any]] = []
+        for facts in world.payments():
+            batch.append(_row(payments, t, {"payment": world.hydrate(facts), "tenant": tenant}, facts))
+            if len(batch) >= CHUNK:
+                with store.transaction() as db:
+                    store.insert(db, spec, batch)
+                done += len(batch)
+                batch = []
+                if progress:
+                    progress(api.name, done, total)
+        with store.transaction() as db:
+            store.insert(db, spec, batch)
+        done += len(batch)
+        if progress:
+            progress(api.name, done, total)
+    with store.transaction() as db:
+        for collection in api.collections.values():
+            store.create_indexes(db, table_spec(collection))
+        store.set_meta(db, f"world:{api.name}", fingerprint(api, settings))
+        store.set_meta(db, f"tenants:{api.name}", str(tenants))
+        db.execute("ANALYZE")
+
+
+def _row(collection: CollectionSpec, tenant: int, env: dict[str, Any], facts: Facts) -> tuple[Any, ...]:
+    doc = collection.render(env)
+    return (
+        tenant,
+        str(doc[collection.id_field]),
+        orjson.dumps(facts),
+        orjson.dumps(doc),
+        *(c.extract(doc) for c in collection.columns.values()),
+    )
+
+
+def _store_entities(db: sqlite3.Connection, api: str, tenant: int, world: World) -> None:
+    rows = [
+        (api, tenant, kind, e["seq"], orjson.dumps(e))
+        for kind, entities in (
+            ("customer", world.customers),
+            ("subscription", world.subscriptions),
+            ("invoice", world.invoices),
+            ("user", world.users),
+        )
+        for e in entities
+    ]
+    db.executemany("INSERT INTO entities VALUES (?, ?, ?, ?, ?)", rows)
+
+
+class _Entities(Sequence[Facts]):
+    """A read-through view of one entity kind, indexed like the world's lists (seq - 1)."""
+
+    def __init__(self, store: Store, api: str, tenant: int, kind: str) -> None:
+        self._args = (api, tenant, kind)
+        self._store = store
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._store.entity(*self._args, index + 1)
+
+    def __len__(self) -> int:  # pragma: no cover - only indexing is used
+        raise TypeError("entity views have no length")
+
+
+def rebuild(store: Store, api: ApiSpec, collection: CollectionSpec, tenant: int, facts: Facts, tenant_info: Facts) -> tuple[bytes, list[Any]]:
+    """Render a record again from (changed) facts: its JSON and its column values."""
+    args = (store, api.name, tenant)
+    hydrated = hydrate(
+        facts,
+        _Entities(*args, "customer"),
+        _Entities(*args, "subscription"),
+        _Entities(*args, "invoice"),
+        _Entities(*args, "user"),
+    )
+    doc = collection.render({"payment": hydrated, "tenant": tenant_info})
+    return orjson.dumps(doc), [c.extract(doc) for c in collection.columns.values()]

@@ -1,0 +1,311 @@
+"""The SQLite store: one table per collection, typed columns for filters and sorts, and each
+record's facts and rendered JSON kept side by side so that a page is a single indexed query and
+a string join.
+
+One data file is one state however many worker processes serve it: every process opens its own
+connections, WAL mode lets readers run beside the single writer, and every state change is a
+conditional update inside ``BEGIN IMMEDIATE`` so that no update is lost and of two racing
+transitions exactly one wins. ``:memory:`` is one process's private state (tests and demos).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from mock_server.errors import StoreError
+from mock_server.filtering import Condition
+from mock_server.sorting import SortKey
+
+SCHEMA_VERSION = "1"
+
+
+@dataclass(frozen=True, slots=True)
+class TableSpec:
+    """The columns of one collection table, as the spec declares them."""
+
+    name: str
+    columns: tuple[tuple[str, str], ...]  # (quoted SQL name, affinity)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One record as a list query returns it."""
+
+    pk: int
+    id: str
+    doc: bytes
+    keys: tuple[Any, ...]
+
+
+class Store:
+    """A SQLite database holding every API's collections.
+
+    Args:
+        path: A file path, or ``":memory:"`` for a private in-process database.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self.memory = self.path == ":memory:"
+        self._local = threading.local()
+        self._shared: sqlite3.Connection | None = None
+        # An in-memory database exists once per connection: share one, serialised by a lock.
+        self._lock = threading.RLock() if self.memory else None
+        if not self.memory:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        with self.transaction() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS entities (api TEXT NOT NULL, tenant INTEGER NOT NULL, kind TEXT NOT NULL,"
+                " seq INTEGER NOT NULL, facts BLOB NOT NULL, PRIMARY KEY (api, tenant, kind, seq)) WITHOUT ROWID"
+            )
+            version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if version is None:
+                db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+            elif version[0] != SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.path} was written by another paymock data version ({version[0]}, this is {SCHEMA_VERSION}); "
+                    "delete it or point --data elsewhere"
+                )
+
+    # -- connections -----------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=not self.memory, timeout=30)
+        db.execute("PRAGMA busy_timeout = 30000")
+        if not self.memory:
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA cache_size = -65536")
+        db.execute("PRAGMA temp_store = MEMORY")
+        return db
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection (the shared one for ``:memory:``)."""
+        if self.memory:
+            if self._shared is None:
+                self._shared = self._connect()
+            return self._shared
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = self._connect()
+        return db
+
+    @contextmanager
+    def reading(self) -> Any:
+        """A connection for reads (serialised only for ``:memory:``)."""
+        if self._lock is None:
+            yield self.connection()
+        else:
+            with self._lock:
+                yield self.connection()
+
+    @contextmanager
+    def transaction(self) -> Any:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``: takes the write lock up front, so read-check-write is atomic."""
+        with self.reading() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close this thread's connection."""
+        db = self._shared if self.memory else getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+        self._shared = None
+        self._local = threading.local()
+
+    # -- meta ------------------------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        """A value from the meta table."""
+        with self.reading() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, db: sqlite3.Connection, key: str, value: str) -> None:
+        """Set a meta value inside a transaction."""
+        db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    # -- tables ----------------------------------------------------------------------------
+
+    @staticmethod
+    def create_table(db: sqlite3.Connection, table: TableSpec) -> None:
+        """(Re)create a collection table and its shadow of original rows (for reset)."""
+        cols = "".join(f", {name} {affinity}" for name, affinity in table.columns)
+        for prefix in ("", "o_"):
+            db.execute(f'DROP TABLE IF EXISTS "{prefix}{table.name}"')
+            db.execute(
+                f'CREATE TABLE "{prefix}{table.name}" (pk INTEGER PRIMARY KEY, tenant INTEGER NOT NULL,'
+                f" id TEXT NOT NULL, facts BLOB NOT NULL, doc BLOB NOT NULL{cols})"
+            )
+
+    @staticmethod
+    def create_indexes(db: sqlite3.Connection, table: TableSpec) -> None:
+        """Index (tenant, id) and (tenant, column, pk) for every column; done after bulk loading."""
+        db.execute(f'CREATE UNIQUE INDEX "{table.name}__id" ON "{table.name}" (tenant, id)')
+        for name, _ in table.columns:
+            db.execute(f'CREATE INDEX "{table.name}__{name.strip(chr(34))}" ON "{table.name}" (tenant, {name}, pk)')
+
+    @staticmethod
+    def insert(db: sqlite3.Connection, table: TableSpec, rows: Iterable[Sequence[Any]]) -> None:
+        """Bulk insert ``(tenant, id, facts, doc, *columns)`` rows."""
+        marks = ", ".join("?" * (4 + len(table.columns)))
+        names = "".join(f", {n}" for n, _ in table.columns)
+        db.executemany(f'INSERT INTO "{table.name}" (tenant, id, facts, doc{names}) VALUES ({marks})', rows)
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def select(
+        self,
+        table: str,
+        tenant: int,
+        conditions: Sequence[Condition],
+        order: Sequence[SortKey],
+        limit: int | None,
+        offset: int = 0,
+        after: tuple[Row, bool] | None = None,
+        reverse: bool = False,
+    ) -> list[Row]:
+        """Rows of one tenant that meet every condition, in ``order`` (ties by creation order).
+
+        Args:
+            after: ``(anchor, inclusive)``: start after (or at) the anchor row, in this order.
+            reverse: Walk the order backwards (for "previous page" links).
+        """
+        full = _full_order(order)
+        where, args = _where(tenant, conditions)
+        if after is not None:
+            anchor, inclusive = after
+            kw, kargs = _keyset(full, anchor, inclusive, reverse)
+            where += f" AND ({kw})"
+            args += kargs
+        direction = [(col, desc != reverse) for col, desc in full]
+        order_sql = ", ".join(f"{col} {'DESC' if desc else 'ASC'}" for col, desc in direction)
+        keys = "".join(f", {col}" for col, _ in order)
+        sql = f'SELECT pk, id, doc{keys} FROM "{table}" WHERE {where} ORDER BY {order_sql}'
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            args += (limit, offset)
+        with self.reading() as db:
+            return [Row(r[0], r[1], r[2], tuple(r[3:])) for r in db.execute(sql, args)]
+
+    def count(self, table: str, tenant: int, conditions: Sequence[Condition]) -> int:
+        """How many rows of a tenant meet every condition."""
+        where, args = _where(tenant, conditions)
+        with self.reading() as db:
+            return int(db.execute(f'SELECT count(*) FROM "{table}" WHERE {where}', args).fetchone()[0])
+
+    def find(self, table: str, tenant: int, id_: str, order: Sequence[SortKey] = ()) -> Row | None:
+        """The row of a tenant with this id, with its sort-key values for ``order``."""
+        keys = "".join(f", {col}" for col, _ in order)
+        with self.reading() as db:
+            r = db.execute(f'SELECT pk, id, doc{keys} FROM "{table}" WHERE tenant = ? AND id = ?', (tenant, id_)).fetchone()
+        return None if r is None else Row(r[0], r[1], r[2], tuple(r[3:]))
+
+    def exists(self, table: str, tenant: int, column: str, value: Any) -> bool:
+        """Whether any row of a tenant has ``column = value``."""
+        with self.reading() as db:
+            sql = f'SELECT 1 FROM "{table}" WHERE tenant = ? AND {column} = ? LIMIT 1'
+            return db.execute(sql, (tenant, value)).fetchone() is not None
+
+    def update(
+        self,
+        table: TableSpec,
+        tenant: int,
+        id_: str,
+        change: Callable[[dict[str, Any]], tuple[dict[str, Any], bytes, Sequence[Any]]],
+    ) -> bytes | None:
+        """Atomically read a record's facts, apply ``change`` and write the result.
+
+        ``change`` returns (new facts, new doc, new column values) or raises to refuse. The
+        original row is kept once, so :meth:`reset` can restore it. Returns the new doc, or
+        ``None`` when the tenant has no such record.
+        """
+        with self.transaction() as db:
+            r = db.execute(f'SELECT pk, facts FROM "{table.name}" WHERE tenant = ? AND id = ?', (tenant, id_)).fetchone()
+            if r is None:
+                return None
+            facts, doc, columns = change(orjson.loads(r[1]))
+            db.execute(f'INSERT OR IGNORE INTO "o_{table.name}" SELECT * FROM "{table.name}" WHERE pk = ?', (r[0],))
+            sets = "".join(f", {name} = ?" for name, _ in table.columns)
+            db.execute(
+                f'UPDATE "{table.name}" SET facts = ?, doc = ?{sets} WHERE pk = ?',
+                (orjson.dumps(facts), doc, *columns, r[0]),
+            )
+            return doc
+
+    def reset(self, tables: Iterable[str]) -> int:
+        """Restore every changed row to its seeded state; returns how many rows were restored."""
+        restored = 0
+        with self.transaction() as db:
+            for name in tables:
+                restored += db.execute(f'INSERT OR REPLACE INTO "{name}" SELECT * FROM "o_{name}"').rowcount
+                db.execute(f'DELETE FROM "o_{name}"')
+        return restored
+
+    # -- entities (immutable once seeded) ----------------------------------------------------
+
+    def entity(self, api: str, tenant: int, kind: str, seq: int) -> dict[str, Any]:
+        """Facts of one entity (customer, subscription, invoice, user) of a tenant."""
+        return _entity_cached(self, api, tenant, kind, seq)
+
+
+@lru_cache(maxsize=65536)
+def _entity_cached(store: Store, api: str, tenant: int, kind: str, seq: int) -> dict[str, Any]:
+    with store.reading() as db:
+        row = db.execute(
+            "SELECT facts FROM entities WHERE api = ? AND tenant = ? AND kind = ? AND seq = ?", (api, tenant, kind, seq)
+        ).fetchone()
+    if row is None:
+        raise StoreError(f"{store.path}: {api} tenant {tenant} has no {kind} {seq}")
+    result: dict[str, Any] = orjson.loads(row[0])
+    return result
+
+
+def _full_order(order: Sequence[SortKey]) -> list[SortKey]:
+    tie_desc = order[0][1] if order else False
+    return [*order, ("pk", tie_desc)]
+
+
+def _where(tenant: int, conditions: Sequence[Condition]) -> tuple[str, tuple[Any, ...]]:
+    parts = ["tenant = ?"]
+    args: list[Any] = [tenant]
+    for c in conditions:
+        parts.append(c.sql)
+        args.extend(c.args)
+    return " AND ".join(parts), tuple(args)
+
+
+def _keyset(full: Sequence[SortKey], anchor: Row, inclusive: bool, reverse: bool) -> tuple[str, tuple[Any, ...]]:
+    """SQL for "after the anchor in this order" (a keyset condition, so deep pages stay cheap)."""
+    values = [*anchor.keys, anchor.pk]
+    directions = {desc != reverse for _, desc in full}
+    if len(directions) == 1:
+        op = "<" if directions.pop() else ">"
+        cols = ", ".join(col for col, _ in full)
+        marks = ", ".join("?" * len(full))
+        return f"({cols}) {op}{'=' if inclusive else ''} ({marks})", tuple(values)
+    terms, args = [], []
+    for i, (col, desc) in enumerate(full):
+        eqs = [f"{c} = ?" for c, _ in full[:i]]
+        terms.append(" AND ".join([*eqs, f"{col} {'<' if desc != reverse else '>'} ?"]))
+        args.extend([*values[:i], values[i]])
+    if inclusive:
+        terms.append("pk = ?")
+        args.append(anchor.pk)
+    return " OR ".join(f"({t})" for t in terms), tuple(args)

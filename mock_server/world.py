@@ -1,0 +1,552 @@
+"""One coherent, deterministic world per tenant: customers, subscriptions, invoices and payments.
+
+Records that an API serves are projections of these facts (see :mod:`mock_server.records`).
+Nothing here knows a vendor: the document supplies status names with weights and lifecycle
+phases, the country mix and the dataset size.
+
+Determinism: every random draw comes from :class:`random.Random` instances seeded by
+``(seed, api, tenant)``, and Faker instances are seeded the same way, so one seed and one
+``as_of`` always give the same world.
+
+Generation runs in two passes so that the declared status weights and coherent timelines hold
+at once: a cheap skeleton first (phase, creation time, amount, invoice grouping for every
+payment), then full facts streamed in creation order, which is also the store's primary key
+order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+import uuid
+from array import array
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from faker import Faker
+
+Facts = dict[str, Any]
+
+DAY = 86_400
+PHASES = ("scheduled", "in_flight", "settled", "failed", "voided")
+
+#: Country -> (Faker locale, currency, VAT/sales-tax rate in percent).
+COUNTRIES: dict[str, tuple[str, str, int]] = {
+    "US": ("en_US", "USD", 0),
+    "GB": ("en_GB", "GBP", 20),
+    "DE": ("de_DE", "EUR", 19),
+    "FR": ("fr_FR", "EUR", 20),
+    "NL": ("nl_NL", "EUR", 21),
+    "ES": ("es_ES", "EUR", 21),
+    "IT": ("it_IT", "EUR", 22),
+    "IE": ("en_IE", "EUR", 23),
+    "AU": ("en_AU", "AUD", 10),
+    "CA": ("en_CA", "CAD", 5),
+    "NG": ("en_US", "NGN", 7),
+    "KE": ("en_US", "KES", 16),
+    "GH": ("en_US", "GHS", 15),
+    "ZA": ("en_US", "ZAR", 15),
+}
+DEFAULT_COUNTRIES = {"US": 35, "GB": 20, "DE": 15, "FR": 8, "NL": 8, "ES": 4, "AU": 5, "CA": 5}
+
+#: Monthly list prices (in major units of USD-like currencies) of typical rented or subscribed items.
+PLANS: tuple[tuple[str, int], ...] = (
+    ("Cargo bike rental", 89),
+    ("E-bike subscription", 69),
+    ("E-scooter rental", 39),
+    ("Office chair lease", 19),
+    ("Standing desk lease", 29),
+    ("Laptop lease (14-inch)", 59),
+    ("Coffee machine rental", 35),
+    ("Washing machine rental", 25),
+    ("Camera kit rental", 120),
+    ("Storage unit (10 m²)", 149),
+    ("Van hire (monthly)", 690),
+    ("Co-working desk", 240),
+    ("Software licence, Team plan", 99),
+    ("Software licence, Business plan", 299),
+    ("Event tent rental", 410),
+)
+#: Currencies whose amounts are usually a multiple of the USD-like price.
+CURRENCY_SCALE = {"NGN": 1500, "KES": 130, "GHS": 15, "ZAR": 18, "AUD": 1.5, "CAD": 1.4, "GBP": 0.8}
+METHODS = {"card": 55, "direct_debit": 20, "bank_transfer": 17, "paypal": 5, "cash": 3}
+PROCESSORS = {
+    "card": ("stripe", "adyen", "braintree"),
+    "direct_debit": ("gocardless", "stripe"),
+    "bank_transfer": ("bank", "wise"),
+    "paypal": ("paypal",),
+    "cash": ("manual",),
+}
+FAILURES = (
+    "card_declined: Your card was declined.",
+    "insufficient_funds: Your card has insufficient funds.",
+    "expired_card: Your card has expired.",
+    "incorrect_cvc: Your card's security code is incorrect.",
+    "mandate_cancelled: The direct debit mandate was cancelled by the customer.",
+    "bank_account_closed: The bank account has been closed.",
+    "processing_error: An error occurred while processing the payment. Try again later.",
+    "authentication_required: The bank requires the customer to authenticate (3-D Secure).",
+)
+SUBSCRIPTION_STATUSES = {"active": 78, "paused": 6, "ended": 10, "cancelled": 6}
+INTERVALS = {"month": 88, "week": 4, "year": 8}
+
+
+@dataclass(frozen=True, slots=True)
+class WorldConfig:
+    """What a document declares about its data.
+
+    Attributes:
+        api: Short API name (part of every random seed).
+        statuses: Vendor status -> (weight, phase) of the payment entity.
+        countries: Country code -> weight.
+    """
+
+    api: str
+    statuses: Mapping[str, tuple[float, str]]
+    countries: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_COUNTRIES))
+
+
+def _weighted(rng: random.Random, table: Mapping[str, float]) -> str:
+    return rng.choices(list(table), weights=list(table.values()))[0]
+
+
+def stable_hex(*parts: object) -> str:
+    """Return 32 hex digits derived from ``parts``; the same parts always give the same digits."""
+    return hashlib.sha256(":".join(map(str, parts)).encode()).hexdigest()[:32]
+
+
+def _uuid_from_hex(h: str) -> str:
+    return str(uuid.UUID(hex=h, version=4))
+
+
+def _identity(rng: random.Random) -> tuple[str, str]:
+    h = f"{rng.getrandbits(128):032x}"
+    return h, _uuid_from_hex(h)
+
+
+def _money(cents: int) -> str:
+    sign = "-" if cents < 0 else ""
+    cents = abs(cents)
+    return f"{sign}{cents // 100}.{cents % 100:02d}"
+
+
+@lru_cache(maxsize=None)
+def _faker(locale: str) -> Faker:
+    return Faker(locale)
+
+
+def tenant_facts(seed: int, api: str, index: int) -> Facts:
+    """Facts of tenant ``index`` (1-based): identifiers and a name, stable for a seed."""
+    rng = random.Random(f"{seed}:{api}:tenant:{index}")
+    fake = _faker("en_US")
+    fake.seed_instance(rng.getrandbits(32))
+    name = fake.company()
+    slug = "-".join("".join(c for c in w if c.isalnum()) for w in name.lower().split())
+    h, u = _identity(rng)
+    wh, wu = _identity(rng)
+    return {
+        "seq": index,
+        "hex": h,
+        "uuid": u,
+        "slug": f"{slug.strip('-')}-{index}",
+        "name": name,
+        "workspace_hex": wh,
+        "workspace_uuid": wu,
+        "secret": stable_hex(seed, api, "secret", index) + stable_hex(seed, api, "secret2", index),
+    }
+
+
+class World:
+    """The generated entities of one tenant.
+
+    Args:
+        config: Statuses, countries and API name from the document.
+        seed: The dataset seed.
+        tenant: Tenant facts (see :func:`tenant_facts`).
+        payments: How many payments to generate.
+        as_of: Epoch seconds the world is "now" for: nothing is created after it.
+    """
+
+    def __init__(
+        self, config: WorldConfig, seed: int, tenant: Facts, payments: int, as_of: int
+    ) -> None:
+        self.config = config
+        self.tenant = tenant
+        self.as_of = as_of
+        self.size = payments
+        self._seed = f"{seed}:{config.api}:{tenant['seq']}"
+        self.users = self._make_users()
+        self.customers = self._make_customers(max(8, math.ceil(payments / 18)))
+        self.subscriptions = self._make_subscriptions()
+        self._skeleton()
+
+    # -- entities --------------------------------------------------------------------------
+
+    def _rng(self, part: str) -> random.Random:
+        return random.Random(f"{self._seed}:{part}")
+
+    def _make_users(self) -> list[Facts]:
+        rng = self._rng("users")
+        fake = _faker("en_US")
+        fake.seed_instance(rng.getrandbits(32))
+        users = []
+        for i in range(1, 6):
+            h, u = _identity(rng)
+            first, last = fake.first_name(), fake.last_name()
+            domain = self.tenant["slug"].rsplit("-", 1)[0][:24] + ".example"
+            users.append(
+                {
+                    "seq": i,
+                    "hex": h,
+                    "uuid": u,
+                    "name": f"{first} {last}",
+                    "email": f"{first}.{last}@{domain}".lower(),
+                }
+            )
+        return users
+
+    def _make_customers(self, count: int) -> list[Facts]:
+        rng = self._rng("customers")
+        countries = self.config.countries
+        fakes: dict[str, Faker] = {}
+        customers = []
+        for i in range(1, count + 1):
+            country = _weighted(rng, countries)
+            locale, currency, tax = COUNTRIES[country]
+            fake = fakes.get(locale)
+            if fake is None:
+                fake = fakes[locale] = _faker(locale)
+                fake.seed_instance(rng.getrandbits(32))
+            if rng.random() < 0.7:
+                name = fake.company()
+                local = "billing"
+            else:
+                name = fake.name()
+                local = name.split()[0].lower()
+            domain = "".join(c for c in name.split()[0].lower() if c.isalnum()) or "mail"
+            h, u = _identity(rng)
+            customers.append(
+                {
+                    "seq": i,
+                    "hex": h,
+                    "uuid": u,
+                    "number": str(10000 + i),
+                    "name": name,
+                    "email": f"{local}@{domain}.example",
+                    "country": country,
+                    "currency": currency,
+                    "tax_rate": tax,
+                    "billing_group": (
+                        {"hex": stable_hex(self._seed, "bg", i), "uuid": _uuid_from_hex(stable_hex(self._seed, "bg", i))}
+                        if rng.random() < 0.3
+                        else None
+                    ),
+                    "created_at": self.as_of - rng.randint(560, 900) * DAY - rng.randint(0, DAY),
+                }
+            )
+        return customers
+
+    def _make_subscriptions(self) -> list[Facts]:
+        rng = self._rng("subscriptions")
+        subs = []
+        for customer in self.customers:
+            for _ in range(rng.choice((1, 1, 1, 2, 2, 3))):
+                plan, price = rng.choice(PLANS)
+                scale = CURRENCY_SCALE.get(customer["currency"], 1)
+                net = round(price * scale * rng.choice((1, 1, 1, 0.9, 1.1, 2)) * 100)
+                started = customer["created_at"] + rng.randint(0, 20) * DAY
+                h, u = _identity(rng)
+                subs.append(
+                    {
+                        "seq": len(subs) + 1,
+                        "hex": h,
+                        "uuid": u,
+                        "number": f"SUB-{len(subs) + 1:06d}",
+                        "customer": customer["seq"],
+                        "plan": plan,
+                        "net_cents": net,
+                        "amount": _money(net + net * customer["tax_rate"] // 100),
+                        "currency": customer["currency"],
+                        "interval": _weighted(rng, INTERVALS),
+                        "status": _weighted(rng, SUBSCRIPTION_STATUSES),
+                        "started_at": started,
+                        "created_at": started - rng.randint(1, 5) * DAY,
+                    }
+                )
+        return subs
+
+    # -- payments --------------------------------------------------------------------------
+
+    def _skeleton(self) -> None:
+        """Pass one: phase, creation time, amount and invoice of every payment, in compact arrays."""
+        rng = self._rng("skeleton")
+        n = self.size
+        statuses = list(self.config.statuses)
+        weights = [w for w, _ in self.config.statuses.values()]
+        phase_of = [PHASES.index(p) for _, p in self.config.statuses.values()]
+        self.status_index = array("b", rng.choices(range(len(statuses)), weights=weights, k=n))
+        self.created = array("q", bytes(8 * n))
+        self.subscription_of = array("l", bytes(array("l").itemsize * n))
+        self.part_of = array("b", bytes(n))  # installment number within the invoice, from 0
+        self.invoice_of = array("l", bytes(array("l").itemsize * n))
+        self.net_cents = array("q", bytes(8 * n))
+        self.invoices: list[Facts] = []
+        as_of = self.as_of
+        i = 0
+        while i < n:
+            sub = rng.randrange(len(self.subscriptions))
+            parts = min(n - i, rng.choices((1, 2, 3), weights=(70, 20, 10))[0])
+            subscription = self.subscriptions[sub]
+            net_total = subscription["net_cents"] * (parts if parts > 1 else 1)
+            # Settled installments come first in time: sort this invoice's phases.
+            members = sorted(range(i, i + parts), key=lambda j: _PHASE_ORDER[phase_of[self.status_index[j]]])
+            first = None
+            shares = _split(net_total, parts)
+            for k, j in enumerate(members):
+                phase = PHASES[phase_of[self.status_index[j]]]
+                created = _created_for(rng, phase, as_of)
+                if first is None:
+                    first = created
+                elif created <= first:
+                    created = min(first + k * 30 * DAY, _latest_for(phase, as_of))
+                self.created[j] = created
+                self.subscription_of[j] = sub
+                self.part_of[j] = k
+                self.invoice_of[j] = len(self.invoices)
+                self.net_cents[j] = shares[k]
+            self.invoices.append(
+                {"seq": len(self.invoices) + 1, "subscription": sub, "parts": parts, "net_cents": net_total}
+            )
+            i += parts
+        self.order = sorted(range(n), key=self.created.__getitem__)
+        self._finish_invoices()
+
+    def _finish_invoices(self) -> None:
+        rng = self._rng("invoices")
+        phase_of = [p for _, p in self.config.statuses.values()]
+        applied: list[int] = [0] * len(self.invoices)
+        for j in range(self.size):
+            if phase_of[self.status_index[j]] == "settled":
+                sub = self.subscriptions[self.subscription_of[j]]
+                customer = self.customers[sub["customer"] - 1]
+                applied[self.invoice_of[j]] += _gross(self.net_cents[j], customer["tax_rate"])
+        first_created: dict[int, int] = {}
+        for j in range(self.size):
+            inv = self.invoice_of[j]
+            first_created[inv] = min(first_created.get(inv, self.created[j]), self.created[j])
+        for k, invoice in enumerate(self.invoices):
+            sub = self.subscriptions[invoice["subscription"]]
+            customer = self.customers[sub["customer"] - 1]
+            total = _gross(invoice["net_cents"], customer["tax_rate"])
+            issued = first_created[k] - rng.randint(0, 2) * DAY
+            h, u = _identity(rng)
+            invoice.update(
+                hex=h,
+                uuid=u,
+                number=str(10000 + k + 1),
+                code=f"INV-{h[:4].upper()}-{h[4:8].upper()}-{h[8:12].upper()}",
+                customer=customer["seq"],
+                currency=customer["currency"],
+                issue_date=issued - issued % DAY,
+                due_date=issued - issued % DAY + 14 * DAY,
+                total=_money(total),
+                outstanding=_money(total - applied[k]),
+            )
+
+    def payments(self) -> Iterator[Facts]:
+        """Pass two: full facts of every payment, in creation order (``seq`` 1, 2, ...)."""
+        rng = self._rng("payments")
+        statuses = list(self.config.statuses)
+        phase_of = [p for _, p in self.config.statuses.values()]
+        for seq, j in enumerate(self.order, start=1):
+            status = statuses[self.status_index[j]]
+            yield self._payment(rng, seq, j, status, phase_of[self.status_index[j]])
+
+    def _payment(self, rng: random.Random, seq: int, j: int, status: str, phase: str) -> Facts:
+        sub = self.subscriptions[self.subscription_of[j]]
+        customer = self.customers[sub["customer"] - 1]
+        invoice = self.invoices[self.invoice_of[j]]
+        created = self.created[j]
+        net = self.net_cents[j]
+        tax = _gross(net, customer["tax_rate"]) - net
+        gross = net + tax
+        method = _weighted(rng, METHODS)
+        processor = rng.choice(PROCESSORS[method])
+        h, u = _identity(rng)
+        due = _due_for(rng, phase, created, self.as_of)
+        paid_at = submitted_at = cancelled_at = None
+        if phase in ("in_flight", "settled", "failed"):
+            submitted_at = min(max(due, created) + rng.randint(0, 6 * 3600), self.as_of)
+        if phase == "settled":
+            paid_at = min((submitted_at or due) + rng.randint(60, 3 * DAY), self.as_of)
+        if phase == "voided":
+            cancelled_at = min(created + rng.randint(DAY, 10 * DAY), self.as_of)
+        updated = max(t for t in (created, submitted_at, paid_at, cancelled_at) if t is not None)
+        refund = 0
+        if phase == "settled" and rng.random() < 0.04:
+            refund = rng.choice((gross, gross // 2))
+        applied = gross - refund if phase == "settled" else 0
+        unapplied = 0
+        if phase == "settled" and rng.random() < 0.05:
+            unapplied, applied = applied // 10, applied - applied // 10
+        reference = (
+            f"ch_{h[:24]}" if method == "card" else f"{processor.upper()}-{h[:10].upper()}"
+        )
+        parts = invoice["parts"]
+        label = sub["plan"] + (f" (installment {self.part_of[j] + 1} of {parts})" if parts > 1 else "")
+        creator = self.users[rng.randrange(len(self.users))]
+        updater = creator if updated == created else self.users[rng.randrange(len(self.users))]
+        credits = [{"amount": _money(rng.randint(500, 2500)), "code": f"CN-{h[12:18].upper()}"}] if rng.random() < 0.06 else []
+        gifts = [{"amount": _money(rng.randint(1000, 5000)), "code": f"GC-{h[18:24].upper()}"}] if rng.random() < 0.02 else []
+        return {
+            "seq": seq,
+            "hex": h,
+            "uuid": u,
+            "customer": customer["seq"],
+            "subscription": sub["seq"],
+            "invoice": invoice["seq"],
+            "installment": self.part_of[j] + 1,
+            "status": status,
+            "phase": phase,
+            "amount": _money(gross),
+            "subtotal": _money(net),
+            "tax": _money(tax),
+            "currency": customer["currency"],
+            "created_at": created,
+            "updated_at": updated,
+            "due_date": due,
+            "effective_date": paid_at or submitted_at or due,
+            "paid_at": paid_at,
+            "submitted_at": submitted_at,
+            "cancelled_at": cancelled_at,
+            "method": method,
+            "processor": processor,
+            "reference": reference,
+            "gateway_reference": f"{h[8:20]}" if submitted_at else None,
+            "failure_message": rng.choice(FAILURES) if phase == "failed" else None,
+            "applied_amount": _money(applied),
+            "unapplied_amount": _money(unapplied),
+            "refund_amount": _money(refund),
+            "credit_balance_amount": _money(0),
+            "created_by": creator["seq"],
+            "updated_by": updater["seq"],
+            "allocations": [
+                {"amount": _money(gross), "method": method, "processor": processor, "reference": reference}
+            ],
+            "credits": credits,
+            "gift_certificates": gifts,
+            "line_items": [{"description": label, "quantity": 1, "unit_amount": _money(net), "amount": _money(net)}],
+        }
+
+    def hydrate(self, payment: Facts) -> Facts:
+        """Resolve a payment's references to the entities they name, for rendering."""
+        return hydrate(payment, self.customers, self.subscriptions, self.invoices, self.users)
+
+    def hydrate_subscription(self, sub: Facts) -> Facts:
+        """Resolve a subscription's customer reference."""
+        return {**sub, "customer": self.customers[sub["customer"] - 1]}
+
+
+def hydrate(
+    payment: Facts,
+    customers: Sequence[Facts],
+    subscriptions: Sequence[Facts],
+    invoices: Sequence[Facts],
+    users: Sequence[Facts],
+) -> Facts:
+    """Return ``payment`` with entity references replaced by the entities' facts."""
+    invoice = invoices[payment["invoice"] - 1]
+    customer = customers[payment["customer"] - 1]
+    out = dict(payment)
+    out["customer"] = customer
+    out["subscription"] = {**subscriptions[payment["subscription"] - 1], "customer": customer}
+    out["invoice"] = {**invoice, "customer": customer}
+    out["billing_group"] = customer["billing_group"]
+    out["created_by"] = users[payment["created_by"] - 1]
+    out["updated_by"] = users[payment["updated_by"] - 1]
+    out["invoices"] = [{**invoice, "applied": payment["applied_amount"]}]
+    return out
+
+
+_PHASE_ORDER = {0: 2, 1: 1, 2: 0, 3: 1, 4: 1}  # settled first, then attempts, scheduled last
+
+
+def _split(total: int, parts: int) -> list[int]:
+    base = total // parts
+    return [base] * (parts - 1) + [total - base * (parts - 1)]
+
+
+def _gross(net: int, rate: int) -> int:
+    return net + (net * rate + 50) // 100
+
+
+def _created_for(rng: random.Random, phase: str, as_of: int) -> int:
+    if phase == "scheduled":
+        return as_of - rng.randint(0, 14 * DAY)
+    if phase == "in_flight":
+        return as_of - rng.randint(3 * DAY, 16 * DAY)
+    return as_of - rng.randint(14 * DAY, 540 * DAY)
+
+
+def _latest_for(phase: str, as_of: int) -> int:
+    return as_of if phase in ("scheduled",) else as_of - 3 * DAY
+
+
+def _due_for(rng: random.Random, phase: str, created: int, as_of: int) -> int:
+    if phase == "scheduled":
+        due = created + rng.randint(7, 21) * DAY
+    elif phase == "in_flight":
+        due = max(created + DAY, as_of - rng.randint(0, 2) * DAY)
+    else:
+        due = created + rng.randint(7, 14) * DAY
+    due = min(due, as_of + 30 * DAY) if phase == "scheduled" else min(due, as_of)
+    return due - due % DAY
+
+
+#: The facts each entity offers, for validating ``x-paymock`` sources at load time.
+#: A value that is a string names the entity (or list-item kind) the fact refers to.
+_ID = {"seq": None, "hex": None, "uuid": None}
+FACT_SCHEMA: dict[str, dict[str, str | None]] = {
+    "tenant": {**_ID, "slug": None, "name": None, "workspace_hex": None, "workspace_uuid": None},
+    "user": {**_ID, "name": None, "email": None},
+    "billing_group": {"hex": None, "uuid": None},
+    "customer": {
+        **_ID, "number": None, "name": None, "email": None, "country": None, "currency": None,
+        "tax_rate": None, "billing_group": "billing_group", "created_at": None,
+    },
+    "subscription": {
+        **_ID, "number": None, "customer": "customer", "plan": None, "amount": None,
+        "currency": None, "interval": None, "status": None, "started_at": None, "created_at": None,
+    },
+    "invoice": {
+        **_ID, "number": None, "code": None, "customer": "customer", "issue_date": None,
+        "due_date": None, "total": None, "outstanding": None, "currency": None, "parts": None,
+    },
+    "invoice_application": {
+        **_ID, "number": None, "code": None, "issue_date": None, "due_date": None, "total": None,
+        "outstanding": None, "currency": None, "applied": None,
+    },
+    "allocation": {"amount": None, "method": None, "processor": None, "reference": None},
+    "credit": {"amount": None, "code": None},
+    "line_item": {"description": None, "quantity": None, "unit_amount": None, "amount": None},
+    "payment": {
+        **_ID, "customer": "customer", "subscription": "subscription", "invoice": "invoice",
+        "billing_group": "billing_group", "installment": None, "status": None, "phase": None,
+        "amount": None, "subtotal": None, "tax": None, "currency": None, "created_at": None,
+        "updated_at": None, "due_date": None, "effective_date": None, "paid_at": None,
+        "submitted_at": None, "cancelled_at": None, "method": None, "processor": None,
+        "reference": None, "gateway_reference": None, "failure_message": None,
+        "applied_amount": None, "unapplied_amount": None, "refund_amount": None,
+        "credit_balance_amount": None, "created_by": "user", "updated_by": "user",
+        "allocations": "allocation[]", "credits": "credit[]", "gift_certificates": "credit[]",
+        "invoices": "invoice_application[]", "line_items": "line_item[]",
+    },
+}
+#: Facts holding epoch seconds: rendered as dates or date-times.
+TIME_FACTS = frozenset(
+    {"created_at", "updated_at", "due_date", "effective_date", "paid_at", "submitted_at",
+     "cancelled_at", "started_at", "issue_date"}
+)
