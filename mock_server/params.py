@@ -173,7 +173,8 @@ def compile_param(
         default=schema.get("default"),
         filter=filter_,
         cast=_cast_for(schema),
-        validator=_validator(schema),
+        # The sorter parses its own parameter and names the sortable fields when refusing one.
+        validator=None if role == "sort" else _validator(schema),
     )
 
 

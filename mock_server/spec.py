@@ -267,8 +267,10 @@ def _load_collection(
     id_field = block.get("id")
     if id_field not in schema.get("properties", {}):
         raise SpecError(f"{where}.id", f"{id_field!r} is not a property of {schema_ref}")
+    file_part = where.split(":", 1)[0]
     render = compile_schema(
-        schema, Context(schema_ref.lstrip("#/").replace("/", "."), {entity: entity, "tenant": "tenant"}, schema, entity)
+        schema,
+        Context(f"{file_part}: {schema_ref.lstrip('#/').replace('/', '.')}", {entity: entity, "tenant": "tenant"}, schema, entity),
     )
     table = f"r_{api}_{name}"
     size = block.get("size")
