@@ -117,7 +117,7 @@ def _register_admin(
         return _json(
             {
                 "apis": {n: {"title": r.spec.title, "base_url": base(n), "operations": [f"{o.method} {o.path}" for o in r.spec.operations]} for n, r in runtimes.items()},
-                "admin": [f"GET {ADMIN}/credentials", f"POST {ADMIN}/reset", f"GET {ADMIN}/health"],
+                "admin": [f"GET {ADMIN}/credentials", f"GET {ADMIN}/samples", f"POST {ADMIN}/reset", f"GET {ADMIN}/health"],
             }
         )
 
@@ -128,6 +128,10 @@ def _register_admin(
     @app.get(f"{ADMIN}/credentials")
     def admin_credentials() -> Response:
         return _json({n: {"base_url": base(n), "tenants": r.credentials()} for n, r in runtimes.items()})
+
+    @app.get(f"{ADMIN}/samples")
+    def admin_samples() -> Response:
+        return _json({n: {"base_url": base(n), "tenants": r.samples()} for n, r in runtimes.items()})
 
     @app.post(f"{ADMIN}/reset")
     def admin_reset() -> Response:

@@ -57,6 +57,17 @@ def _money(value: Any, parse: str | None = None) -> SqlValue:
         return None
 
 
+def normalize_iso(text: str) -> str:
+    """Rewrite an ISO 8601 date-time into what :meth:`datetime.fromisoformat` reads: ``Z`` as
+    ``+00:00`` and at most six fraction digits (nanoseconds are truncated, not refused)."""
+    text = text.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    head, dot, rest = text.partition(".")
+    if not dot:
+        return text
+    digits = "".join(c for c in rest[:12] if c.isdigit())
+    return f"{head}.{digits[:6].ljust(6, '0')}{rest[len(digits):]}"
+
+
 def parse_instant(value: Any, parse: str | None = None, edge: str = "start") -> int | None:
     """Epoch seconds of an ISO 8601 date or date-time (or of ``parse``'s layout); UTC if no offset."""
     if value is None:
@@ -71,7 +82,7 @@ def parse_instant(value: Any, parse: str | None = None, edge: str = "start") -> 
         if edge == "end":
             return int(moment.replace(tzinfo=UTC).timestamp()) + 86_399
     else:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T"))
+        moment = datetime.fromisoformat(normalize_iso(text).replace(" ", "T"))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp())

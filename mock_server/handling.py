@@ -34,7 +34,7 @@ class Call:
         headers: Case-insensitive request headers.
         body: Raw body.
         content_type: The ``Content-Type`` header.
-        url_root: Absolute URL of the API's root, for links (``http://127.0.0.1:8080/zuora``).
+        url_root: Absolute URL of the API's root, for links (``http://127.0.0.1:8080/<api>``).
     """
 
     method: str
@@ -113,6 +113,24 @@ class ApiRuntime:
             selectors = {s.name: self.selector_values[i - 1][(s.location, s.name.lower())] for s in self.spec.selectors}
             if selectors:
                 entry["selectors"] = selectors
+            out.append(entry)
+        return out
+
+    def samples(self, n: int = 5) -> list[dict[str, Any]]:
+        """Per tenant and collection: some record IDs and some values of every scope column
+        (the IDs a newcomer needs to try a detail or a nested list)."""
+        scoped: dict[str, set[str]] = {}
+        for op in self.spec.operations:
+            for scope in getattr(op.action, "scopes", ()):
+                scoped.setdefault(op.action.collection.name, set()).add(scope.column.name)  # type: ignore[attr-defined]
+        out = []
+        for i, tenant in enumerate(self.tenants, start=1):
+            entry: dict[str, Any] = {"tenant": tenant["slug"]}
+            for name, coll in self.spec.collections.items():
+                found: dict[str, Any] = {"ids": self.store.sample(coll.table, i, "id", n)}
+                for column in sorted(scoped.get(name, ())):
+                    found[column] = self.store.sample(coll.table, i, coll.columns[column].sql, n)
+                entry[name] = found
             out.append(entry)
         return out
 

@@ -7,8 +7,10 @@ the value and what is allowed, and carries a pydantic-style type for FastAPI-sha
 
 from __future__ import annotations
 
+import copy
 import math
 import re
+from datetime import datetime
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,10 +19,31 @@ from urllib.parse import parse_qsl
 import orjson
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
+from mock_server.columns import normalize_iso
 from mock_server.errors import ApiError, Problem, SpecError
 from mock_server.filtering import Filter
 
 _INT = re.compile(r"^[+-]?\d+$")
+_ISO_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|z|[+-]\d{2}:?\d{2})?)?$")
+
+
+def _iso_instant(value: object) -> bool:
+    """ISO 8601 as vendors' servers read it: RFC 3339, plus ``+0000`` offsets, no offset (UTC),
+    a space for ``T``, nanoseconds, or a date alone. Official clients send several of these."""
+    if not isinstance(value, str):
+        return True  # not a string: the type check reports it
+    if not _ISO_INSTANT.match(value):
+        return False
+    try:
+        datetime.fromisoformat(normalize_iso(value))
+    except ValueError:
+        return False
+    return True
+
+
+#: OpenAPI's format checker, with ``date-time`` read as leniently as the vendors read it.
+FORMATS = copy.deepcopy(oas30_format_checker)
+FORMATS.checks("date-time")(_iso_instant)
 _LOCATIONS = {"query": "query parameter", "header": "header", "path": "path parameter"}
 
 #: jsonschema keyword -> pydantic-style problem type.
@@ -42,7 +65,7 @@ def _validator(schema: Mapping[str, Any]) -> OAS30Validator | None:
     constraint_keys = set(schema) - {"type", "description", "default", "example", "examples", "title", "x-paymock", "nullable"}
     if not constraint_keys:
         return None  # nothing to check beyond the cast
-    return OAS30Validator(dict(schema), format_checker=oas30_format_checker)
+    return OAS30Validator(dict(schema), format_checker=FORMATS)
 
 
 def _problems(validator: OAS30Validator | None, value: Any, label: str, loc: tuple[str, ...]) -> list[Problem]:
@@ -228,7 +251,7 @@ def compile_body(request_body: Mapping[str, Any], where: str) -> BodySpec:
     return BodySpec(
         required=bool(request_body.get("required", False)),
         media={
-            str(m): OAS30Validator(dict(c.get("schema", {})), format_checker=oas30_format_checker)
+            str(m): OAS30Validator(dict(c.get("schema", {})), format_checker=FORMATS)
             for m, c in content.items()
         },
     )

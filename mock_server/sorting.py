@@ -55,7 +55,7 @@ def _fixed(block: Mapping[str, Any], where: str, column: Callable[[str, str], st
 
 @dataclass(frozen=True, slots=True)
 class DirectionSort:
-    """One column; a parameter says which direction (exsited's ``order_by=asc|desc``)."""
+    """One column; a parameter says which direction (e.g. ``order_by=asc|desc``)."""
 
     param: str | None
     column: str
@@ -92,7 +92,7 @@ def _direction_style(block: Mapping[str, Any], where: str, column: Callable[[str
 
 @dataclass(frozen=True, slots=True)
 class SignedFieldsSort:
-    """``sort=<op>field[,<op>field]``: an operator per field, as Zuora documents it."""
+    """``sort=<op>field[,<op>field]``: an operator per field (``-`` / ``+`` or any pair the document names)."""
 
     param: str | None
     fields: Mapping[str, str]

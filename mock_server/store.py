@@ -217,6 +217,12 @@ class Store:
             r = db.execute(f'SELECT pk, id, doc{keys} FROM "{table}" WHERE tenant = ? AND id = ?', (tenant, id_)).fetchone()
         return None if r is None else Row(r[0], r[1], r[2], tuple(r[3:]))
 
+    def sample(self, table: str, tenant: int, column: str, n: int) -> list[Any]:
+        """Up to ``n`` distinct values of a column for one tenant, newest records first."""
+        with self.reading() as db:
+            sql = f'SELECT {column} FROM "{table}" WHERE tenant = ? AND {column} IS NOT NULL GROUP BY {column} ORDER BY max(pk) DESC LIMIT ?'
+            return [r[0] for r in db.execute(sql, (tenant, n))]
+
     def exists(self, table: str, tenant: int, column: str, value: Any) -> bool:
         """Whether any row of a tenant has ``column = value``."""
         with self.reading() as db:

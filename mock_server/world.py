@@ -293,6 +293,8 @@ class World:
         self.part_of = array("b", bytes(n))  # installment number within the invoice, from 0
         self.invoice_of = array("l", bytes(array("l").itemsize * n))
         self.net_cents = array("q", bytes(8 * n))
+        # Refunds are decided here, not in pass two, because they change what invoices were paid.
+        self.refunded = array("b", (1 if r < 0.03 else 0 for r in (rng.random() for _ in range(n))))
         self.invoices: list[Facts] = []
         as_of = self.as_of
         i = 0
@@ -329,7 +331,7 @@ class World:
         phase_of = [p for _, p in self.config.statuses.values()]
         applied: list[int] = [0] * len(self.invoices)
         for j in range(self.size):
-            if phase_of[self.status_index[j]] == "settled":
+            if phase_of[self.status_index[j]] == "settled" and not self.refunded[j]:
                 sub = self.subscriptions[self.subscription_of[j]]
                 customer = self.customers[sub["customer"] - 1]
                 applied[self.invoice_of[j]] += _gross(self.net_cents[j], customer["tax_rate"])
@@ -385,13 +387,10 @@ class World:
         if phase == "voided":
             cancelled_at = min(created + rng.randint(DAY, 10 * DAY), self.as_of)
         updated = max(t for t in (created, submitted_at, paid_at, cancelled_at) if t is not None)
-        refund = 0
-        if phase == "settled" and rng.random() < 0.04:
-            refund = rng.choice((gross, gross // 2))
+        # A settled payment is applied in full to its invoice, unless it was refunded afterwards.
+        refund = gross if phase == "settled" and self.refunded[j] else 0
         applied = gross - refund if phase == "settled" else 0
         unapplied = 0
-        if phase == "settled" and rng.random() < 0.05:
-            unapplied, applied = applied // 10, applied - applied // 10
         reference = (
             f"ch_{h[:24]}" if method == "card" else f"{processor.upper()}-{h[:10].upper()}"
         )

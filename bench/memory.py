@@ -1,0 +1,96 @@
+"""Figure 4, memory: peak RSS of the serving processes with 1,000,000 payments, under load.
+
+Serves one API (flexportal by default) seeded with ``--payments N --tenants 1`` (the file from
+seeding.py/depth.py is reused) with ``paymock serve``'s default workers and threads, and loads it
+with wrk rotating over first pages, filtered pages, pages deep in the collection and single
+payments. Meanwhile /proc/<pid>/status of the gunicorn master and every worker is sampled; the
+figure is the largest sum of VmRSS over one sample (target < 1 GiB), with each process's
+VmHWM (its own peak) summed at the end as an upper bound.
+
+    .venv/bin/python bench/memory.py [--quick] [--api flexportal] [--seconds 30]
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, date, datetime
+
+from _common import Client, client, get, header, memory_kib, parser, running, start_paymock, table, wrk
+from depth import seed
+
+TARGET_MIB = 1024.0
+
+
+def paths(c: Client, api: str, prefix: str) -> list[str]:
+    """A mix of requests that touches the whole collection (deep cursors come from a short walk)."""
+    if api != "flexportal":
+        raise SystemExit("memory.py knows flexportal's requests; pass --api flexportal")
+    out = [f"{prefix}/v1/payments?limit=50", f"{prefix}/v1/payments?limit=100&status=paid"]
+    for status in ("pending", "failed", "cancelled", "processing"):
+        out.append(f"{prefix}/v1/payments?limit=50&status={status}")
+    # Pages deep in the creation order: the newest payments due before dates months apart.
+    today = datetime.now(UTC).date().replace(day=1)
+    for months in range(1, 37, 2):
+        index = today.year * 12 + today.month - 1 - months
+        when = date(index // 12, index % 12 + 1, 1)
+        out.append(f"{prefix}/v1/payments?limit=50&dueDateTo={when.isoformat()}")
+    body = get(f"{c.base}/v1/payments?limit=100", c.headers).json()
+    ids = [p["paymentId"] for p in body["payments"]]
+    for pid in ids[::10]:
+        out.append(f"{prefix}/v1/payments/{pid}")
+        out.append(f"{prefix}/v1/payments?limit=50&startAfter={pid}")
+    return out
+
+
+def main() -> None:
+    p = parser(__doc__)
+    p.add_argument("--api", default="flexportal")
+    p.add_argument("--payments", type=int, help="payments (default 1,000,000; 20,000 with --quick)")
+    p.add_argument("--seconds", type=float, help="load duration (default 30; 5 with --quick)")
+    p.add_argument("--connections", type=int, default=16)
+    args = p.parse_args()
+    payments = args.payments or (20_000 if args.quick else 1_000_000)
+    seconds = args.seconds or (5.0 if args.quick else 30.0)
+    header(f"memory: peak RSS serving {payments:,} {args.api} payments under load")
+    data, seeded = seed(args.api, payments)
+    if seeded:
+        print(f"   seeded in {seeded:.1f}s", flush=True)
+    opts = [args.api, "--payments", str(payments), "--tenants", "1", "--data", data]
+    with running(start_paymock(opts)) as server:
+        c = client(server, args.api)
+        prefix = c.base[len(f"http://127.0.0.1:{server.port}"):]
+        mix = paths(c, args.api, prefix)
+        idle = sum(rss for rss, _ in memory_kib(server.pids()).values()) / 1024
+        peak = [idle, 0.0]
+        stop = threading.Event()
+
+        def sample() -> None:
+            while not stop.is_set():
+                now = memory_kib(server.pids())
+                peak[0] = max(peak[0], sum(rss for rss, _ in now.values()) / 1024)
+                peak[1] = float(len(now))
+                time.sleep(0.1)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        load = wrk(f"http://127.0.0.1:{server.port}/", c.headers, seconds, args.connections, paths=mix)
+        stop.set()
+        sampler.join()
+        final = memory_kib(server.pids())
+        hwm = sum(h for _, h in final.values()) / 1024
+        per = ", ".join(f"{pid}: {rss / 1024:.0f}/{h / 1024:.0f}" for pid, (rss, h) in sorted(final.items()))
+    table(
+        [
+            ["idle RSS (sum)", f"{idle:,.0f} MiB", "", ""],
+            ["peak RSS (sum of one sample)", f"{peak[0]:,.0f} MiB", f"< {TARGET_MIB:,.0f} MiB", "met" if peak[0] < TARGET_MIB else "MISSED"],
+            ["sum of VmHWM (upper bound)", f"{hwm:,.0f} MiB", f"< {TARGET_MIB:,.0f} MiB", "met" if hwm < TARGET_MIB else "MISSED"],
+            ["load", f"{load.rps:,.0f} rps", f"p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms", f"errors {load.errors + load.non_2xx}"],
+        ],
+        ["what", "figure", "target", ""],
+    )  # fmt: skip
+    print(f"   processes {int(peak[1])} (pid: RSS/HWM MiB at the end): {per}")
+
+
+if __name__ == "__main__":
+    main()

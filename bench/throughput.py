@@ -1,0 +1,145 @@
+"""Figure 1, throughput: each list endpoint through ``paymock serve`` vs a bare Flask app.
+
+For each list endpoint, a page of 50 with one filter where the API has one, loaded with wrk on
+loopback; then the same bytes served by ``bench/bare_app.py`` under gunicorn with the same worker
+class, workers and threads, loaded the same way right after. Prints both requests/s, their ratio
+(target: paymock >= 0.5x bare) and p50/p99 latency.
+
+    .venv/bin/python bench/throughput.py [--quick] [--seconds 10] [--connections 8]
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from _common import (
+    DEFAULT_THREADS,
+    DEFAULT_WORKERS,
+    Client,
+    Load,
+    Server,
+    client,
+    data_file,
+    get,
+    header,
+    parser,
+    running,
+    start_bare,
+    start_paymock,
+    table,
+    wrk,
+)
+
+TARGET = 0.5
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One list request to load."""
+
+    api: str
+    path: str
+    note: str
+
+
+def endpoints(data: Path, zutax: Client) -> list[Endpoint]:
+    """The five list requests (zutax needs an invoice that has payments: read from the data file)."""
+    # zutax has no endpoint that lists invoices, so the invoice with the most payments is looked
+    # up in the data file, read-only.
+    db = sqlite3.connect(f"file:{data}?mode=ro", uri=True)
+    try:
+        invoice = db.execute(
+            "SELECT c_invoice FROM r_zutax_invoice_payments WHERE tenant = 1"
+            " GROUP BY c_invoice ORDER BY count(*) DESC, c_invoice LIMIT 1"
+        ).fetchone()[0]
+    finally:
+        db.close()
+    sel = zutax.tenant["selectors"]
+    zutax_path = (
+        f"/api/v1/tenants/{sel['tenant_id']}/workspaces/{sel['workspace_id']}/invoices/{invoice}/payments"
+    )
+    return [
+        Endpoint("flexportal", "/v1/payments?limit=50&status=paid", "cursor; filter status=paid"),
+        Endpoint("exsited", "/api/v3/payments?limit=50", "offset; the API has no filters"),
+        Endpoint("notify", "/v2/payments?limit=50", "from-id; the API has no filters"),
+        Endpoint("zuora", "/v1/payments?pageSize=40&status=Processed", "page-number; max pageSize is 40"),
+        Endpoint("zutax", zutax_path, "unpaginated; one invoice's payments"),
+    ]
+
+
+def measure(server: Server, url: str, headers: dict[str, str], seconds: float, connections: int) -> Load:
+    """A short warm-up, then the measured load."""
+    wrk(url, headers, min(2.0, seconds), connections)
+    return wrk(url, headers, seconds, connections)
+
+
+def main() -> None:
+    p = parser(__doc__)
+    p.add_argument("--seconds", type=float, help="wrk duration per measurement (default 10; 3 with --quick)")
+    p.add_argument("--connections", type=int, default=8, help="wrk connections (default 8)")
+    p.add_argument("--apis", nargs="*", help="only these APIs")
+    args = p.parse_args()
+    seconds = args.seconds or (3.0 if args.quick else 10.0)
+    header("throughput: paymock list page vs bare Flask returning the same bytes")
+    print(
+        f"   gunicorn gthread workers={DEFAULT_WORKERS} threads={DEFAULT_THREADS} (paymock serve defaults)"
+        f"  wrk -t1 -c{args.connections} -d{seconds:g}s, after a 2 s warm-up"
+    )
+    data = data_file("throughput-default")
+    rows = []
+    with running(start_paymock(["--data", str(data)])) as mock:
+        clients = {api: client(mock, api) for api in ("flexportal", "exsited", "notify", "zuora", "zutax")}
+        for ep in endpoints(data, clients["zutax"]):
+            if args.apis and ep.api not in args.apis:
+                continue
+            c = clients[ep.api]
+            url = c.base + ep.path
+            first = get(url, c.headers)
+            items = _count(first.json())
+            ours = measure(mock, url, c.headers, seconds, args.connections)
+            with tempfile.NamedTemporaryFile(suffix=".body", delete=False) as f:
+                f.write(first.body)
+            ctype = first.headers.get("Content-Type", "application/json")
+            with running(start_bare(Path(f.name), ctype, DEFAULT_WORKERS, DEFAULT_THREADS)) as bare:
+                theirs = measure(bare, f"{bare.url}/page", {}, seconds, args.connections)
+            Path(f.name).unlink()
+            ratio = ours.rps / theirs.rps
+            rows.append(
+                [
+                    ep.api, f"{len(first.body) / 1024:.1f}K/{items}", ours.rps, theirs.rps, f"{ratio:.2f}x",
+                    "met" if ratio >= TARGET else "MISSED", ours.p50_ms, ours.p99_ms, theirs.p50_ms,
+                    theirs.p99_ms, ours.errors + ours.non_2xx, ep.note,
+                ]
+            )  # fmt: skip
+            print(f"   {ep.api}: {ours.rps:,.0f} rps vs bare {theirs.rps:,.0f} rps ({ratio:.2f}x)", flush=True)
+    print()
+    table(
+        rows,
+        [
+            "api", "body/items", "paymock rps", "bare rps", "ratio", "target 0.5x", "p50 ms", "p99 ms",
+            "bare p50", "bare p99", "errors", "request",
+        ],
+    )  # fmt: skip
+
+
+def _count(body: object) -> int | str:
+    if isinstance(body, list):
+        return len(body)
+    if isinstance(body, dict):
+        for key in ("payments", "data", "items"):
+            value = body.get(key)
+            if isinstance(value, list):
+                return len(value)
+        embedded = body.get("_embedded")
+        if isinstance(embedded, dict):
+            for value in embedded.values():
+                if isinstance(value, list):
+                    return len(value)
+    return "?"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""The documents load and validate; every mistake in an x-paymock block is caught at load time
+with a message naming the file, the place and what is allowed."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from openapi_spec_validator import validate
+
+from mock_server.actions import ACTIONS
+from mock_server.auth import AUTH_SCHEMES
+from mock_server.columns import COLUMN_TYPES
+from mock_server.errors import SpecError
+from mock_server.filtering import FILTER_OPERATORS
+from mock_server.pagination import PAGINATION_STYLES
+from mock_server.records import SOURCES
+from mock_server.sorting import SORT_STYLES
+from mock_server.spec import available_apis, load_api, openapi_dir
+
+ROOT = Path(__file__).resolve().parents[2]
+VENDORS = ("flexportal", "exsited", "notify", "zuora", "zutax")
+
+
+def test_all_five_documents_are_bundled() -> None:
+    assert available_apis() == sorted(VENDORS)
+
+
+@pytest.mark.parametrize("api", VENDORS)
+def test_document_passes_openapi_spec_validator(api: str) -> None:
+    validate(yaml.safe_load((openapi_dir() / f"{api}.yaml").read_text()))
+
+
+@pytest.mark.parametrize("api", VENDORS)
+def test_every_operation_declares_its_behaviour(api: str) -> None:
+    spec = load_api(openapi_dir() / f"{api}.yaml")
+    document = spec.document
+    declared = sum(1 for item in document["paths"].values() for m in item if m in ("get", "post", "put", "patch", "delete"))
+    assert len(spec.operations) == declared
+    for op in spec.operations:
+        assert op.operation_id
+        for p in op.params:
+            selector = any(s.name == p.name for s in spec.selectors)
+            assert p.role is not None or selector, f"{api} {op.operation_id} {p.name} has no role"
+
+
+def _broken(tmp_path: Path, change: Any, api: str = "flexportal") -> Path:
+    document = yaml.safe_load((openapi_dir() / f"{api}.yaml").read_text())
+    change(document)
+    target = tmp_path / f"{api}.yaml"
+    target.write_text(yaml.safe_dump(document, sort_keys=False))
+    return target
+
+
+LIST = ("paths", "/v1/payments", "get", "x-paymock")
+
+
+def _at(document: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    node = document
+    for step in path:
+        node = node[step]
+    return node
+
+
+CASES = [
+    (
+        "unknown pagination style",
+        lambda d: _at(d, LIST)["pagination"].update(style="pagenumber"),
+        "openapi/flexportal.yaml: paths./v1/payments.get.x-paymock.pagination.style: unknown pagination style "
+        "'pagenumber'; available: cursor, from-id, none, offset, page-number",
+    ),
+    ("unknown root key", lambda d: d["x-paymock"].update(colections={}), "unknown key(s) colections"),
+    (
+        "unknown fact",
+        lambda d: d["components"]["schemas"]["Payment"]["properties"]["amount"].update({"x-paymock": {"from": "payment.amout"}}),
+        "unknown fact 'amout' of payment",
+    ),
+    ("missing error kind", lambda d: d["x-paymock"]["errors"]["kinds"].pop("conflict"), "missing: conflict"),
+    (
+        "parameter without a role",
+        lambda d: _at(d, ("paths", "/v1/payments", "get"))["parameters"][3].pop("x-paymock"),
+        "parameters.status: has no role",
+    ),
+    (
+        "filter on an undeclared column",
+        lambda d: _at(d, ("paths", "/v1/payments", "get"))["parameters"][3].update({"x-paymock": {"filter": "colour"}}),
+        "unknown column 'colour' of collection 'payments'; declared: status",
+    ),
+    ("name differs from the file", lambda d: d["x-paymock"].update(name="flex"), "must equal the file name 'flexportal'"),
+    ("unknown auth scheme", lambda d: d["x-paymock"]["auth"].update(scheme="basic"), "unknown auth scheme 'basic'; available: api-key, oauth2"),
+    ("unknown action", lambda d: _at(d, LIST).update(action="search"), "unknown action 'search'; available: get, issue-token, list, transition"),
+    ("unknown filter operator", lambda d: _at(d, ("paths", "/v1/payments", "get"))["parameters"][7]["x-paymock"].update(op="after"), "unknown filter operator 'after'; available: eq, gte, lte"),
+    ("unknown phase", lambda d: d["x-paymock"]["collections"]["payments"]["statuses"]["paid"].update(phase="done"), "unknown phase 'done'"),
+    ("unknown envelope variable", lambda d: _at(d, LIST)["envelope"].update(total="$total"), "unknown variable '$total'; available: count, has_more, items, next_cursor"),
+    ("transition to an unknown status", lambda d: _at(d, ("paths", "/v1/payments/{paymentId}/cancel", "post", "x-paymock")).update(to="void"), "status 'void' is not a status of 'payments'"),
+    ("record field reading an entity", lambda d: d["components"]["schemas"]["Payment"]["properties"]["customerId"].update({"x-paymock": {"from": "payment.customer"}}), "'payment.customer' is a customer, not a value"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), [(c[1], c[2]) for c in CASES], ids=[c[0] for c in CASES])
+def test_x_paymock_mistakes_are_load_errors(tmp_path: Path, change: Any, message: str) -> None:
+    # Given a copy of a working document with one mistake, loading it names the mistake.
+    with pytest.raises(SpecError) as info:
+        load_api(_broken(tmp_path, change))
+    assert message in str(info.value)
+    assert str(info.value).startswith("openapi/flexportal.yaml")
+
+
+def test_vocabulary_table_names_every_registered_mechanism() -> None:
+    readme = (ROOT / "openapi" / "README.md").read_text()
+    registries = [PAGINATION_STYLES, SORT_STYLES, AUTH_SCHEMES, ACTIONS, FILTER_OPERATORS, COLUMN_TYPES, SOURCES]
+    missing = [f"{r.kind}: {n}" for r in registries for n in r.names() if f"`{n}`" not in readme]
+    assert missing == []
+
+
+def test_no_vendor_specific_branches_in_python() -> None:
+    # The documents carry the vendor; the mechanism must not name one.
+    pattern = re.compile("|".join(VENDORS), re.IGNORECASE)
+    offenders = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for path in sorted((ROOT / "mock_server").glob("*.py"))
+        for n, line in enumerate(path.read_text().splitlines(), start=1)
+        if pattern.search(line)
+    ]
+    assert offenders == []

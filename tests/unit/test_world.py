@@ -1,0 +1,109 @@
+"""The generated world is deterministic and coherent: the promises demos and tests rely on."""
+
+from __future__ import annotations
+
+from collections import Counter
+from decimal import Decimal
+
+import pytest
+
+from mock_server.world import COUNTRIES, DAY, World, WorldConfig, tenant_facts
+
+AS_OF = 1_793_491_200  # 2026-11-01T00:00:00Z
+STATUSES = {
+    "pending": (14.0, "scheduled"),
+    "processing": (4.0, "in_flight"),
+    "paid": (68.0, "settled"),
+    "failed": (8.0, "failed"),
+    "cancelled": (6.0, "voided"),
+}
+CONFIG = WorldConfig(api="unit", statuses=STATUSES)
+
+
+def make(seed: int = 7, n: int = 3000) -> World:
+    return World(CONFIG, seed, tenant_facts(seed, "unit", 1), n, AS_OF)
+
+
+@pytest.fixture(scope="module")
+def world() -> World:
+    return make()
+
+
+@pytest.fixture(scope="module")
+def payments(world: World) -> list[dict]:
+    return list(world.payments())
+
+
+def test_same_seed_same_world() -> None:
+    a, b = make(seed=3, n=200), make(seed=3, n=200)
+    assert list(a.payments()) == list(b.payments())
+    assert a.customers == b.customers
+
+
+def test_other_seed_other_world() -> None:
+    a, b = make(seed=3, n=200), make(seed=4, n=200)
+    assert [p["hex"] for p in a.payments()] != [p["hex"] for p in b.payments()]
+
+
+def test_payments_come_in_creation_order(payments: list[dict]) -> None:
+    created = [p["created_at"] for p in payments]
+    assert created == sorted(created)
+    assert [p["seq"] for p in payments] == list(range(1, len(payments) + 1))
+    assert max(created) <= AS_OF
+
+
+def test_statuses_follow_their_weights(payments: list[dict]) -> None:
+    counts = Counter(p["status"] for p in payments)
+    total = sum(w for w, _ in STATUSES.values())
+    for status, (weight, _) in STATUSES.items():
+        share = counts[status] / len(payments)
+        assert abs(share - weight / total) < 0.03, (status, share)
+
+
+def test_timelines_hang_together(payments: list[dict]) -> None:
+    for p in payments:
+        if p["phase"] == "settled":
+            assert p["paid_at"] is not None and p["paid_at"] >= p["created_at"]
+        else:
+            assert p["paid_at"] is None
+        if p["phase"] == "scheduled":
+            assert p["submitted_at"] is None
+            assert p["due_date"] > AS_OF - 14 * DAY
+        assert p["created_at"] - 2 * DAY <= p["due_date"] <= p["created_at"] + 30 * DAY
+        assert p["updated_at"] >= p["created_at"]
+        assert (p["failure_message"] is not None) == (p["phase"] == "failed")
+        assert (p["cancelled_at"] is not None) == (p["phase"] == "voided")
+
+
+def test_amounts_have_two_decimals_and_add_up(payments: list[dict]) -> None:
+    for p in payments:
+        for key in ("amount", "subtotal", "tax", "applied_amount", "refund_amount"):
+            assert Decimal(p[key]).as_tuple().exponent == -2
+        assert Decimal(p["subtotal"]) + Decimal(p["tax"]) == Decimal(p["amount"])
+        assert sum(Decimal(a["amount"]) for a in p["allocations"]) == Decimal(p["amount"])
+
+
+def test_invoices_total_equals_applied_plus_outstanding(world: World, payments: list[dict]) -> None:
+    applied: Counter[int] = Counter()
+    for p in payments:
+        applied[p["invoice"]] += round(Decimal(p["applied_amount"]) * 100)
+        if p["phase"] != "settled":
+            assert p["applied_amount"] == "0.00"
+    for invoice in world.invoices:
+        total = round(Decimal(invoice["total"]) * 100)
+        outstanding = round(Decimal(invoice["outstanding"]) * 100)
+        assert total == applied[invoice["seq"]] + outstanding, invoice
+
+
+def test_one_customer_one_currency(world: World, payments: list[dict]) -> None:
+    for p in payments:
+        customer = world.customers[p["customer"] - 1]
+        assert p["currency"] == customer["currency"] == COUNTRIES[customer["country"]][1]
+        subscription = world.subscriptions[p["subscription"] - 1]
+        assert subscription["customer"] == customer["seq"]
+        assert world.invoices[p["invoice"] - 1]["customer"] == customer["seq"]
+
+
+def test_identifiers_are_unique(payments: list[dict]) -> None:
+    assert len({p["hex"] for p in payments}) == len(payments)
+    assert len({p["uuid"] for p in payments}) == len(payments)
