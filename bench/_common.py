@@ -75,7 +75,12 @@ def table(rows: Sequence[Sequence[Any]], head: Sequence[str]) -> None:
     cells = [[str(h) for h in head], *[[_fmt(c) for c in r] for r in rows]]
     widths = [max(len(r[i]) for r in cells) for i in range(len(head))]
     for n, r in enumerate(cells):
-        print("  ".join(c.rjust(w) if n and i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))))
+        print(
+            "  ".join(
+                c.rjust(w) if n and i else c.ljust(w)
+                for i, (c, w) in enumerate(zip(r, widths, strict=True))
+            )
+        )
         if n == 0:
             print("  ".join("-" * w for w in widths))
     sys.stdout.flush()
@@ -127,7 +132,11 @@ def memory_kib(pids: Sequence[int]) -> dict[int, tuple[int, int]]:
             status = Path(f"/proc/{pid}/status").read_text()
         except OSError:
             continue
-        values = {k: int(v.split()[0]) for k, _, v in (ln.partition(":") for ln in status.splitlines()) if k in ("VmRSS", "VmHWM")}
+        values = {
+            k: int(v.split()[0])
+            for k, _, v in (ln.partition(":") for ln in status.splitlines())
+            if k in ("VmRSS", "VmHWM")
+        }
         out[pid] = (values.get("VmRSS", 0), values.get("VmHWM", 0))
     return out
 
@@ -167,7 +176,9 @@ def wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path, timeout: floa
     started = time.perf_counter()
     while True:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode} before answering; log:\n{log.read_text()[-3000:]}")
+            raise RuntimeError(
+                f"server exited with {proc.returncode} before answering; log:\n{log.read_text()[-3000:]}"
+            )
         try:
             with urllib.request.urlopen(url, timeout=1) as r:
                 if r.status == 200:
@@ -176,7 +187,9 @@ def wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path, timeout: floa
             pass
         if time.perf_counter() - started > timeout:
             proc.kill()
-            raise RuntimeError(f"{url} did not answer within {timeout:.0f}s; log:\n{log.read_text()[-3000:]}")
+            raise RuntimeError(
+                f"{url} did not answer within {timeout:.0f}s; log:\n{log.read_text()[-3000:]}"
+            )
         time.sleep(0.02)
 
 
@@ -252,7 +265,11 @@ class Answer:
 
 
 def request(
-    method: str, url: str, headers: Mapping[str, str] | None = None, body: bytes | None = None, timeout: float = 60
+    method: str,
+    url: str,
+    headers: Mapping[str, str] | None = None,
+    body: bytes | None = None,
+    timeout: float = 60,
 ) -> Answer:
     """One request with urllib; an HTTP error status is an answer, not an exception."""
     req = urllib.request.Request(url, data=body, headers=dict(headers or {}), method=method)
@@ -294,7 +311,11 @@ def client(server: Server, api: str, tenant: int = 0) -> Client:
     if "header" in t:
         headers[t["header"]] = t["value"]
     elif api == "zuora":
-        form = {"client_id": t["client_id"], "client_secret": t["client_secret"], "grant_type": "client_credentials"}
+        form = {
+            "client_id": t["client_id"],
+            "client_secret": t["client_secret"],
+            "grant_type": "client_credentials",
+        }
         answer = request(
             "POST", f"{base}/oauth/token", {"Content-Type": "application/x-www-form-urlencoded"},
             urllib.parse.urlencode(form).encode(),
@@ -305,7 +326,12 @@ def client(server: Server, api: str, tenant: int = 0) -> Client:
             "grant_type": "client_credentials", "client_id": t["client_id"], "client_secret": t["client_secret"],
             "redirect_uri": "http://localhost/callback",
         }  # fmt: skip
-        answer = request("POST", f"{base}/api/v1/oauth2/token", {"Content-Type": "application/json"}, json.dumps(payload).encode())
+        answer = request(
+            "POST",
+            f"{base}/api/v1/oauth2/token",
+            {"Content-Type": "application/json"},
+            json.dumps(payload).encode(),
+        )
         headers["Authorization"] = "Bearer " + answer.json()["access_token"]
     else:
         raise RuntimeError(f"don't know how to authenticate to {api!r}: {t}")
@@ -371,14 +397,30 @@ def wrk(
         f.write(_LUA.format(headers=lines, paths=", ".join(json.dumps(p) for p in paths)))
         script = f.name
     try:
-        cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s", "-s", script, url]
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
+        cmd = [
+            "wrk",
+            "-t",
+            str(threads),
+            "-c",
+            str(connections),
+            "-d",
+            f"{max(1, round(seconds))}s",
+            "--timeout",
+            "10s",
+            "-s",
+            script,
+            url,
+        ]
+        run = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=False)
+        if run.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed ({run.returncode}): {run.stderr or run.stdout}")
+        out = run.stdout
     finally:
         os.unlink(script)
     line = next((ln for ln in out.splitlines() if ln.startswith("WRKJSON ")), None)
     if line is None:
         raise RuntimeError(f"wrk printed no summary:\n{out}")
-    d = json.loads(line[len("WRKJSON "):])
+    d = json.loads(line[len("WRKJSON ") :])
     return Load(
         rps=d["requests"] / (d["duration_us"] / 1e6),
         requests=d["requests"],

@@ -22,7 +22,19 @@ import threading
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
-from _common import Client, Load, client, data_file, get, header, parser, request, running, start_paymock, wrk
+from _common import (
+    Client,
+    Load,
+    client,
+    data_file,
+    get,
+    header,
+    parser,
+    request,
+    running,
+    start_paymock,
+    wrk,
+)
 
 WINNER_STATUS = {"mark-paid": "paid", "cancel": "cancelled"}
 
@@ -61,13 +73,19 @@ def check(name: str, ok: bool, detail: str) -> bool:
 def main() -> None:
     p = parser(__doc__)
     p.add_argument("--count", type=int, help="payments to race on (default 200; 40 with --quick)")
-    p.add_argument("--tries", type=int, default=2, help="mark-paid and cancel requests each, per payment")
+    p.add_argument(
+        "--tries", type=int, default=2, help="mark-paid and cancel requests each, per payment"
+    )
     p.add_argument("--threads", type=int, default=16, help="client threads firing the updates")
-    p.add_argument("--seconds", type=float, help="wrk load on the list (default 20; 6 with --quick)")
+    p.add_argument(
+        "--seconds", type=float, help="wrk load on the list (default 20; 6 with --quick)"
+    )
     args = p.parse_args()
     count = args.count or (40 if args.quick else 200)
     seconds = args.seconds or (6.0 if args.quick else 20.0)
-    header(f"concurrency: {count} payments x ({args.tries} mark-paid + {args.tries} cancel) under list load")
+    header(
+        f"concurrency: {count} payments x ({args.tries} mark-paid + {args.tries} cancel) under list load"
+    )
     data = data_file("concurrency-default")
     with running(start_paymock(["flexportal", "--data", str(data)])) as server:
         reset = request("POST", f"{server.url}/__paymock/reset")
@@ -78,7 +96,9 @@ def main() -> None:
         random.Random(4).shuffle(jobs)
         load: list[Load] = []
         loader = threading.Thread(
-            target=lambda: load.append(wrk(f"{c.base}/v1/payments?limit=50&status=paid", c.headers, seconds, 8))
+            target=lambda: load.append(
+                wrk(f"{c.base}/v1/payments?limit=50&status=paid", c.headers, seconds, 8)
+            )
         )
         loader.start()
         answers: dict[str, list[tuple[str, int]]] = defaultdict(list)
@@ -90,7 +110,9 @@ def main() -> None:
             body = json.dumps({}).encode() if action == "mark-paid" else None
             headers = {**c.headers, "Content-Type": "application/json"} if body else c.headers
             try:
-                a = request("POST", f"{c.base}/v1/payments/{pid}/{action}", headers, body, timeout=30)
+                a = request(
+                    "POST", f"{c.base}/v1/payments/{pid}/{action}", headers, body, timeout=30
+                )
                 status = a.status
                 if status >= 500:
                     with lock:
@@ -113,21 +135,55 @@ def main() -> None:
     print(f"   answers: {dict(sorted(statuses.items()))} over {len(jobs)} updates; list load: "
           f"{load[0].rps:,.0f} rps, p50 {load[0].p50_ms:.1f} ms, p99 {load[0].p99_ms:.1f} ms")  # fmt: skip
     results = []
-    results.append(check("no update failed", not failures, f"{len(failures)} failures" + (f"; first: {failures[0]}" if failures else "")))
-    results.append(check("list load clean", load[0].errors == 0 and load[0].non_2xx == 0, f"{load[0].requests:,} requests, {load[0].errors} socket errors, {load[0].non_2xx} non-2xx"))
-    results.append(check("answers are 200 or 409", set(statuses) <= {200, 409}, f"{dict(statuses)}"))
+    results.append(
+        check(
+            "no update failed",
+            not failures,
+            f"{len(failures)} failures" + (f"; first: {failures[0]}" if failures else ""),
+        )
+    )
+    results.append(
+        check(
+            "list load clean",
+            load[0].errors == 0 and load[0].non_2xx == 0,
+            f"{load[0].requests:,} requests, {load[0].errors} socket errors, {load[0].non_2xx} non-2xx",
+        )
+    )
+    results.append(
+        check("answers are 200 or 409", set(statuses) <= {200, 409}, f"{dict(statuses)}")
+    )
     winners = {pid: [a for a, s in answers[pid] if s == 200] for pid in ids}
     one = [pid for pid, w in winners.items() if len(w) == 1]
-    results.append(check("one winner per payment", len(one) == len(ids), f"{len(one)}/{len(ids)} payments have exactly one 200"))
+    results.append(
+        check(
+            "one winner per payment",
+            len(one) == len(ids),
+            f"{len(one)}/{len(ids)} payments have exactly one 200",
+        )
+    )
 
     def final_status(pid: str) -> str:
         doc = finals[pid]
         return str((doc.get("payment") or doc.get("data") or doc).get("status"))
 
     agree = [pid for pid in one if final_status(pid) == WINNER_STATUS[winners[pid][0]]]
-    results.append(check("final GET agrees with the winner", len(agree) == len(ids), f"{len(agree)}/{len(ids)}"))
-    in_list = [pid for pid in one if pid in by_list[WINNER_STATUS[winners[pid][0]]] and pid not in by_list["pending"]]
-    results.append(check("list filters agree", len(in_list) == len(ids), f"{len(in_list)}/{len(ids)} listed under the winner's status only"))
+    results.append(
+        check(
+            "final GET agrees with the winner", len(agree) == len(ids), f"{len(agree)}/{len(ids)}"
+        )
+    )
+    in_list = [
+        pid
+        for pid in one
+        if pid in by_list[WINNER_STATUS[winners[pid][0]]] and pid not in by_list["pending"]
+    ]
+    results.append(
+        check(
+            "list filters agree",
+            len(in_list) == len(ids),
+            f"{len(in_list)}/{len(ids)} listed under the winner's status only",
+        )
+    )
     won = Counter(WINNER_STATUS[w[0]] for w in winners.values() if w)
     print(f"   winners: {dict(won)}")
     print(f"   {'PASS' if all(results) else 'FAIL'}: {sum(results)}/{len(results)} checks")

@@ -76,14 +76,20 @@ def walk_cursor(c: Client, api: str) -> tuple[str, int, float]:
         url = nxt["href"] if nxt else None
     assert last is not None
     query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(last).query))
-    return (f"from={query['from']}" if "from" in query else ""), pages, time.perf_counter() - started
+    return (
+        (f"from={query['from']}" if "from" in query else ""),
+        pages,
+        time.perf_counter() - started,
+    )
 
 
 def cursor_urls(c: Client, api: str) -> tuple[str, str, str]:
     """(first page URL, last page URL, how the last page was found)."""
     query, pages, took = walk_cursor(c, api)
     path = "/v1/payments?limit=50" if api == "flexportal" else "/v2/payments?limit=50"
-    how = f"full walk: {pages:,} pages at max size in {took:.1f}s ({took / pages * 1000:.1f} ms/page)"
+    how = (
+        f"full walk: {pages:,} pages at max size in {took:.1f}s ({took / pages * 1000:.1f} ms/page)"
+    )
     return c.base + path, c.base + path + "&" + query, how
 
 
@@ -93,7 +99,11 @@ def offset_urls(c: Client, api: str, payments: int) -> tuple[str, str, str]:
     if api == "exsited":
         # No filter parameter exists on /api/v3/payments; order_by=asc is the non-default sort.
         base = f"{c.base}/api/v3/payments?limit=50&order_by=asc"
-        return base + "&offset=0", base + f"&offset={position}", f"offset={position:,}, order_by=asc, no filter (API has none)"
+        return (
+            base + "&offset=0",
+            base + f"&offset={position}",
+            f"offset={position:,}, order_by=asc, no filter (API has none)",
+        )
     # zuora: a filter that keeps most rows, so the deep position exists inside the filtered set.
     size = 40
     filt, matched = _zuora_filter(c)
@@ -101,7 +111,11 @@ def offset_urls(c: Client, api: str, payments: int) -> tuple[str, str, str]:
     pos = min(position, max(0, matched - size))
     page = pos // size + 1
     base = f"{c.base}/v1/payments?pageSize={size}&{filt}&{sort}"
-    return base + "&page=1", base + f"&page={page}", f"page={page:,} (row {(page - 1) * size:,} of {matched:,} matching {filt}), sort=+amount"
+    return (
+        base + "&page=1",
+        base + f"&page={page}",
+        f"page={page:,} (row {(page - 1) * size:,} of {matched:,} matching {filt}), sort=+amount",
+    )
 
 
 def _zuora_filter(c: Client) -> tuple[str, int]:
@@ -129,7 +143,11 @@ def _zuora_filter(c: Client) -> tuple[str, int]:
 def main() -> None:
     p = parser(__doc__)
     p.add_argument("--apis", nargs="*", default=["flexportal", "notify", "exsited", "zuora"])
-    p.add_argument("--payments", type=int, help="payments in the one tenant (default 1,000,000; 20,000 with --quick)")
+    p.add_argument(
+        "--payments",
+        type=int,
+        help="payments in the one tenant (default 1,000,000; 20,000 with --quick)",
+    )
     p.add_argument("--repeat", type=int, help="requests per page (default 200; 50 with --quick)")
     args = p.parse_args()
     payments = args.payments or (20_000 if args.quick else 1_000_000)
@@ -138,8 +156,18 @@ def main() -> None:
     rows = []
     for api in args.apis:
         data, seeded = seed(api, payments)
-        print(f"   {api}: " + (f"seeded {payments:,} payments in {seeded:.1f}s" if seeded else "data file already seeded"), flush=True)
-        with running(start_paymock([api, "--payments", str(payments), "--tenants", "1", "--data", data])) as server:
+        print(
+            f"   {api}: "
+            + (
+                f"seeded {payments:,} payments in {seeded:.1f}s"
+                if seeded
+                else "data file already seeded"
+            ),
+            flush=True,
+        )
+        with running(
+            start_paymock([api, "--payments", str(payments), "--tenants", "1", "--data", data])
+        ) as server:
             c = client(server, api)
             if api in ("flexportal", "notify"):
                 first, deep, how = cursor_urls(c, api)
@@ -163,9 +191,25 @@ def main() -> None:
                     how,
                 ]
             )  # fmt: skip
-            print(f"   {api}: first p50 {statistics.median(a) * 1000:.1f} ms, deep p50 {statistics.median(b) * 1000:.1f} ms", flush=True)
+            print(
+                f"   {api}: first p50 {statistics.median(a) * 1000:.1f} ms, deep p50 {statistics.median(b) * 1000:.1f} ms",
+                flush=True,
+            )
     print()
-    table(rows, ["api", "first p50 ms", "first p99", "deep p50 ms", "deep p99", "ratio", "target", "", "deep page"])
+    table(
+        rows,
+        [
+            "api",
+            "first p50 ms",
+            "first p99",
+            "deep p50 ms",
+            "deep p99",
+            "ratio",
+            "target",
+            "",
+            "deep page",
+        ],
+    )
 
 
 if __name__ == "__main__":

@@ -16,7 +16,18 @@ import threading
 import time
 from datetime import UTC, date, datetime
 
-from _common import Client, client, get, header, memory_kib, parser, running, start_paymock, table, wrk
+from _common import (
+    Client,
+    client,
+    get,
+    header,
+    memory_kib,
+    parser,
+    running,
+    start_paymock,
+    table,
+    wrk,
+)
 from depth import seed
 
 TARGET_MIB = 1024.0
@@ -59,7 +70,7 @@ def main() -> None:
     opts = [args.api, "--payments", str(payments), "--tenants", "1", "--data", data]
     with running(start_paymock(opts)) as server:
         c = client(server, args.api)
-        prefix = c.base[len(f"http://127.0.0.1:{server.port}"):]
+        prefix = c.base[len(f"http://127.0.0.1:{server.port}") :]
         mix = paths(c, args.api, prefix)
         idle = sum(rss for rss, _ in memory_kib(server.pids()).values()) / 1024
         peak = [idle, 0.0]
@@ -74,12 +85,16 @@ def main() -> None:
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        load = wrk(f"http://127.0.0.1:{server.port}/", c.headers, seconds, args.connections, paths=mix)
+        load = wrk(
+            f"http://127.0.0.1:{server.port}/", c.headers, seconds, args.connections, paths=mix
+        )
         stop.set()
         sampler.join()
         final = memory_kib(server.pids())
         hwm = sum(h for _, h in final.values()) / 1024
-        per = ", ".join(f"{pid}: {rss / 1024:.0f}/{h / 1024:.0f}" for pid, (rss, h) in sorted(final.items()))
+        per = ", ".join(
+            f"{pid}: {rss / 1024:.0f}/{h / 1024:.0f}" for pid, (rss, h) in sorted(final.items())
+        )
     table(
         [
             ["idle RSS (sum)", f"{idle:,.0f} MiB", "", ""],

@@ -41,7 +41,12 @@ def main() -> None:
     if out.returncode != 0:
         raise SystemExit(f"paymock seed failed ({out.returncode}):\n{out.stderr[-3000:]}")
     peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    size_mib = sum(Path(str(data) + s).stat().st_size for s in ("", "-wal") if Path(str(data) + s).exists()) / 2**20
+    size_mib = (
+        sum(
+            Path(str(data) + s).stat().st_size for s in ("", "-wal") if Path(str(data) + s).exists()
+        )
+        / 2**20
+    )
     reported = next((ln for ln in out.stderr.splitlines() if ln.startswith("seeded")), "")
     scaled = took * 1_000_000 / payments
     rows: list[list[object]] = [
@@ -56,7 +61,13 @@ def main() -> None:
         with running(start_paymock(opts, timeout=600)) as server:
             ready = server.ready_s
         rows.append(
-            [f"restart {n}", f"{ready:.2f} s", f"< {START_TARGET_S:g} s", "met" if ready < START_TARGET_S else "MISSED", "spawn -> /__paymock/health 200"]
+            [
+                f"restart {n}",
+                f"{ready:.2f} s",
+                f"< {START_TARGET_S:g} s",
+                "met" if ready < START_TARGET_S else "MISSED",
+                "spawn -> /__paymock/health 200",
+            ]
         )
         print(f"   restart {n}: ready in {ready:.2f}s", flush=True)
     print()

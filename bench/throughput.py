@@ -58,19 +58,21 @@ def endpoints(data: Path, zutax: Client) -> list[Endpoint]:
     finally:
         db.close()
     sel = zutax.tenant["selectors"]
-    zutax_path = (
-        f"/api/v1/tenants/{sel['tenant_id']}/workspaces/{sel['workspace_id']}/invoices/{invoice}/payments"
-    )
+    zutax_path = f"/api/v1/tenants/{sel['tenant_id']}/workspaces/{sel['workspace_id']}/invoices/{invoice}/payments"
     return [
         Endpoint("flexportal", "/v1/payments?limit=50&status=paid", "cursor; filter status=paid"),
         Endpoint("exsited", "/api/v3/payments?limit=50", "offset; the API has no filters"),
         Endpoint("notify", "/v2/payments?limit=50", "from-id; the API has no filters"),
-        Endpoint("zuora", "/v1/payments?pageSize=40&status=Processed", "page-number; max pageSize is 40"),
+        Endpoint(
+            "zuora", "/v1/payments?pageSize=40&status=Processed", "page-number; max pageSize is 40"
+        ),
         Endpoint("zutax", zutax_path, "unpaginated; one invoice's payments"),
     ]
 
 
-def measure(server: Server, url: str, headers: dict[str, str], seconds: float, connections: int) -> Load:
+def measure(
+    server: Server, url: str, headers: dict[str, str], seconds: float, connections: int
+) -> Load:
     """A short warm-up, then the measured load."""
     wrk(url, headers, min(2.0, seconds), connections)
     return wrk(url, headers, seconds, connections)
@@ -78,7 +80,9 @@ def measure(server: Server, url: str, headers: dict[str, str], seconds: float, c
 
 def main() -> None:
     p = parser(__doc__)
-    p.add_argument("--seconds", type=float, help="wrk duration per measurement (default 10; 3 with --quick)")
+    p.add_argument(
+        "--seconds", type=float, help="wrk duration per measurement (default 10; 3 with --quick)"
+    )
     p.add_argument("--connections", type=int, default=8, help="wrk connections (default 8)")
     p.add_argument("--apis", nargs="*", help="only these APIs")
     args = p.parse_args()
@@ -91,7 +95,9 @@ def main() -> None:
     data = data_file("throughput-default")
     rows = []
     with running(start_paymock(["--data", str(data)])) as mock:
-        clients = {api: client(mock, api) for api in ("flexportal", "exsited", "notify", "zuora", "zutax")}
+        clients = {
+            api: client(mock, api) for api in ("flexportal", "exsited", "notify", "zuora", "zutax")
+        }
         for ep in endpoints(data, clients["zutax"]):
             if args.apis and ep.api not in args.apis:
                 continue
@@ -114,7 +120,10 @@ def main() -> None:
                     theirs.p99_ms, ours.errors + ours.non_2xx, ep.note,
                 ]
             )  # fmt: skip
-            print(f"   {ep.api}: {ours.rps:,.0f} rps vs bare {theirs.rps:,.0f} rps ({ratio:.2f}x)", flush=True)
+            print(
+                f"   {ep.api}: {ours.rps:,.0f} rps vs bare {theirs.rps:,.0f} rps ({ratio:.2f}x)",
+                flush=True,
+            )
     print()
     table(
         rows,

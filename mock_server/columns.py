@@ -37,6 +37,7 @@ class ColumnType:
 
 COLUMN_TYPES: Registry[ColumnType] = Registry("column type")
 
+MONEY_LIMIT = 2**62
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -52,9 +53,11 @@ def _money(value: Any, parse: str | None = None) -> SqlValue:
     if value is None:
         return None
     try:
-        return int((Decimal(str(value)) * 100).to_integral_value())
+        cents = int((Decimal(str(value)) * 100).to_integral_value())
     except InvalidOperation:
         return None
+    # Clamped to what SQLite stores: an amount this large matches nothing, in order.
+    return max(-MONEY_LIMIT, min(MONEY_LIMIT, cents))
 
 
 def normalize_iso(text: str) -> str:

@@ -145,7 +145,11 @@ def _cast_for(schema: Mapping[str, Any]) -> Callable[[str], Any]:
         def cast_int(raw: str) -> int:
             if not _INT.match(raw):
                 raise ValueError("expected an integer", "int_parsing")
-            return int(raw)
+            value = int(raw)
+            # Vendors keep integers in 64 bits; beyond that no server accepts them.
+            if not -(2**63) <= value < 2**63:
+                raise ValueError("out of range for a 64-bit integer", "int_parsing")
+            return value
 
         return cast_int
     if type_ == "number":

@@ -26,6 +26,7 @@ from mock_server.filtering import Condition
 from mock_server.sorting import SortKey
 
 SCHEMA_VERSION = "1"
+MAX_SQL_INT = 2**62
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +201,8 @@ class Store:
         sql = f'SELECT pk, id, doc{keys} FROM "{table}" WHERE {where} ORDER BY {order_sql}'
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
-            args += (limit, offset)
+            # Any integer is a valid offset; past SQLite's 64-bit range the page is simply empty.
+            args += (min(limit, MAX_SQL_INT), min(offset, MAX_SQL_INT))
         with self.reading() as db:
             return [Row(r[0], r[1], r[2], tuple(r[3:])) for r in db.execute(sql, args)]
 

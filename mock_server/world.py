@@ -147,10 +147,12 @@ def tenant_facts(seed: int, api: str, index: int) -> Facts:
     slug = "-".join("".join(c for c in w if c.isalnum()) for w in name.lower().split())
     h, u = _identity(rng)
     wh, wu = _identity(rng)
+    code = "".join("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"[b % 36] for b in bytes.fromhex(h)[:6])
     return {
         "seq": index,
         "hex": h,
         "uuid": u,
+        "code": code,
         "slug": f"{slug.strip('-')}-{index}",
         "name": name,
         "workspace_hex": wh,
@@ -509,7 +511,7 @@ def _due_for(rng: random.Random, phase: str, created: int, as_of: int) -> int:
 #: A value that is a string names the entity (or list-item kind) the fact refers to.
 _ID = {"seq": None, "hex": None, "uuid": None}
 FACT_SCHEMA: dict[str, dict[str, str | None]] = {
-    "tenant": {**_ID, "slug": None, "name": None, "workspace_hex": None, "workspace_uuid": None},
+    "tenant": {**_ID, "code": None, "slug": None, "name": None, "workspace_hex": None, "workspace_uuid": None},
     "user": {**_ID, "name": None, "email": None},
     "billing_group": {"hex": None, "uuid": None},
     "customer": {
