@@ -60,7 +60,8 @@ def machine() -> str:
     except OSError:
         pass
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"nproc={os.cpu_count()}  cpu={model!r}  python={platform.python_version()}  {now}"
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    return f"nproc={os.cpu_count()}  cpu={model!r}  python={platform.python_version()}  {now}  loadavg={load}"
 
 
 def header(title: str) -> None:
@@ -413,7 +414,9 @@ def wrk(
         ]
         run = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=False)
         if run.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd)} failed ({run.returncode}): {run.stderr or run.stdout}")
+            raise RuntimeError(
+                f"{' '.join(cmd)} failed ({run.returncode}): {run.stderr or run.stdout}"
+            )
         out = run.stdout
     finally:
         os.unlink(script)
