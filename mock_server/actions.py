@@ -7,7 +7,7 @@ no web framework involved: it receives a validated :class:`ActionRequest` and re
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from urllib.parse import urlencode
@@ -45,37 +45,42 @@ class OperationContext:
 
     def collection(self, block: Mapping[str, Any]) -> CollectionSpec:
         """The collection the block names."""
-        name = block.get("collection")
+        name = str(block.get("collection"))
         if name not in self.collections:
-            raise SpecError(f"{self.where}.collection", f"unknown collection {name!r}; declared: {', '.join(self.collections)}")
+            raise SpecError(
+                f"{self.where}.collection",
+                f"unknown collection {name!r}; declared: {', '.join(self.collections)}",
+            )
         return self.collections[name]
 
     def only(self, block: Mapping[str, Any], allowed: set[str]) -> None:
         """Refuse keys the action does not know."""
         unknown = set(block) - allowed - {"action"}
         if unknown:
-            raise SpecError(self.where, f"unknown key(s) {', '.join(sorted(unknown))}; allowed: action, {', '.join(sorted(allowed))}")
+            raise SpecError(
+                self.where,
+                f"unknown key(s) {', '.join(sorted(unknown))}; allowed: action, {', '.join(sorted(allowed))}",
+            )
 
 
 class Action(Protocol):
     """A compiled operation behaviour."""
 
-    roles: Mapping[str, str]
-    public: bool
+    @property
+    def roles(self) -> Mapping[str, str]:
+        """Parameter name -> the role this action gives it (``key``, ``scope``, ...)."""
+
+    @property
+    def public(self) -> bool:
+        """Whether the operation is answered without credentials."""
 
     def handle(self, request: ActionRequest) -> Reply:
         """Answer one validated request."""
 
 
-class ActionType(Protocol):
-    """The class side of an action: how to compile it."""
-
-    @classmethod
-    def compile(cls, block: Mapping[str, Any], ctx: OperationContext) -> Action:
-        """Compile the operation's ``x-paymock`` block."""
-
-
-ACTIONS: Registry[type[ActionType]] = Registry("action")
+#: Compiles an operation's ``x-paymock`` block into its action.
+ActionCompiler = Callable[[Mapping[str, Any], OperationContext], Action]
+ACTIONS: Registry[ActionCompiler] = Registry("action")
 
 
 def _items(rows: list[Any]) -> bytes:
@@ -106,7 +111,6 @@ class Scope:
     missing_is_empty: bool
 
 
-@ACTIONS.register("list")
 @dataclass(frozen=True, slots=True)
 class ListAction:
     """A filtered, sorted, paginated list of one collection."""
@@ -124,7 +128,11 @@ class ListAction:
         """Compile collection, pagination, sort, scope and envelope."""
         ctx.only(block, {"collection", "envelope", "pagination", "sort", "scope"})
         collection = ctx.collection(block)
-        paginator = load_paginator(block.get("pagination", {"style": "none"}), f"{ctx.where}.pagination", ctx.query_params())
+        paginator = load_paginator(
+            block.get("pagination", {"style": "none"}),
+            f"{ctx.where}.pagination",
+            ctx.query_params(),
+        )
         sorter = None
         roles = dict(paginator.roles)
         if "sort" in block:
@@ -135,16 +143,30 @@ class ListAction:
             sorter = factory(sort, f"{ctx.where}.sort", lambda name, where: collection.column(name, where).sql)
             if sorter.param is not None:
                 if sorter.param not in ctx.query_params():
-                    raise SpecError(f"{ctx.where}.sort.param", f"{sorter.param!r} is not a query parameter of this operation")
+                    raise SpecError(
+                        f"{ctx.where}.sort.param",
+                        f"{sorter.param!r} is not a query parameter of this operation",
+                    )
                 roles[sorter.param] = "sort"
         scopes = []
         for param, column in (block.get("scope") or {}).items():
             if ctx.params.get(param, {}).get("in") != "path":
                 raise SpecError(f"{ctx.where}.scope.{param}", "scopes are path parameters of this operation")
             spec = column if isinstance(column, Mapping) else {"column": column}
-            scopes.append(Scope(param, collection.column(str(spec.get("column")), f"{ctx.where}.scope.{param}"), spec.get("missing") == "empty"))
+            scopes.append(
+                Scope(
+                    param,
+                    collection.column(str(spec.get("column")), f"{ctx.where}.scope.{param}"),
+                    spec.get("missing") == "empty",
+                )
+            )
             roles[param] = "scope"
-        envelope = Template(block.get("envelope", "$items"), f"{ctx.where}.envelope", paginator.variables, raw=("items",))
+        envelope = Template(
+            block.get("envelope", "$items"),
+            f"{ctx.where}.envelope",
+            paginator.variables,
+            raw=("items",),
+        )
         return cls(collection, paginator, sorter, tuple(scopes), envelope, roles)
 
     def handle(self, request: ActionRequest) -> Reply:
@@ -162,16 +184,27 @@ class ListAction:
             if not scope.missing_is_empty and not store.exists(self.collection.table, tenant, scope.column.sql, value):
                 raise _not_found(scope.column.name, str(raw), scope.param)
             conditions.append(Condition(f"{scope.column.sql} = ?", (value,)))
-        order = self.sorter.order(request.values.get(self.sorter.param) if self.sorter and self.sorter.param else None) if self.sorter else []
+        order = (
+            self.sorter.order(request.values.get(self.sorter.param) if self.sorter and self.sorter.param else None)
+            if self.sorter
+            else []
+        )
         page = self.paginator.page(
             store,
-            PageQuery(self.collection.table, tenant, conditions, order, request.values, request.link, _noun(self.collection)),
+            PageQuery(
+                self.collection.table,
+                tenant,
+                conditions,
+                order,
+                request.values,
+                request.link,
+                _noun(self.collection),
+            ),
         )
         page["items"] = _items(page["items"])
         return request.reply(self.envelope.dumps(page))
 
 
-@ACTIONS.register("get")
 @dataclass(frozen=True, slots=True)
 class GetAction:
     """One record by its ID."""
@@ -199,7 +232,6 @@ class GetAction:
         return request.reply(self.envelope.dumps({"item": row.doc}))
 
 
-@ACTIONS.register("transition")
 @dataclass(frozen=True, slots=True)
 class TransitionAction:
     """A documented state change: from some statuses to one, setting some timestamps."""
@@ -225,7 +257,10 @@ class TransitionAction:
         allowed = block.get("from", [])
         for s in [to, *allowed]:
             if s not in statuses:
-                raise SpecError(f"{ctx.where}", f"status {s!r} is not a status of {collection.name!r}; statuses: {', '.join(statuses)}")
+                raise SpecError(
+                    f"{ctx.where}",
+                    f"status {s!r} is not a status of {collection.name!r}; statuses: {', '.join(statuses)}",
+                )
         sets = block.get("set", {})
         if not isinstance(sets, Mapping):
             raise SpecError(f"{ctx.where}.set", "must map facts to the body field that may carry them (or null)")
@@ -248,7 +283,8 @@ class TransitionAction:
             if status not in self.allowed:
                 raise ApiError.of(
                     "conflict",
-                    f"{_noun(self.collection).capitalize()} {value!r} is {status!r}; {self.name} is allowed only from: {', '.join(self.allowed)}",
+                    f"{_noun(self.collection).capitalize()} {value!r} is {status!r}; "
+                    f"{self.name} is allowed only from: {', '.join(self.allowed)}",
                     "conflict",
                     ("path", self.key),
                 )
@@ -265,7 +301,14 @@ class TransitionAction:
                             ("body", field_name),
                         )
                 facts[fact] = moment
-            doc, columns = rebuild(runtime.store, runtime.spec, self.collection, tenant, facts, runtime.tenants[tenant - 1])
+            doc, columns = rebuild(
+                runtime.store,
+                runtime.spec,
+                self.collection,
+                tenant,
+                facts,
+                runtime.tenants[tenant - 1],
+            )
             return facts, doc, columns
 
         doc = runtime.store.update(table_spec(self.collection), tenant, value, change)
@@ -277,7 +320,6 @@ class TransitionAction:
 TOKEN_VARIABLES = ("access_token", "refresh_token", "expires_in", "token_type", "scope", "jti")
 
 
-@ACTIONS.register("issue-token")
 @dataclass(frozen=True, slots=True)
 class IssueTokenAction:
     """An OAuth 2 token endpoint (client credentials, and refresh tokens where the API has them)."""
@@ -287,7 +329,12 @@ class IssueTokenAction:
     response: Template
     roles: Mapping[str, str] = field(default_factory=dict)
     public: bool = True
-    FIELD_NAMES: ClassVar[tuple[str, ...]] = ("client_id", "client_secret", "grant_type", "refresh_token")
+    FIELD_NAMES: ClassVar[tuple[str, ...]] = (
+        "client_id",
+        "client_secret",
+        "grant_type",
+        "refresh_token",
+    )
 
     @classmethod
     def compile(cls, block: Mapping[str, Any], ctx: OperationContext) -> IssueTokenAction:
@@ -300,12 +347,22 @@ class IssueTokenAction:
         fields = {**{n: n for n in cls.FIELD_NAMES}, **(block.get("fields") or {})}
         unknown = set(fields) - set(cls.FIELD_NAMES)
         if unknown:
-            raise SpecError(f"{ctx.where}.fields", f"unknown field(s) {', '.join(sorted(unknown))}; allowed: {', '.join(cls.FIELD_NAMES)}")
+            raise SpecError(
+                f"{ctx.where}.fields",
+                f"unknown field(s) {', '.join(sorted(unknown))}; allowed: {', '.join(cls.FIELD_NAMES)}",
+            )
         grants = tuple(block.get("grant-types", ["client_credentials"]))
         for g in grants:
             if g not in ("client_credentials", "refresh_token"):
-                raise SpecError(f"{ctx.where}.grant-types", f"unknown grant type {g!r}; available: client_credentials, refresh_token")
-        return cls(fields, grants, Template(block.get("response"), f"{ctx.where}.response", TOKEN_VARIABLES))
+                raise SpecError(
+                    f"{ctx.where}.grant-types",
+                    f"unknown grant type {g!r}; available: client_credentials, refresh_token",
+                )
+        return cls(
+            fields,
+            grants,
+            Template(block.get("response"), f"{ctx.where}.response", TOKEN_VARIABLES),
+        )
 
     def handle(self, request: ActionRequest) -> Reply:
         """Exchange client credentials (or a refresh token) for tokens."""
@@ -326,11 +383,24 @@ class IssueTokenAction:
         if grant == "refresh_token":
             tenant = auth.verify(str(body.get(self.fields["refresh_token"], "")), REFRESH)
             if tenant is None:
-                raise ApiError.of("unauthorized", "Invalid or expired refresh token", "unauthorized", ("body", self.fields["refresh_token"]))
+                raise ApiError.of(
+                    "unauthorized",
+                    "Invalid or expired refresh token",
+                    "unauthorized",
+                    ("body", self.fields["refresh_token"]),
+                )
         else:
-            tenant = auth.client(str(body.get(self.fields["client_id"], "")), str(body.get(self.fields["client_secret"], "")))
+            tenant = auth.client(
+                str(body.get(self.fields["client_id"], "")),
+                str(body.get(self.fields["client_secret"], "")),
+            )
             if tenant is None:
-                raise ApiError.of("unauthorized", "Invalid client credentials: unknown client_id or wrong client_secret", "unauthorized", ("body", self.fields["client_id"]))
+                raise ApiError.of(
+                    "unauthorized",
+                    "Invalid client credentials: unknown client_id or wrong client_secret",
+                    "unauthorized",
+                    ("body", self.fields["client_id"]),
+                )
         access, lifetime = auth.issue(tenant, ACCESS)
         refresh = auth.issue(tenant, REFRESH)[0] if auth.scheme.refresh else None
         env = {
@@ -342,6 +412,12 @@ class IssueTokenAction:
             "jti": access[-32:],
         }
         return request.reply(self.response.dumps(env))
+
+
+ACTIONS.register("list")(ListAction.compile)
+ACTIONS.register("get")(GetAction.compile)
+ACTIONS.register("transition")(TransitionAction.compile)
+ACTIONS.register("issue-token")(IssueTokenAction.compile)
 
 
 def link_builder(url_root: str, path: str, query: list[tuple[str, str]]) -> Any:

@@ -1,5 +1,6 @@
-"""The Flask application: every loaded API under its own prefix (or one at the root), plus the
-admin routes under ``/__paymock/``. All behaviour lives in :mod:`mock_server.handling`; this
+"""The Flask application: every loaded API under its own prefix (or one at the root).
+
+Admin routes live under ``/__paymock/``. All behaviour lives in :mod:`mock_server.handling`; this
 module only adapts Flask requests and responses.
 """
 
@@ -23,7 +24,7 @@ def _response(reply: Reply) -> Response:
 
 
 def _call(prefix: str, path_params: Mapping[str, str]) -> Call:
-    path = request.path[len(prefix):] if prefix else request.path
+    path = request.path[len(prefix) :] if prefix else request.path
     return Call(
         method=request.method,
         path=path,
@@ -60,11 +61,24 @@ def create_app(
 
     @app.errorhandler(404)
     def _unknown(_: Exception) -> Response:
-        return _json({"error": "not_found", "message": f"No route for {request.path!r}", "apis": [f"/{n}" for n in runtimes]}, 404)
+        return _json(
+            {
+                "error": "not_found",
+                "message": f"No route for {request.path!r}",
+                "apis": [f"/{n}" for n in runtimes],
+            },
+            404,
+        )
 
     @app.errorhandler(405)
     def _method(_: Exception) -> Response:
-        return _json({"error": "method_not_allowed", "message": f"{request.method} is not allowed on {request.path!r}"}, 405)
+        return _json(
+            {
+                "error": "method_not_allowed",
+                "message": f"{request.method} is not allowed on {request.path!r}",
+            },
+            405,
+        )
 
     return app
 
@@ -77,7 +91,12 @@ def _register_api(app: Flask, runtime: ApiRuntime, prefix: str) -> None:
         def view(_op: Any = op, **path_params: str) -> Response:
             return _response(runtime.handle(_op, _call(prefix, path_params)))
 
-        app.add_url_rule(prefix + op.rule, endpoint=f"{api}.{op.operation_id}", view_func=view, methods=[op.method])
+        app.add_url_rule(
+            prefix + op.rule,
+            endpoint=f"{api}.{op.operation_id}",
+            view_func=view,
+            methods=[op.method],
+        )
 
     def fallback(rest: str = "") -> Response:
         # Unknown paths and methods inside the API answer in the vendor's own error format.
@@ -86,12 +105,21 @@ def _register_api(app: Flask, runtime: ApiRuntime, prefix: str) -> None:
             adapter.match("/" + rest, method=request.method)
         except MethodNotAllowed as exc:
             allowed = ", ".join(sorted(exc.valid_methods or ()))
-            error = ApiError.of("method_not_allowed", f"{request.method} is not allowed on {request.path!r}; allowed: {allowed}", "method_not_allowed")
+            error = ApiError.of(
+                "method_not_allowed",
+                f"{request.method} is not allowed on {request.path!r}; allowed: {allowed}",
+                "method_not_allowed",
+            )
             error.headers["Allow"] = allowed
             return _response(runtime.finish(runtime.error(error), _call(prefix, {})))
         except NotFound:
             pass
-        error = ApiError.of("not_found", f"No such endpoint: {request.method} {request.path!r}", "not_found", ("path",))
+        error = ApiError.of(
+            "not_found",
+            f"No such endpoint: {request.method} {request.path!r}",
+            "not_found",
+            ("path",),
+        )
         return _response(runtime.finish(runtime.error(error), _call(prefix, {})))
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -107,7 +135,10 @@ def _json(data: Any, status: int = 200) -> Response:
 
 
 def _register_admin(
-    app: Flask, runtimes: Mapping[str, ApiRuntime], root: str | None, on_reset: Callable[[], int] | None
+    app: Flask,
+    runtimes: Mapping[str, ApiRuntime],
+    root: str | None,
+    on_reset: Callable[[], int] | None,
 ) -> None:
     def base(name: str) -> str:
         return request.host_url.rstrip("/") + ("" if name == root else f"/{name}")
@@ -116,8 +147,20 @@ def _register_admin(
     def admin_index() -> Response:
         return _json(
             {
-                "apis": {n: {"title": r.spec.title, "base_url": base(n), "operations": [f"{o.method} {o.path}" for o in r.spec.operations]} for n, r in runtimes.items()},
-                "admin": [f"GET {ADMIN}/credentials", f"GET {ADMIN}/samples", f"POST {ADMIN}/reset", f"GET {ADMIN}/health"],
+                "apis": {
+                    n: {
+                        "title": r.spec.title,
+                        "base_url": base(n),
+                        "operations": [f"{o.method} {o.path}" for o in r.spec.operations],
+                    }
+                    for n, r in runtimes.items()
+                },
+                "admin": [
+                    f"GET {ADMIN}/credentials",
+                    f"GET {ADMIN}/samples",
+                    f"POST {ADMIN}/reset",
+                    f"GET {ADMIN}/health",
+                ],
             }
         )
 

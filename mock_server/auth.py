@@ -14,9 +14,9 @@ import re
 import secrets
 import struct
 import time
-from types import SimpleNamespace
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any, Protocol
 
 from mock_server.errors import ApiError, SpecError
@@ -56,10 +56,17 @@ def _unauthorized(message: str, challenge: str) -> ApiError:
     return error
 
 
+class Headers(Protocol):
+    """Case-insensitive request headers (Werkzeug's, or any mapping with ``get``)."""
+
+    def get(self, key: str, /) -> str | None:
+        """The header's value, or None."""
+
+
 class Authenticator(Protocol):
     """A scheme bound to one seed and its tenants."""
 
-    def authenticate(self, headers: Mapping[str, str]) -> int:
+    def authenticate(self, headers: Headers) -> int:
         """Return the tenant (1-based) the request's credentials belong to, or raise ``unauthorized``."""
 
     def credentials(self, tenant: int) -> dict[str, Any]:
@@ -80,7 +87,10 @@ AUTH_SCHEMES: Registry[AuthFactory] = Registry("auth scheme")
 def _only(block: Mapping[str, Any], allowed: set[str], where: str) -> None:
     unknown = set(block) - allowed
     if unknown:
-        raise SpecError(where, f"unknown key(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(allowed))}")
+        raise SpecError(
+            where,
+            f"unknown key(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(allowed))}",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +108,10 @@ class ApiKeyScheme:
         keys = [_render(self.key, credential_facts(seed, api, t), f"{self.where}.key") for t in tenants]
         for k in keys:
             if self.pattern is not None and not self.pattern.match(k):
-                raise SpecError(f"{self.where}.key", f"renders {k!r}, which does not match format {self.pattern.pattern!r}")
+                raise SpecError(
+                    f"{self.where}.key",
+                    f"renders {k!r}, which does not match format {self.pattern.pattern!r}",
+                )
         return ApiKeyAuthenticator(self, {k: i for i, k in enumerate(keys, start=1)}, keys)
 
 
@@ -110,7 +123,7 @@ class ApiKeyAuthenticator:
     tenants_by_key: Mapping[str, int]
     keys: Sequence[str]
 
-    def authenticate(self, headers: Mapping[str, str]) -> int:
+    def authenticate(self, headers: Headers) -> int:
         """Tenant of the key in the configured header."""
         s = self.scheme
         hint = f"send '{s.header}: {s.prefix}<api key>'"
@@ -119,8 +132,11 @@ class ApiKeyAuthenticator:
         if not value:
             raise _unauthorized(f"Missing API key: {hint}", challenge)
         if s.prefix and not value.lower().startswith(s.prefix.lower()):
-            raise _unauthorized(f"Malformed {s.header} header: expected the {s.prefix.strip()!r} scheme; {hint}", challenge)
-        key = value[len(s.prefix):].strip()
+            raise _unauthorized(
+                f"Malformed {s.header} header: expected the {s.prefix.strip()!r} scheme; {hint}",
+                challenge,
+            )
+        key = value[len(s.prefix) :].strip()
         if s.pattern is not None and not s.pattern.match(key):
             raise _unauthorized(f"Malformed API key: it must match {s.pattern.pattern}", challenge)
         tenant = self.tenants_by_key.get(key)
@@ -131,7 +147,11 @@ class ApiKeyAuthenticator:
     def credentials(self, tenant: int) -> dict[str, Any]:
         """The tenant's key and the header to send it in."""
         s = self.scheme
-        return {"header": s.header, "value": f"{s.prefix}{self.keys[tenant - 1]}", "api_key": self.keys[tenant - 1]}
+        return {
+            "header": s.header,
+            "value": f"{s.prefix}{self.keys[tenant - 1]}",
+            "api_key": self.keys[tenant - 1],
+        }
 
 
 @AUTH_SCHEMES.register("api-key")
@@ -144,7 +164,13 @@ def _api_key(block: Mapping[str, Any], where: str) -> AuthScheme:
         raise SpecError(f"{where}.format", f"not a valid regular expression: {exc}") from None
     if not isinstance(block.get("key"), str):
         raise SpecError(f"{where}.key", "must be a template string, e.g. 'test_{secret}'")
-    return ApiKeyScheme(str(block.get("header", "Authorization")), str(block.get("prefix", "")), block["key"], pattern, where)
+    return ApiKeyScheme(
+        str(block.get("header", "Authorization")),
+        str(block.get("prefix", "")),
+        block["key"],
+        pattern,
+        where,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +189,10 @@ class OAuth2Scheme:
         for t in tenants:
             facts = credential_facts(seed, api, t)
             pairs.append(
-                (_render(self.client_id, facts, f"{self.where}.client-id"), _render(self.client_secret, facts, f"{self.where}.client-secret"))
+                (
+                    _render(self.client_id, facts, f"{self.where}.client-id"),
+                    _render(self.client_secret, facts, f"{self.where}.client-secret"),
+                )
             )
         key = hashlib.sha256(f"paymock:{seed}:{api}:token-key".encode()).digest()
         return OAuth2Authenticator(self, pairs, {cid: i for i, (cid, _) in enumerate(pairs, start=1)}, key)
@@ -178,17 +207,23 @@ class OAuth2Authenticator:
     tenants_by_client: Mapping[str, int]
     key: bytes
 
-    def authenticate(self, headers: Mapping[str, str]) -> int:
+    def authenticate(self, headers: Headers) -> int:
         """Tenant of a valid, unexpired bearer access token."""
         challenge = 'Bearer realm="paymock"'
         value = headers.get("Authorization")
         if not value:
-            raise _unauthorized("Missing credentials: send 'Authorization: Bearer <access token>' (get one from the token endpoint)", challenge)
+            raise _unauthorized(
+                "Missing credentials: send 'Authorization: Bearer <access token>' (get one from the token endpoint)",
+                challenge,
+            )
         if not value.lower().startswith("bearer "):
             raise _unauthorized("Malformed Authorization header: expected 'Bearer <access token>'", challenge)
         tenant = self.verify(value[7:].strip(), ACCESS)
         if tenant is None:
-            raise _unauthorized("Invalid or expired access token: request a new one from the token endpoint", challenge)
+            raise _unauthorized(
+                "Invalid or expired access token: request a new one from the token endpoint",
+                challenge,
+            )
         return tenant
 
     def client(self, client_id: str, client_secret: str) -> int | None:
@@ -234,5 +269,9 @@ def _oauth2(block: Mapping[str, Any], where: str) -> AuthScheme:
         if not isinstance(block.get(key), str):
             raise SpecError(f"{where}.{key}", "must be a template string, e.g. '{client_uuid}'")
     return OAuth2Scheme(
-        block["client-id"], block["client-secret"], int(block.get("expires-in", 3600)), bool(block.get("refresh", False)), where
+        block["client-id"],
+        block["client-secret"],
+        int(block.get("expires-in", 3600)),
+        bool(block.get("refresh", False)),
+        where,
     )

@@ -48,7 +48,13 @@ def _as_of(value: str | None, store: Store) -> int:
 
 
 def prepare(
-    apis: tuple[str, ...], data: str, seed: int, payments: int | None, tenants: int | None, as_of: str | None, quiet: bool = False
+    apis: tuple[str, ...],
+    data: str,
+    seed: int,
+    payments: int | None,
+    tenants: int | None,
+    as_of: str | None,
+    quiet: bool = False,
 ) -> Served:
     """Load the documents, open the store and seed whatever is missing or outdated."""
     specs = load_apis(list(apis) or None)
@@ -60,21 +66,30 @@ def prepare(
         if is_seeded(store, spec, settings):
             continue
         started = time.perf_counter()
-        with click.progressbar(
-            length=settings.size(spec) * settings.tenant_count(spec),
-            label=f"seeding {spec.name:<10}",
-            file=sys.stderr if not quiet else open("/dev/null", "w"),  # noqa: SIM115
-        ) as bar:
-            last = [0]
-
-            def progress(api: str, done: int, total: int) -> None:
-                bar.update(done - last[0])
-                last[0] = done
-
-            seed_api(store, spec, settings, progress)
+        if quiet:
+            seed_api(store, spec, settings)
+        else:
+            with click.progressbar(
+                length=settings.size(spec) * settings.tenant_count(spec),
+                label=f"seeding {spec.name:<10}",
+                file=sys.stderr,
+            ) as bar:
+                seed_api(store, spec, settings, _ProgressBar(bar))
         if not quiet:
             click.echo(f"seeded {spec.name} in {time.perf_counter() - started:.1f}s", err=True)
     return Served(specs, store, settings)
+
+
+class _ProgressBar:
+    """Feeds seeding progress (absolute counts) to a click progress bar (which takes steps)."""
+
+    def __init__(self, bar: Any) -> None:
+        self.bar = bar
+        self.last = 0
+
+    def __call__(self, api: str, done: int, total: int) -> None:
+        self.bar.update(done - self.last)
+        self.last = done
 
 
 def build_runtimes(served: Served) -> dict[str, ApiRuntime]:
@@ -98,11 +113,33 @@ def banner(rts: dict[str, ApiRuntime], host: str, port: int, root: str | None) -
 def _common(f: Any) -> Any:
     options = [
         click.argument("apis", nargs=-1, type=click.Choice(available_apis())),
-        click.option("--data", default=DEFAULT_DATA, show_default=True, help="SQLite data file (':memory:' for a private, throwaway store)."),
-        click.option("--seed", default=1, show_default=True, type=int, help="Random seed of the generated data and credentials."),
-        click.option("--payments", type=click.IntRange(1, 1_000_000), help="Payments per tenant (default: each document's size)."),
-        click.option("--tenants", type=click.IntRange(1, 50), help="Tenants per API (default: each document's count)."),
-        click.option("--as-of", help="ISO date the generated world is 'now' for (default: the data file's, else today)."),
+        click.option(
+            "--data",
+            default=DEFAULT_DATA,
+            show_default=True,
+            help="SQLite data file (':memory:' for a private, throwaway store).",
+        ),
+        click.option(
+            "--seed",
+            default=1,
+            show_default=True,
+            type=int,
+            help="Random seed of the generated data and credentials.",
+        ),
+        click.option(
+            "--payments",
+            type=click.IntRange(1, 1_000_000),
+            help="Payments per tenant (default: each document's size).",
+        ),
+        click.option(
+            "--tenants",
+            type=click.IntRange(1, 50),
+            help="Tenants per API (default: each document's count).",
+        ),
+        click.option(
+            "--as-of",
+            help="ISO date the generated world is 'now' for (default: the data file's, else today).",
+        ),
     ]
     for option in reversed(options):
         f = option(f)
@@ -120,11 +157,30 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8080, show_default=True, type=int, help="Port to bind.")
 @click.option("--root", help="Serve this one API at '/' (for clients whose base URL cannot carry a path).")
-@click.option("--workers", type=click.IntRange(1, 64), help="Worker processes (default: one per core; 1 for ':memory:').")
-@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64), help="Threads per worker.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="Worker processes (default: one per core; 1 for ':memory:').",
+)
+@click.option(
+    "--threads",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Threads per worker.",
+)
 def serve(
-    apis: tuple[str, ...], data: str, seed: int, payments: int | None, tenants: int | None, as_of: str | None,
-    host: str, port: int, root: str | None, workers: int | None, threads: int,
+    apis: tuple[str, ...],
+    data: str,
+    seed: int,
+    payments: int | None,
+    tenants: int | None,
+    as_of: str | None,
+    host: str,
+    port: int,
+    root: str | None,
+    workers: int | None,
+    threads: int,
 ) -> None:
     """Serve the APIs (all five by default) through gunicorn."""
     from mock_server.server import run
@@ -144,7 +200,14 @@ def serve(
 
 @main.command(context_settings=CONTEXT)
 @_common
-def seed(apis: tuple[str, ...], data: str, seed: int, payments: int | None, tenants: int | None, as_of: str | None) -> None:
+def seed(
+    apis: tuple[str, ...],
+    data: str,
+    seed: int,
+    payments: int | None,
+    tenants: int | None,
+    as_of: str | None,
+) -> None:
     """Generate the data file without serving (a later 'serve' with the same options starts at once)."""
     if data == ":memory:":
         raise click.BadParameter("seeding a ':memory:' store keeps nothing; give a file", param_hint="--data")

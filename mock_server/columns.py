@@ -1,5 +1,6 @@
-"""Column types: how a record field is stored for filtering and sorting, and how a parameter
-value is turned into something comparable with it.
+"""Column types: how a record field is stored for filtering and sorting.
+
+Each type also turns a parameter value into something comparable with the stored one.
 
 Stored forms are chosen so that SQLite's own ordering is the right one: money as integer minor
 units, date-times as epoch seconds, dates as ISO text.
@@ -61,14 +62,16 @@ def _money(value: Any, parse: str | None = None) -> SqlValue:
 
 
 def normalize_iso(text: str) -> str:
-    """Rewrite an ISO 8601 date-time into what :meth:`datetime.fromisoformat` reads: ``Z`` as
-    ``+00:00`` and at most six fraction digits (nanoseconds are truncated, not refused)."""
+    """Rewrite an ISO 8601 date-time into what :meth:`datetime.fromisoformat` reads.
+
+    ``Z`` becomes ``+00:00``, and fractions keep six digits (nanoseconds are truncated, not refused).
+    """
     text = text.strip().replace("Z", "+00:00").replace("z", "+00:00")
     head, dot, rest = text.partition(".")
     if not dot:
         return text
     digits = "".join(c for c in rest[:12] if c.isdigit())
-    return f"{head}.{digits[:6].ljust(6, '0')}{rest[len(digits):]}"
+    return f"{head}.{digits[:6].ljust(6, '0')}{rest[len(digits) :]}"
 
 
 def parse_instant(value: Any, parse: str | None = None, edge: str = "start") -> int | None:

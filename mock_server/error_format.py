@@ -42,7 +42,10 @@ class ErrorFormat:
         """Compile the ``errors`` block; every kind in :data:`ERROR_KINDS` must be declared."""
         unknown = set(block) - {"body", "repeat", "kinds", "media-type"}
         if unknown:
-            raise SpecError(where, f"unknown key(s) {', '.join(sorted(unknown))}; allowed: body, kinds, media-type, repeat")
+            raise SpecError(
+                where,
+                f"unknown key(s) {', '.join(sorted(unknown))}; allowed: body, kinds, media-type, repeat",
+            )
         kinds_block = block.get("kinds")
         if not isinstance(kinds_block, Mapping):
             raise SpecError(f"{where}.kinds", "must map each error kind to {status, code}")
@@ -66,7 +69,10 @@ class ErrorFormat:
                 raise SpecError(kwhere, "no body template: give errors.body or a body for this kind")
             repeat = spec.get("repeat", block.get("repeat")) if "body" not in spec else spec.get("repeat")
             if repeat is not None and not find_list(source, repeat):
-                raise SpecError(kwhere, f"repeat names {repeat!r}, but the body template has no list under that key")
+                raise SpecError(
+                    kwhere,
+                    f"repeat names {repeat!r}, but the body template has no list under that key",
+                )
             kinds[str(kind)] = ErrorKind(
                 status=spec["status"],
                 code=str(spec.get("code", "")),

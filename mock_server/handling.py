@@ -1,6 +1,7 @@
-"""The request pipeline of one API, with no web framework: authenticate, check the tenant,
-validate parameters and body, run the action, and shape the reply (content type, echoed
-headers, gzip). :mod:`mock_server.app` adapts Flask requests to :class:`Call` and back.
+"""The request pipeline of one API, with no web framework.
+
+Authenticate, check the tenant, validate parameters and body, run the action, and shape the
+reply (content type, echoed headers, gzip). :mod:`mock_server.app` adapts Flask requests to :class:`Call` and back.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mock_server.actions import link_builder
-from mock_server.auth import Authenticator, credential_facts
+from mock_server.auth import Authenticator, Headers, credential_facts
 from mock_server.errors import ApiError, Problem
 from mock_server.spec import ApiSpec, OperationSpec
 from mock_server.store import Store
 from mock_server.world import Facts, tenant_facts
 
 log = logging.getLogger("paymock")
+
 
 
 @dataclass(slots=True)
@@ -41,7 +43,7 @@ class Call:
     path: str
     path_params: Mapping[str, str]
     query: list[tuple[str, str]]
-    headers: Mapping[str, str]
+    headers: Headers
     body: bytes
     content_type: str | None
     url_root: str
@@ -101,7 +103,10 @@ class ApiRuntime:
         self.tenants: list[Facts] = [tenant_facts(seed, spec.name, i) for i in range(1, tenants + 1)]
         self.auth: Authenticator = spec.auth.bind(seed, spec.name, self.tenants)
         self.selector_values: list[dict[tuple[str, str], str]] = [
-            {(s.location, s.name.lower()): s.template.format_map(credential_facts(seed, spec.name, t)) for s in spec.selectors}
+            {
+                (s.location, s.name.lower()): s.template.format_map(credential_facts(seed, spec.name, t))
+                for s in spec.selectors
+            }
             for t in self.tenants
         ]
 
@@ -109,7 +114,11 @@ class ApiRuntime:
         """Every tenant's sandbox credentials and tenant identifiers."""
         out = []
         for i, tenant in enumerate(self.tenants, start=1):
-            entry: dict[str, Any] = {"tenant": tenant["slug"], "name": tenant["name"], **self.auth.credentials(i)}
+            entry: dict[str, Any] = {
+                "tenant": tenant["slug"],
+                "name": tenant["name"],
+                **self.auth.credentials(i),
+            }
             selectors = {s.name: self.selector_values[i - 1][(s.location, s.name.lower())] for s in self.spec.selectors}
             if selectors:
                 entry["selectors"] = selectors
@@ -117,8 +126,10 @@ class ApiRuntime:
         return out
 
     def samples(self, n: int = 5) -> list[dict[str, Any]]:
-        """Per tenant and collection: some record IDs and some values of every scope column
-        (the IDs a newcomer needs to try a detail or a nested list)."""
+        """Per tenant and collection: some record IDs and some values of every scope column.
+
+        These are the IDs a newcomer needs to try a detail or a nested list.
+        """
         scoped: dict[str, set[str]] = {}
         for op in self.spec.operations:
             for scope in getattr(op.action, "scopes", ()):
@@ -178,7 +189,12 @@ class ApiRuntime:
             given = call.headers.get(s.name) if s.location == "header" else call.path_params.get(s.name)
             if given is None:
                 if s.location == "header" and s.required:
-                    raise ApiError.of("missing_parameter", f"Missing required header {s.name!r}: it names your tenant", "missing", ("header", s.name))
+                    raise ApiError.of(
+                        "missing_parameter",
+                        f"Missing required header {s.name!r}: it names your tenant",
+                        "missing",
+                        ("header", s.name),
+                    )
                 continue
             if given != expected[(s.location, s.name.lower())]:
                 where = "header" if s.location == "header" else "path parameter"
@@ -203,7 +219,7 @@ class ApiRuntime:
                 reply.headers[name] = value
         if settings.gzip_min_bytes is not None and len(reply.body) > settings.gzip_min_bytes:
             reply.headers["Vary"] = "Accept-Encoding"
-            if _accepts_gzip(call.headers.get("Accept-Encoding", "")):
+            if _accepts_gzip(call.headers.get("Accept-Encoding") or ""):
                 reply.body = gzip.compress(reply.body, compresslevel=5, mtime=0)
                 reply.headers["Content-Encoding"] = "gzip"
         return reply

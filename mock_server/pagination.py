@@ -37,8 +37,13 @@ class PageQuery:
 class Paginator(Protocol):
     """A compiled pagination block."""
 
-    roles: Mapping[str, str]
-    variables: tuple[str, ...]
+    @property
+    def roles(self) -> Mapping[str, str]:
+        """Parameter name -> ``pagination``, for the parameters this style reads."""
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """Envelope variables this style provides."""
 
     def page(self, store: Store, query: PageQuery) -> dict[str, Any]:
         """Fetch one page; returns envelope variables, ``items`` being the rows."""
@@ -117,7 +122,11 @@ class CursorPaginator:
 @PAGINATION_STYLES.register("cursor")
 def _cursor(block: Mapping[str, Any], where: str, params: Mapping[str, Mapping[str, Any]]) -> Paginator:
     limit = _param(block, "limit", where, params)
-    return CursorPaginator(limit, _param(block, "cursor", where, params), _maximum(params, limit) if block.get("cap") else None)
+    return CursorPaginator(
+        limit,
+        _param(block, "cursor", where, params),
+        _maximum(params, limit) if block.get("cap") else None,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,14 +149,24 @@ class FromIdPaginator:
         start = query.values.get(self.from_param)
         anchor = _anchor(store, query, self.from_param, start) if start else None
         rows = store.select(
-            query.table, query.tenant, query.conditions, query.order, limit + 1,
+            query.table,
+            query.tenant,
+            query.conditions,
+            query.order,
+            limit + 1,
             after=(anchor, True) if anchor else None,
         )
         next_url = query.link({self.from_param: rows[limit].id}) if len(rows) > limit else None
         prev_url = None
         if anchor is not None:
             before = store.select(
-                query.table, query.tenant, query.conditions, query.order, limit, after=(anchor, False), reverse=True
+                query.table,
+                query.tenant,
+                query.conditions,
+                query.order,
+                limit,
+                after=(anchor, False),
+                reverse=True,
             )
             if before:
                 prev_url = query.link({self.from_param: before[-1].id})
@@ -158,7 +177,11 @@ class FromIdPaginator:
 @PAGINATION_STYLES.register("from-id")
 def _from_id(block: Mapping[str, Any], where: str, params: Mapping[str, Mapping[str, Any]]) -> Paginator:
     limit = _param(block, "limit", where, params)
-    return FromIdPaginator(limit, _param(block, "from", where, params), _maximum(params, limit) if block.get("cap") else None)
+    return FromIdPaginator(
+        limit,
+        _param(block, "from", where, params),
+        _maximum(params, limit) if block.get("cap") else None,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +192,15 @@ class OffsetPaginator:
     offset_param: str
     cap: int | None
     empty_link: str | None
-    variables: tuple[str, ...] = ("items", "count", "total", "limit", "offset", "next_url", "prev_url")
+    variables: tuple[str, ...] = (
+        "items",
+        "count",
+        "total",
+        "limit",
+        "offset",
+        "next_url",
+        "prev_url",
+    )
 
     @property
     def roles(self) -> Mapping[str, str]:
@@ -187,8 +218,13 @@ class OffsetPaginator:
         if offset > 0:
             prev_url = query.link({self.offset_param: max(0, offset - limit)})
         return {
-            "items": rows, "count": len(rows), "total": total, "limit": limit, "offset": offset,
-            "next_url": next_url, "prev_url": prev_url,
+            "items": rows,
+            "count": len(rows),
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+            "next_url": next_url,
+            "prev_url": prev_url,
         }
 
 
@@ -196,7 +232,12 @@ class OffsetPaginator:
 def _offset(block: Mapping[str, Any], where: str, params: Mapping[str, Mapping[str, Any]]) -> Paginator:
     limit = _param(block, "limit", where, params)
     empty = block.get("link-empty", "")
-    return OffsetPaginator(limit, _param(block, "offset", where, params), _maximum(params, limit) if block.get("cap") else None, empty)
+    return OffsetPaginator(
+        limit,
+        _param(block, "offset", where, params),
+        _maximum(params, limit) if block.get("cap") else None,
+        empty,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,17 +258,34 @@ class PageNumberPaginator:
         """One numbered page."""
         size = _limit(query, self.size_param, self.cap)
         number = int(query.values.get(self.page_param) or 1)
-        rows = store.select(query.table, query.tenant, query.conditions, query.order, size + 1, offset=(number - 1) * size)
+        rows = store.select(
+            query.table,
+            query.tenant,
+            query.conditions,
+            query.order,
+            size + 1,
+            offset=(number - 1) * size,
+        )
         more = len(rows) > size
         rows = rows[:size]
         next_url = query.link({self.page_param: number + 1, self.size_param: size}) if more else None
-        return {"items": rows, "count": len(rows), "page": number, "page_size": size, "next_url": next_url}
+        return {
+            "items": rows,
+            "count": len(rows),
+            "page": number,
+            "page_size": size,
+            "next_url": next_url,
+        }
 
 
 @PAGINATION_STYLES.register("page-number")
 def _page_number(block: Mapping[str, Any], where: str, params: Mapping[str, Mapping[str, Any]]) -> Paginator:
     size = _param(block, "page-size", where, params)
-    return PageNumberPaginator(_param(block, "page", where, params), size, _maximum(params, size) if block.get("cap") else None)
+    return PageNumberPaginator(
+        _param(block, "page", where, params),
+        size,
+        _maximum(params, size) if block.get("cap") else None,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,9 +314,22 @@ def load_paginator(block: Any, where: str, params: Mapping[str, Mapping[str, Any
     """Compile an operation's ``pagination`` block."""
     if not isinstance(block, Mapping):
         raise SpecError(where, "must be a mapping with a 'style'")
-    allowed = {"style", "limit", "cursor", "from", "offset", "page", "page-size", "cap", "link-empty"}
+    allowed = {
+        "style",
+        "limit",
+        "cursor",
+        "from",
+        "offset",
+        "page",
+        "page-size",
+        "cap",
+        "link-empty",
+    }
     unknown = set(block) - allowed
     if unknown:
-        raise SpecError(where, f"unknown key(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(allowed))}")
+        raise SpecError(
+            where,
+            f"unknown key(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(allowed))}",
+        )
     factory = PAGINATION_STYLES.get(block.get("style"), f"{where}.style")
     return factory(block, where, params)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import copy
 import math
 import re
-from datetime import datetime
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -28,8 +28,11 @@ _ISO_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})
 
 
 def _iso_instant(value: object) -> bool:
-    """ISO 8601 as vendors' servers read it: RFC 3339, plus ``+0000`` offsets, no offset (UTC),
-    a space for ``T``, nanoseconds, or a date alone. Official clients send several of these."""
+    """ISO 8601 as vendors' servers read it.
+
+    That is RFC 3339, plus ``+0000`` offsets, no offset (UTC), a space for ``T``, nanoseconds, or a
+    date alone: official clients send several of these layouts.
+    """
     if not isinstance(value, str):
         return True  # not a string: the type check reports it
     if not _ISO_INSTANT.match(value):
@@ -62,7 +65,16 @@ _FORMAT_TYPES = {"uuid": "uuid_parsing", "date-time": "datetime_parsing", "date"
 
 
 def _validator(schema: Mapping[str, Any]) -> OAS30Validator | None:
-    constraint_keys = set(schema) - {"type", "description", "default", "example", "examples", "title", "x-paymock", "nullable"}
+    constraint_keys = set(schema) - {
+        "type",
+        "description",
+        "default",
+        "example",
+        "examples",
+        "title",
+        "x-paymock",
+        "nullable",
+    }
     if not constraint_keys:
         return None  # nothing to check beyond the cast
     return OAS30Validator(dict(schema), format_checker=FORMATS)
@@ -175,9 +187,7 @@ def _cast_for(schema: Mapping[str, Any]) -> Callable[[str], Any]:
     return str
 
 
-def compile_param(
-    param: Mapping[str, Any], where: str, roles: Mapping[str, str], filter_: Filter | None
-) -> ParamSpec:
+def compile_param(param: Mapping[str, Any], where: str, roles: Mapping[str, str], filter_: Filter | None) -> ParamSpec:
     """Compile a resolved parameter object.
 
     Args:
@@ -231,17 +241,27 @@ class BodySpec:
             try:
                 value: Any = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True))
             except (UnicodeDecodeError, ValueError):
-                raise ApiError.of("invalid_body", "The body is not valid form encoding", "value_error", ("body",)) from None
+                raise ApiError.of(
+                    "invalid_body", "The body is not valid form encoding", "value_error", ("body",)
+                ) from None
         else:
             try:
                 value = orjson.loads(body)
             except orjson.JSONDecodeError as exc:
-                raise ApiError.of("invalid_body", f"The body is not valid JSON: {exc}", "json_invalid", ("body",)) from None
+                raise ApiError.of(
+                    "invalid_body", f"The body is not valid JSON: {exc}", "json_invalid", ("body",)
+                ) from None
         problems = []
         for err in validator.iter_errors(value):
             path = [str(p) for p in err.absolute_path]
             field = ".".join(path) or "body"
-            problems.append(Problem(f"Invalid request body at {field!r}: {err.message}", _PROBLEM_TYPES.get(str(err.validator), "value_error"), ("body", *path)))
+            problems.append(
+                Problem(
+                    f"Invalid request body at {field!r}: {err.message}",
+                    _PROBLEM_TYPES.get(str(err.validator), "value_error"),
+                    ("body", *path),
+                )
+            )
         if problems:
             raise ApiError("invalid_body", problems)
         return value
@@ -254,8 +274,5 @@ def compile_body(request_body: Mapping[str, Any], where: str) -> BodySpec:
         raise SpecError(where, "requestBody needs at least one media type under content")
     return BodySpec(
         required=bool(request_body.get("required", False)),
-        media={
-            str(m): OAS30Validator(dict(c.get("schema", {})), format_checker=FORMATS)
-            for m, c in content.items()
-        },
+        media={str(m): OAS30Validator(dict(c.get("schema", {})), format_checker=FORMATS) for m, c in content.items()},
     )

@@ -48,13 +48,15 @@ def _fact_kind(path: str, ctx: Context) -> tuple[list[str], str | None]:
     kind: str | None = ctx.roots.get(parts[0])
     if kind is None:
         raise SpecError(
-            ctx.where, f"unknown root {parts[0]!r} in {path!r}; available: {', '.join(sorted(ctx.roots))}"
+            ctx.where,
+            f"unknown root {parts[0]!r} in {path!r}; available: {', '.join(sorted(ctx.roots))}",
         )
     for part in parts[1:]:
         facts = FACT_SCHEMA.get(kind or "", {})
         if part not in facts:
             raise SpecError(
-                ctx.where, f"unknown fact {part!r} of {kind} in {path!r}; available: {', '.join(sorted(facts))}"
+                ctx.where,
+                f"unknown fact {part!r} of {kind} in {path!r}; available: {', '.join(sorted(facts))}",
             )
         kind = facts[part]
     return parts, kind
@@ -79,7 +81,9 @@ def _formatter(ctx: Context, is_time: bool) -> Callable[[Any], Any]:
     schema = ctx.schema
     fmt = schema.get("format")
     type_ = schema.get("type")
-    strftime = ctx.schema.get("x-paymock", {}).get("strftime") if isinstance(ctx.schema.get("x-paymock"), dict) else None
+    strftime = (
+        ctx.schema.get("x-paymock", {}).get("strftime") if isinstance(ctx.schema.get("x-paymock"), dict) else None
+    )
     if is_time or strftime or fmt in ("date", "date-time"):
         pattern = strftime or ("%Y-%m-%d" if fmt == "date" else "%Y-%m-%dT%H:%M:%SZ")
 
@@ -170,8 +174,10 @@ def _choice_seed(env: Env, root: str) -> int:
 
 @SOURCES.register("pick")
 def _pick(value: Any, ctx: Context) -> Render:
-    if not isinstance(value, dict) or not value or not all(
-        isinstance(w, int | float) and w >= 0 for w in value.values()
+    if (
+        not isinstance(value, dict)
+        or not value
+        or not all(isinstance(w, int | float) and w >= 0 for w in value.values())
     ):
         raise SpecError(ctx.where, f"'pick' takes a table of value -> weight, got {value!r}")
     choices = list(value)
@@ -200,7 +206,10 @@ def _each(value: Any, ctx: Context) -> Render:
         raise SpecError(ctx.where, f"'each' needs a list fact, {value!r} is not one")
     get = _getter(parts)
     roots = {**ctx.roots, "item": kind[:-2]}  # type: ignore[index]
-    item = compile_schema(ctx.schema.get("items", {}), Context(f"{ctx.where}.items", roots, ctx.schema.get("items", {}), ctx.path + "[]"))
+    item = compile_schema(
+        ctx.schema.get("items", {}),
+        Context(f"{ctx.where}.items", roots, ctx.schema.get("items", {}), ctx.path + "[]"),
+    )
 
     def render(env: Env) -> Any:
         items = get(env) or ()
@@ -215,7 +224,7 @@ def _generated(ctx: Context, required: bool) -> Render | None:
     if schema.get("nullable"):
         return lambda env: None
     if "enum" in schema:
-        return _pick({v: 1 for v in schema["enum"]}, ctx)
+        return _pick(dict.fromkeys(schema["enum"], 1), ctx)
     if schema.get("type") == "object" or "properties" in schema:
         return compile_schema(schema, ctx)
     if not required:
@@ -256,9 +265,12 @@ def compile_schema(schema: Mapping[str, Any], ctx: Context) -> Render:
         if len(keys) != 1 or extra:
             raise SpecError(
                 f"{ctx.where}.x-paymock",
-                f"needs exactly one source of: {', '.join(SOURCES.names())} (plus strftime, values, default); got {sorted(spec)}",
+                f"needs exactly one source of: {', '.join(SOURCES.names())} "
+                f"(plus strftime, values, default); got {sorted(spec)}",
             )
-        return SOURCES.get(keys[0], ctx.where)(spec[keys[0]], Context(f"{ctx.where}.x-paymock.{keys[0]}", ctx.roots, schema, ctx.path))
+        return SOURCES.get(keys[0], ctx.where)(
+            spec[keys[0]], Context(f"{ctx.where}.x-paymock.{keys[0]}", ctx.roots, schema, ctx.path)
+        )
     props = schema.get("properties")
     if props is None:
         made = _generated(ctx, required=True)
@@ -268,9 +280,7 @@ def compile_schema(schema: Mapping[str, Any], ctx: Context) -> Render:
     fields: list[tuple[str, Render]] = []
     for name, sub in props.items():
         sub_ctx = Context(f"{ctx.where}.properties.{name}", ctx.roots, sub, f"{ctx.path}.{name}")
-        render = (
-            compile_schema(sub, sub_ctx) if "x-paymock" in sub else _generated(sub_ctx, name in required)
-        )
+        render = compile_schema(sub, sub_ctx) if "x-paymock" in sub else _generated(sub_ctx, name in required)
         if render is not None:
             fields.append((name, render))
 

@@ -40,9 +40,7 @@ class Registry(Generic[T]):
             where: The document location, for the error message.
         """
         if not isinstance(name, str) or name not in self._items:
-            raise SpecError(
-                where, f"unknown {self.kind} {name!r}; available: {', '.join(sorted(self._items))}"
-            )
+            raise SpecError(where, f"unknown {self.kind} {name!r}; available: {', '.join(sorted(self._items))}")
         return self._items[name]
 
     def names(self) -> list[str]:

@@ -86,7 +86,15 @@ def seed_api(store: Store, api: ApiSpec, settings: SeedSettings, progress: Progr
             _store_entities(db, api.name, t, world)
             for collection in api.collections.values():
                 if collection.entity != "payment":
-                    rows = [_row(collection, t, {collection.entity: world.hydrate_subscription(s), "tenant": tenant}, s) for s in world.subscriptions]
+                    rows = [
+                        _row(
+                            collection,
+                            t,
+                            {collection.entity: world.hydrate_subscription(s), "tenant": tenant},
+                            s,
+                        )
+                        for s in world.subscriptions
+                    ]
                     store.insert(db, table_spec(collection), rows)
         payments = api.collections[api.payments_collection or ""]
         spec = table_spec(payments)
@@ -152,7 +160,14 @@ class _Entities(Sequence[Facts]):
         raise TypeError("entity views have no length")
 
 
-def rebuild(store: Store, api: ApiSpec, collection: CollectionSpec, tenant: int, facts: Facts, tenant_info: Facts) -> tuple[bytes, list[Any]]:
+def rebuild(
+    store: Store,
+    api: ApiSpec,
+    collection: CollectionSpec,
+    tenant: int,
+    facts: Facts,
+    tenant_info: Facts,
+) -> tuple[bytes, list[Any]]:
     """Render a record again from (changed) facts: its JSON and its column values."""
     args = (store, api.name, tenant)
     hydrated = hydrate(

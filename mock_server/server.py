@@ -30,7 +30,14 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 
 
 def run(
-    served: Served, rts: dict[str, ApiRuntime], *, host: str, port: int, root: str | None, workers: int | None, threads: int
+    served: Served,
+    rts: dict[str, ApiRuntime],
+    *,
+    host: str,
+    port: int,
+    root: str | None,
+    workers: int | None,
+    threads: int,
 ) -> None:
     """Run gunicorn until interrupted.
 

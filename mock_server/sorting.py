@@ -20,7 +20,9 @@ SortKey = tuple[str, bool]
 class Sorter(Protocol):
     """Turns the request's query values into an order."""
 
-    param: str | None
+    @property
+    def param(self) -> str | None:
+        """The query parameter carrying the sort, if any."""
 
     def order(self, raw: str | None) -> list[SortKey]:
         """Return the sort keys for the raw parameter value (``None`` when absent)."""
@@ -33,7 +35,7 @@ SORT_STYLES: Registry[SortFactory] = Registry("sort style")
 def _direction(value: Any, where: str) -> bool:
     if value not in ("asc", "desc"):
         raise SpecError(where, f"direction must be 'asc' or 'desc', got {value!r}")
-    return value == "desc"
+    return bool(value == "desc")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +52,14 @@ class FixedSort:
 
 @SORT_STYLES.register("fixed")
 def _fixed(block: Mapping[str, Any], where: str, column: Callable[[str, str], str]) -> Sorter:
-    return FixedSort(((column(block.get("column", ""), f"{where}.column"), _direction(block.get("direction"), f"{where}.direction")),))
+    return FixedSort(
+        (
+            (
+                column(block.get("column", ""), f"{where}.column"),
+                _direction(block.get("direction"), f"{where}.direction"),
+            ),
+        )
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +79,8 @@ class DirectionSort:
         if desc is None:
             raise ApiError.of(
                 "invalid_parameter",
-                f"Invalid value {raw!r} for query parameter {self.param!r}: allowed values are {', '.join(self.values)}",
+                f"Invalid value {raw!r} for query parameter {self.param!r}: "
+                f"allowed values are {', '.join(self.values)}",
                 "enum",
                 ("query", self.param or ""),
             )
@@ -111,7 +121,8 @@ class SignedFieldsSort:
         if len(terms) > self.max_fields:
             raise ApiError.of(
                 "invalid_parameter",
-                f"Invalid value {raw!r} for query parameter {self.param!r}: at most {self.max_fields} sort fields are allowed, got {len(terms)}",
+                f"Invalid value {raw!r} for query parameter {self.param!r}: "
+                f"at most {self.max_fields} sort fields are allowed, got {len(terms)}",
                 "value_error",
                 loc,
             )
@@ -159,7 +170,10 @@ def _signed(block: Mapping[str, Any], where: str, column: Callable[[str, str], s
     default = []
     for i, pair in enumerate(block.get("default", [])):
         if not (isinstance(pair, list) and len(pair) == 2 and pair[0] in cols):
-            raise SpecError(f"{where}.default[{i}]", f"must be [field, asc|desc] with a field of: {', '.join(cols)}")
+            raise SpecError(
+                f"{where}.default[{i}]",
+                f"must be [field, asc|desc] with a field of: {', '.join(cols)}",
+            )
         default.append((cols[pair[0]], _direction(pair[1], f"{where}.default[{i}]")))
     bare = block.get("bare", "desc")
     return SignedFieldsSort(

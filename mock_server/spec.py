@@ -106,7 +106,8 @@ class CollectionSpec:
         col = self.columns.get(name)
         if col is None:
             raise SpecError(
-                where, f"unknown column {name!r} of collection {self.name!r}; declared: {', '.join(self.columns)}"
+                where,
+                f"unknown column {name!r} of collection {self.name!r}; declared: {', '.join(self.columns)}",
             )
         return col
 
@@ -219,7 +220,10 @@ def _mapping(node: Any, where: str) -> Mapping[str, Any]:
 def _only(node: Mapping[str, Any], allowed: set[str], where: str) -> None:
     unknown = set(node) - allowed
     if unknown:
-        raise SpecError(where, f"unknown key(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(allowed))}")
+        raise SpecError(
+            where,
+            f"unknown key(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(allowed))}",
+        )
 
 
 def _load_columns(block: Mapping[str, Any], table: str, where: str) -> dict[str, Column]:
@@ -241,9 +245,7 @@ def _load_columns(block: Mapping[str, Any], table: str, where: str) -> dict[str,
     return columns
 
 
-def _load_collection(
-    name: str, block: Mapping[str, Any], api: str, resolver: Resolver, where: str
-) -> CollectionSpec:
+def _load_collection(name: str, block: Mapping[str, Any], api: str, resolver: Resolver, where: str) -> CollectionSpec:
     _only(block, {"entity", "size", "schema", "id", "statuses", "columns"}, where)
     entity = block.get("entity")
     if entity not in ("payment", "subscription"):
@@ -253,7 +255,10 @@ def _load_collection(
         swhere = f"{where}.statuses.{status}"
         spec = _mapping(spec, swhere)
         if spec.get("phase") not in PHASES:
-            raise SpecError(f"{swhere}.phase", f"unknown phase {spec.get('phase')!r}; available: {', '.join(PHASES)}")
+            raise SpecError(
+                f"{swhere}.phase",
+                f"unknown phase {spec.get('phase')!r}; available: {', '.join(PHASES)}",
+            )
         weight = spec.get("weight")
         if not isinstance(weight, int | float) or weight < 0:
             raise SpecError(f"{swhere}.weight", f"must be a non-negative number, got {weight!r}")
@@ -264,13 +269,18 @@ def _load_collection(
     if not isinstance(schema_ref, str):
         raise SpecError(f"{where}.schema", "must be a $ref string like '#/components/schemas/Payment'")
     schema = resolver.resolve({"$ref": schema_ref})
-    id_field = block.get("id")
+    id_field = str(block.get("id"))
     if id_field not in schema.get("properties", {}):
         raise SpecError(f"{where}.id", f"{id_field!r} is not a property of {schema_ref}")
     file_part = where.split(":", 1)[0]
     render = compile_schema(
         schema,
-        Context(f"{file_part}: {schema_ref.lstrip('#/').replace('/', '.')}", {entity: entity, "tenant": "tenant"}, schema, entity),
+        Context(
+            f"{file_part}: {schema_ref.lstrip('#/').replace('/', '.')}",
+            {entity: entity, "tenant": "tenant"},
+            schema,
+            entity,
+        ),
     )
     table = f"r_{api}_{name}"
     size = block.get("size")
@@ -340,7 +350,13 @@ def load_api(path: Path | str, *, validate_document: bool = True) -> ApiSpec:
         if sel.get("mismatch", "forbidden") not in ("forbidden", "not_found", "unauthorized"):
             raise SpecError(f"{swhere}.mismatch", "must be one of: forbidden, not_found, unauthorized")
         selectors.append(
-            Selector(sel["in"], str(sel.get("name")), str(sel.get("value")), bool(sel.get("required", False)), sel.get("mismatch", "forbidden"))
+            Selector(
+                sel["in"],
+                str(sel.get("name")),
+                str(sel.get("value")),
+                bool(sel.get("required", False)),
+                sel.get("mismatch", "forbidden"),
+            )
         )
 
     responses = _mapping(root.get("responses", {}), f"{rwhere}.responses")
@@ -359,10 +375,19 @@ def load_api(path: Path | str, *, validate_document: bool = True) -> ApiSpec:
     countries = dict(world_block.get("countries", DEFAULT_COUNTRIES))
     for code in countries:
         if code not in COUNTRIES:
-            raise SpecError(f"{rwhere}.world.countries", f"unknown country {code!r}; available: {', '.join(COUNTRIES)}")
+            raise SpecError(
+                f"{rwhere}.world.countries",
+                f"unknown country {code!r}; available: {', '.join(COUNTRIES)}",
+            )
 
     collections = {
-        cname: _load_collection(cname, _mapping(cblock, f"{rwhere}.collections.{cname}"), str(name), resolver, f"{rwhere}.collections.{cname}")
+        cname: _load_collection(
+            cname,
+            _mapping(cblock, f"{rwhere}.collections.{cname}"),
+            str(name),
+            resolver,
+            f"{rwhere}.collections.{cname}",
+        )
         for cname, cblock in _mapping(root.get("collections"), f"{rwhere}.collections").items()
     }
     payment_colls = [c for c in collections.values() if c.entity == "payment"]
@@ -395,10 +420,15 @@ def load_api(path: Path | str, *, validate_document: bool = True) -> ApiSpec:
                 media_type=settings.media_type,
                 auth=auth,
             )
-            action_cls = ACTIONS.get(block.get("action"), f"{owhere}.x-paymock.action")
-            action = action_cls.compile(block, ctx)
+            compile_action = ACTIONS.get(block.get("action"), f"{owhere}.x-paymock.action")
+            action = compile_action(block, ctx)
             params = tuple(
-                compile_param(p, f"{owhere}.parameters.{p['name']}", action.roles, _filter_for(p, action, collections, f"{owhere}.parameters.{p['name']}"))
+                compile_param(
+                    p,
+                    f"{owhere}.parameters.{p['name']}",
+                    action.roles,
+                    _filter_for(p, action, collections, f"{owhere}.parameters.{p['name']}"),
+                )
                 for p in resolved_params
             )
             selector_names = {(s.location, s.name) for s in selectors}
@@ -406,7 +436,8 @@ def load_api(path: Path | str, *, validate_document: bool = True) -> ApiSpec:
                 if p.role is None and (p.location, p.name) not in selector_names:
                     raise SpecError(
                         f"{owhere}.parameters.{p.name}",
-                        "has no role: give it x-paymock {filter: <column>} or {ignore: <why>}, or name it in the operation's pagination/sort/key/scope",
+                        "has no role: give it x-paymock {filter: <column>} or {ignore: <why>}, "
+                        "or name it in the operation's pagination/sort/key/scope",
                     )
             operations.append(
                 OperationSpec(

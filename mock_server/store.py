@@ -1,6 +1,7 @@
-"""The SQLite store: one table per collection, typed columns for filters and sorts, and each
-record's facts and rendered JSON kept side by side so that a page is a single indexed query and
-a string join.
+"""The SQLite store: one table per collection, typed columns for filters and sorts.
+
+Each record's facts and rendered JSON are kept side by side, so that a page is a single indexed
+query and a string join.
 
 One data file is one state however many worker processes serve it: every process opens its own
 connections, WAL mode lets readers run beside the single writer, and every state change is a
@@ -74,7 +75,8 @@ class Store:
                 db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
             elif version[0] != SCHEMA_VERSION:
                 raise StoreError(
-                    f"{self.path} was written by another paymock data version ({version[0]}, this is {SCHEMA_VERSION}); "
+                    f"{self.path} was written by another paymock data version "
+                    f"({version[0]}, this is {SCHEMA_VERSION}); "
                     "delete it or point --data elsewhere"
                 )
 
@@ -185,6 +187,12 @@ class Store:
         """Rows of one tenant that meet every condition, in ``order`` (ties by creation order).
 
         Args:
+            table: Collection table.
+            tenant: Tenant number.
+            conditions: Filter and scope conditions, all of which must hold.
+            order: Sort keys; creation order breaks ties.
+            limit: Most rows to return (``None``: all).
+            offset: Rows to skip.
             after: ``(anchor, inclusive)``: start after (or at) the anchor row, in this order.
             reverse: Walk the order backwards (for "previous page" links).
         """
@@ -216,13 +224,19 @@ class Store:
         """The row of a tenant with this id, with its sort-key values for ``order``."""
         keys = "".join(f", {col}" for col, _ in order)
         with self.reading() as db:
-            r = db.execute(f'SELECT pk, id, doc{keys} FROM "{table}" WHERE tenant = ? AND id = ?', (tenant, id_)).fetchone()
+            r = db.execute(
+                f'SELECT pk, id, doc{keys} FROM "{table}" WHERE tenant = ? AND id = ?',
+                (tenant, id_),
+            ).fetchone()
         return None if r is None else Row(r[0], r[1], r[2], tuple(r[3:]))
 
     def sample(self, table: str, tenant: int, column: str, n: int) -> list[Any]:
         """Up to ``n`` distinct values of a column for one tenant, newest records first."""
         with self.reading() as db:
-            sql = f'SELECT {column} FROM "{table}" WHERE tenant = ? AND {column} IS NOT NULL GROUP BY {column} ORDER BY max(pk) DESC LIMIT ?'
+            sql = (
+                f'SELECT {column} FROM "{table}" WHERE tenant = ? AND {column} IS NOT NULL'
+                f" GROUP BY {column} ORDER BY max(pk) DESC LIMIT ?"
+            )
             return [r[0] for r in db.execute(sql, (tenant, n))]
 
     def exists(self, table: str, tenant: int, column: str, value: Any) -> bool:
@@ -245,11 +259,16 @@ class Store:
         ``None`` when the tenant has no such record.
         """
         with self.transaction() as db:
-            r = db.execute(f'SELECT pk, facts FROM "{table.name}" WHERE tenant = ? AND id = ?', (tenant, id_)).fetchone()
+            r = db.execute(
+                f'SELECT pk, facts FROM "{table.name}" WHERE tenant = ? AND id = ?', (tenant, id_)
+            ).fetchone()
             if r is None:
                 return None
             facts, doc, columns = change(orjson.loads(r[1]))
-            db.execute(f'INSERT OR IGNORE INTO "o_{table.name}" SELECT * FROM "{table.name}" WHERE pk = ?', (r[0],))
+            db.execute(
+                f'INSERT OR IGNORE INTO "o_{table.name}" SELECT * FROM "{table.name}" WHERE pk = ?',
+                (r[0],),
+            )
             sets = "".join(f", {name} = ?" for name, _ in table.columns)
             db.execute(
                 f'UPDATE "{table.name}" SET facts = ?, doc = ?{sets} WHERE pk = ?',
@@ -277,7 +296,8 @@ class Store:
 def _entity_cached(store: Store, api: str, tenant: int, kind: str, seq: int) -> dict[str, Any]:
     with store.reading() as db:
         row = db.execute(
-            "SELECT facts FROM entities WHERE api = ? AND tenant = ? AND kind = ? AND seq = ?", (api, tenant, kind, seq)
+            "SELECT facts FROM entities WHERE api = ? AND tenant = ? AND kind = ? AND seq = ?",
+            (api, tenant, kind, seq),
         ).fetchone()
     if row is None:
         raise StoreError(f"{store.path}: {api} tenant {tenant} has no {kind} {seq}")

@@ -37,9 +37,7 @@ class Template:
         raw: Variables whose values are serialised JSON bytes.
     """
 
-    def __init__(
-        self, source: Any, where: str, known: Collection[str], raw: Collection[str] = ()
-    ) -> None:
+    def __init__(self, source: Any, where: str, known: Collection[str], raw: Collection[str] = ()) -> None:
         self.source = source
         self.variables: set[str] = set()
         self._known = set(known)
@@ -52,9 +50,7 @@ class Template:
         if isinstance(node, str) and node.startswith("$"):
             name = node[1:]
             if name not in self._known:
-                raise SpecError(
-                    where, f"unknown variable {node!r}; available: {', '.join(sorted(self._known))}"
-                )
+                raise SpecError(where, f"unknown variable {node!r}; available: {', '.join(sorted(self._known))}")
             self.variables.add(name)
             if name in self._raw:
                 token = _raw_token(name)

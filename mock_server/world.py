@@ -23,7 +23,7 @@ import uuid
 from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from faker import Faker
@@ -133,7 +133,7 @@ def _money(cents: int) -> str:
     return f"{sign}{cents // 100}.{cents % 100:02d}"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _faker(locale: str) -> Faker:
     return Faker(locale)
 
@@ -172,9 +172,7 @@ class World:
         as_of: Epoch seconds the world is "now" for: nothing is created after it.
     """
 
-    def __init__(
-        self, config: WorldConfig, seed: int, tenant: Facts, payments: int, as_of: int
-    ) -> None:
+    def __init__(self, config: WorldConfig, seed: int, tenant: Facts, payments: int, as_of: int) -> None:
         self.config = config
         self.tenant = tenant
         self.as_of = as_of
@@ -242,7 +240,10 @@ class World:
                     "currency": currency,
                     "tax_rate": tax,
                     "billing_group": (
-                        {"hex": stable_hex(self._seed, "bg", i), "uuid": _uuid_from_hex(stable_hex(self._seed, "bg", i))}
+                        {
+                            "hex": stable_hex(self._seed, "bg", i),
+                            "uuid": _uuid_from_hex(stable_hex(self._seed, "bg", i)),
+                        }
                         if rng.random() < 0.3
                         else None
                     ),
@@ -253,7 +254,7 @@ class World:
 
     def _make_subscriptions(self) -> list[Facts]:
         rng = self._rng("subscriptions")
-        subs = []
+        subs: list[Facts] = []
         for customer in self.customers:
             for _ in range(rng.choice((1, 1, 1, 2, 2, 3))):
                 plan, price = rng.choice(PLANS)
@@ -322,7 +323,12 @@ class World:
                 self.invoice_of[j] = len(self.invoices)
                 self.net_cents[j] = shares[k]
             self.invoices.append(
-                {"seq": len(self.invoices) + 1, "subscription": sub, "parts": parts, "net_cents": net_total}
+                {
+                    "seq": len(self.invoices) + 1,
+                    "subscription": sub,
+                    "parts": parts,
+                    "net_cents": net_total,
+                }
             )
             i += parts
         self.order = sorted(range(n), key=self.created.__getitem__)
@@ -393,15 +399,21 @@ class World:
         refund = gross if phase == "settled" and self.refunded[j] else 0
         applied = gross - refund if phase == "settled" else 0
         unapplied = 0
-        reference = (
-            f"ch_{h[:24]}" if method == "card" else f"{processor.upper()}-{h[:10].upper()}"
-        )
+        reference = f"ch_{h[:24]}" if method == "card" else f"{processor.upper()}-{h[:10].upper()}"
         parts = invoice["parts"]
         label = sub["plan"] + (f" (installment {self.part_of[j] + 1} of {parts})" if parts > 1 else "")
         creator = self.users[rng.randrange(len(self.users))]
         updater = creator if updated == created else self.users[rng.randrange(len(self.users))]
-        credits = [{"amount": _money(rng.randint(500, 2500)), "code": f"CN-{h[12:18].upper()}"}] if rng.random() < 0.06 else []
-        gifts = [{"amount": _money(rng.randint(1000, 5000)), "code": f"GC-{h[18:24].upper()}"}] if rng.random() < 0.02 else []
+        credits = (
+            [{"amount": _money(rng.randint(500, 2500)), "code": f"CN-{h[12:18].upper()}"}]
+            if rng.random() < 0.06
+            else []
+        )
+        gifts = (
+            [{"amount": _money(rng.randint(1000, 5000)), "code": f"GC-{h[18:24].upper()}"}]
+            if rng.random() < 0.02
+            else []
+        )
         return {
             "seq": seq,
             "hex": h,
@@ -435,11 +447,23 @@ class World:
             "created_by": creator["seq"],
             "updated_by": updater["seq"],
             "allocations": [
-                {"amount": _money(gross), "method": method, "processor": processor, "reference": reference}
+                {
+                    "amount": _money(gross),
+                    "method": method,
+                    "processor": processor,
+                    "reference": reference,
+                }
             ],
             "credits": credits,
             "gift_certificates": gifts,
-            "line_items": [{"description": label, "quantity": 1, "unit_amount": _money(net), "amount": _money(net)}],
+            "line_items": [
+                {
+                    "description": label,
+                    "quantity": 1,
+                    "unit_amount": _money(net),
+                    "amount": _money(net),
+                }
+            ],
         }
 
     def hydrate(self, payment: Facts) -> Facts:
@@ -511,43 +535,114 @@ def _due_for(rng: random.Random, phase: str, created: int, as_of: int) -> int:
 #: A value that is a string names the entity (or list-item kind) the fact refers to.
 _ID = {"seq": None, "hex": None, "uuid": None}
 FACT_SCHEMA: dict[str, dict[str, str | None]] = {
-    "tenant": {**_ID, "code": None, "slug": None, "name": None, "workspace_hex": None, "workspace_uuid": None},
+    "tenant": {
+        **_ID,
+        "code": None,
+        "slug": None,
+        "name": None,
+        "workspace_hex": None,
+        "workspace_uuid": None,
+    },
     "user": {**_ID, "name": None, "email": None},
     "billing_group": {"hex": None, "uuid": None},
     "customer": {
-        **_ID, "number": None, "name": None, "email": None, "country": None, "currency": None,
-        "tax_rate": None, "billing_group": "billing_group", "created_at": None,
+        **_ID,
+        "number": None,
+        "name": None,
+        "email": None,
+        "country": None,
+        "currency": None,
+        "tax_rate": None,
+        "billing_group": "billing_group",
+        "created_at": None,
     },
     "subscription": {
-        **_ID, "number": None, "customer": "customer", "plan": None, "amount": None,
-        "currency": None, "interval": None, "status": None, "started_at": None, "created_at": None,
+        **_ID,
+        "number": None,
+        "customer": "customer",
+        "plan": None,
+        "amount": None,
+        "currency": None,
+        "interval": None,
+        "status": None,
+        "started_at": None,
+        "created_at": None,
     },
     "invoice": {
-        **_ID, "number": None, "code": None, "customer": "customer", "issue_date": None,
-        "due_date": None, "total": None, "outstanding": None, "currency": None, "parts": None,
+        **_ID,
+        "number": None,
+        "code": None,
+        "customer": "customer",
+        "issue_date": None,
+        "due_date": None,
+        "total": None,
+        "outstanding": None,
+        "currency": None,
+        "parts": None,
     },
     "invoice_application": {
-        **_ID, "number": None, "code": None, "issue_date": None, "due_date": None, "total": None,
-        "outstanding": None, "currency": None, "applied": None,
+        **_ID,
+        "number": None,
+        "code": None,
+        "issue_date": None,
+        "due_date": None,
+        "total": None,
+        "outstanding": None,
+        "currency": None,
+        "applied": None,
     },
     "allocation": {"amount": None, "method": None, "processor": None, "reference": None},
     "credit": {"amount": None, "code": None},
     "line_item": {"description": None, "quantity": None, "unit_amount": None, "amount": None},
     "payment": {
-        **_ID, "customer": "customer", "subscription": "subscription", "invoice": "invoice",
-        "billing_group": "billing_group", "installment": None, "status": None, "phase": None,
-        "amount": None, "subtotal": None, "tax": None, "currency": None, "created_at": None,
-        "updated_at": None, "due_date": None, "effective_date": None, "paid_at": None,
-        "submitted_at": None, "cancelled_at": None, "method": None, "processor": None,
-        "reference": None, "gateway_reference": None, "failure_message": None,
-        "applied_amount": None, "unapplied_amount": None, "refund_amount": None,
-        "credit_balance_amount": None, "created_by": "user", "updated_by": "user",
-        "allocations": "allocation[]", "credits": "credit[]", "gift_certificates": "credit[]",
-        "invoices": "invoice_application[]", "line_items": "line_item[]",
+        **_ID,
+        "customer": "customer",
+        "subscription": "subscription",
+        "invoice": "invoice",
+        "billing_group": "billing_group",
+        "installment": None,
+        "status": None,
+        "phase": None,
+        "amount": None,
+        "subtotal": None,
+        "tax": None,
+        "currency": None,
+        "created_at": None,
+        "updated_at": None,
+        "due_date": None,
+        "effective_date": None,
+        "paid_at": None,
+        "submitted_at": None,
+        "cancelled_at": None,
+        "method": None,
+        "processor": None,
+        "reference": None,
+        "gateway_reference": None,
+        "failure_message": None,
+        "applied_amount": None,
+        "unapplied_amount": None,
+        "refund_amount": None,
+        "credit_balance_amount": None,
+        "created_by": "user",
+        "updated_by": "user",
+        "allocations": "allocation[]",
+        "credits": "credit[]",
+        "gift_certificates": "credit[]",
+        "invoices": "invoice_application[]",
+        "line_items": "line_item[]",
     },
 }
 #: Facts holding epoch seconds: rendered as dates or date-times.
 TIME_FACTS = frozenset(
-    {"created_at", "updated_at", "due_date", "effective_date", "paid_at", "submitted_at",
-     "cancelled_at", "started_at", "issue_date"}
+    {
+        "created_at",
+        "updated_at",
+        "due_date",
+        "effective_date",
+        "paid_at",
+        "submitted_at",
+        "cancelled_at",
+        "started_at",
+        "issue_date",
+    }
 )

@@ -1,5 +1,6 @@
 """Shared fixtures: the documents, an in-process app and test client, a live server over loopback,
-sandbox credentials, and hypothesis profiles."""
+sandbox credentials, and hypothesis profiles.
+"""
 
 from __future__ import annotations
 
@@ -26,7 +27,11 @@ from mock_server.spec import ApiSpec, load_apis
 
 settings.register_profile("dev", max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile(
-    "ci", max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+    "ci",
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
@@ -110,17 +115,35 @@ def start_server(data: Path, *extra: str, workers: int = 2, apis: tuple[str, ...
     """Start ``paymock serve`` and wait until it answers."""
     port = free_port()
     args = [
-        PAYMOCK, "serve", *apis, "--host", "127.0.0.1", "--port", str(port), "--data", str(data),
-        "--payments", str(PAYMENTS), "--as-of", AS_OF, "--workers", str(workers), "--threads", "4", *extra,
+        PAYMOCK,
+        "serve",
+        *apis,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--data",
+        str(data),
+        "--payments",
+        str(PAYMENTS),
+        "--as-of",
+        AS_OF,
+        "--workers",
+        str(workers),
+        "--threads",
+        "4",
+        *extra,
     ]
-    log = open(data.with_suffix(".log"), "ab")  # noqa: SIM115 - the file lives as long as the server
+    log = open(data.with_suffix(".log"), "ab")
     process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if process.poll() is not None:
             log.close()
-            raise RuntimeError(f"paymock serve exited with {process.returncode}: {data.with_suffix('.log').read_text()[-3000:]}")
+            raise RuntimeError(
+                f"paymock serve exited with {process.returncode}: {data.with_suffix('.log').read_text()[-3000:]}"
+            )
         try:
             if requests.get(f"{url}/__paymock/health", timeout=1).ok:
                 return LiveServer(url, data, process, log, args)

@@ -1,5 +1,6 @@
 """Per-API request helpers for tests: authenticated headers from the credentials the mock
-publishes (tests never hard-code a key), over HTTP or through the Flask test client."""
+publishes (tests never hard-code a key), over HTTP or through the Flask test client.
+"""
 
 from __future__ import annotations
 
@@ -71,20 +72,33 @@ class Session:
         cred = self.cred
         if self.api == "zuora":
             r = self.transport.request(
-                "POST", f"{self.prefix}/oauth/token",
-                data={"client_id": cred["client_id"], "client_secret": cred["client_secret"], "grant_type": "client_credentials"},
+                "POST",
+                f"{self.prefix}/oauth/token",
+                data={
+                    "client_id": cred["client_id"],
+                    "client_secret": cred["client_secret"],
+                    "grant_type": "client_credentials",
+                },
             )
         else:
             r = self.transport.request(
-                "POST", f"{self.prefix}/api/v1/oauth2/token",
-                json={"grant_type": "client_credentials", "client_id": cred["client_id"], "client_secret": cred["client_secret"], "redirect_uri": "https://example.com/cb"},
+                "POST",
+                f"{self.prefix}/api/v1/oauth2/token",
+                json={
+                    "grant_type": "client_credentials",
+                    "client_id": cred["client_id"],
+                    "client_secret": cred["client_secret"],
+                    "redirect_uri": "https://example.com/cb",
+                },
             )
         assert r.status == 200, r.body
         return str(r.json()["access_token"])
 
     def get(self, path: str, params: Any = None, headers: dict[str, str] | None = None) -> Answer:
         """GET below the API's prefix, with credentials (``headers`` override them)."""
-        return self.transport.request("GET", self.prefix + path, params=params, headers={**self.headers, **(headers or {})})
+        return self.transport.request(
+            "GET", self.prefix + path, params=params, headers={**self.headers, **(headers or {})}
+        )
 
     def post(self, path: str, headers: dict[str, str] | None = None, **kwargs: Any) -> Answer:
         """POST below the API's prefix, with credentials."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from openapi_schema_validator import OAS30Validator
+from vendors import Answer
 
 from mock_server.spec import ApiSpec, Resolver
-from vendors import Answer
 
 
 def response_schema(spec: ApiSpec, path: str, method: str, status: int) -> tuple[str, dict[str, Any]]:

@@ -41,7 +41,9 @@ def _without_auth(api: str, s: Session) -> dict[str, str]:
     "credential",
     ["missing", "wrong scheme", "malformed", "unknown"],
 )
-def test_bad_credentials_get_the_vendor_401(api: str, credential: str, ones: dict[str, Session], specs: dict[str, ApiSpec]) -> None:
+def test_bad_credentials_get_the_vendor_401(
+    api: str, credential: str, ones: dict[str, Session], specs: dict[str, ApiSpec]
+) -> None:
     s = ones[api]
     path, documented = _list_path(api, s)
     headers = _without_auth(api, s)
@@ -68,17 +70,53 @@ def test_token_endpoint_refuses_wrong_client_secret(api: str, ones: dict[str, Se
     s = ones[api]
     cred = s.cred
     if api == "zuora":
-        answer = s.raw("POST", "/oauth/token", data={"client_id": cred["client_id"], "client_secret": "nope", "grant_type": "client_credentials"})
+        answer = s.raw(
+            "POST",
+            "/oauth/token",
+            data={
+                "client_id": cred["client_id"],
+                "client_secret": "nope",
+                "grant_type": "client_credentials",
+            },
+        )
     else:
-        answer = s.raw("POST", "/api/v1/oauth2/token", json={"grant_type": "client_credentials", "client_id": cred["client_id"], "client_secret": "nope", "redirect_uri": "https://x.example"})
+        answer = s.raw(
+            "POST",
+            "/api/v1/oauth2/token",
+            json={
+                "grant_type": "client_credentials",
+                "client_id": cred["client_id"],
+                "client_secret": "nope",
+                "redirect_uri": "https://x.example",
+            },
+        )
     assert answer.status == 401
 
 
 def test_exsited_refresh_token_grant(ones: dict[str, Session]) -> None:
     s = ones["exsited"]
     cred = s.cred
-    first = s.raw("POST", "/api/v1/oauth2/token", json={"grant_type": "client_credentials", "client_id": cred["client_id"], "client_secret": cred["client_secret"], "redirect_uri": "https://x.example"}).json()
-    again = s.raw("POST", "/api/v1/oauth2/token", json={"grant_type": "refresh_token", "refresh_token": first["refresh_token"], "client_id": cred["client_id"], "client_secret": cred["client_secret"], "redirect_uri": "https://x.example"})
+    first = s.raw(
+        "POST",
+        "/api/v1/oauth2/token",
+        json={
+            "grant_type": "client_credentials",
+            "client_id": cred["client_id"],
+            "client_secret": cred["client_secret"],
+            "redirect_uri": "https://x.example",
+        },
+    ).json()
+    again = s.raw(
+        "POST",
+        "/api/v1/oauth2/token",
+        json={
+            "grant_type": "refresh_token",
+            "refresh_token": first["refresh_token"],
+            "client_id": cred["client_id"],
+            "client_secret": cred["client_secret"],
+            "redirect_uri": "https://x.example",
+        },
+    )
     assert again.status == 200
     token = again.json()["access_token"]
     assert s.raw("GET", "/api/v3/payments", headers={"Authorization": f"Bearer {token}"}).status == 200
@@ -111,13 +149,17 @@ def test_other_tenants_payment_is_not_found(ones: dict[str, Session], twos: dict
     assert ones["flexportal"].get("/v1/payments", params={"startAfter": theirs}).status == 400
 
 
-def test_flexportal_tenant_header_must_match_the_key(ones: dict[str, Session], twos: dict[str, Session], specs: dict[str, ApiSpec]) -> None:
+def test_flexportal_tenant_header_must_match_the_key(
+    ones: dict[str, Session], twos: dict[str, Session], specs: dict[str, ApiSpec]
+) -> None:
     answer = ones["flexportal"].get("/v1/payments", headers={"Tenant-ID": twos["flexportal"].headers["Tenant-ID"]})
     assert answer.status == 403
     assert_documented(specs["flexportal"], "/v1/payments", "get", answer)
 
 
-def test_zutax_workspace_of_another_tenant(ones: dict[str, Session], twos: dict[str, Session], specs: dict[str, ApiSpec]) -> None:
+def test_zutax_workspace_of_another_tenant(
+    ones: dict[str, Session], twos: dict[str, Session], specs: dict[str, ApiSpec]
+) -> None:
     samples = ones["zutax"].transport.request("GET", "/__paymock/samples").json()["zutax"]["tenants"]
     their_invoice = samples[1]["invoice_payments"]["invoice"][0]
     # My key, their tenant and workspace in the path: refused.
@@ -127,7 +169,10 @@ def test_zutax_workspace_of_another_tenant(ones: dict[str, Session], twos: dict[
     # My key and path, their invoice: it does not exist for me.
     assert ones["zutax"].get(ones["zutax"].zutax_path(their_invoice)).status == 404
     # Header selectors must agree with the path too.
-    mismatch = ones["zutax"].get(ones["zutax"].zutax_path(their_invoice), headers={"X-Tenant-ID": twos["zutax"].cred["selectors"]["X-Tenant-ID"]})
+    mismatch = ones["zutax"].get(
+        ones["zutax"].zutax_path(their_invoice),
+        headers={"X-Tenant-ID": twos["zutax"].cred["selectors"]["X-Tenant-ID"]},
+    )
     assert mismatch.status == 403
 
 

@@ -29,7 +29,12 @@ def test_zuora_gzips_large_bodies_only_when_asked(server: LiveServer) -> None:
     assert len(body) > 1000 and body.startswith(b'{"payments":')
     plain = requests.get(url, headers={**s.headers, "Accept-Encoding": "identity"}, timeout=10)
     assert "Content-Encoding" not in plain.headers and plain.json()["success"] is True
-    small = requests.get(url, params={"pageSize": 1, "status": "Canceled", "amount": "0.01"}, headers={**s.headers, "Accept-Encoding": "gzip"}, timeout=10)
+    small = requests.get(
+        url,
+        params={"pageSize": 1, "status": "Canceled", "amount": "0.01"},
+        headers={**s.headers, "Accept-Encoding": "gzip"},
+        timeout=10,
+    )
     assert len(small.content) <= 1000 and "Content-Encoding" not in small.headers
 
 
@@ -55,13 +60,22 @@ def test_admin_routes(server: LiveServer) -> None:
 
 def test_routes_lists_every_operation() -> None:
     out = subprocess.run([PAYMOCK, "routes"], capture_output=True, text=True, check=True).stdout
-    for line in ("POST   /zuora/oauth/token", "GET    /flexportal/v1/subscriptions", "POST   /flexportal/v1/payments/{paymentId}/cancel", "GET    /exsited/api/v3/invoices/{invoice_id}/payments"):
+    for line in (
+        "POST   /zuora/oauth/token",
+        "GET    /flexportal/v1/subscriptions",
+        "POST   /flexportal/v1/payments/{paymentId}/cancel",
+        "GET    /exsited/api/v3/invoices/{invoice_id}/payments",
+    ):
         assert line in out
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["serve", "stripe"], "'stripe' is not one of"), (["serve", "--payments", "0"], "0 is not in the range"), (["serve", "zuora", "--root", "notify"], "not among the APIs")],
+    [
+        (["serve", "stripe"], "'stripe' is not one of"),
+        (["serve", "--payments", "0"], "0 is not in the range"),
+        (["serve", "zuora", "--root", "notify"], "not among the APIs"),
+    ],
 )
 def test_usage_errors_exit_2(args: list[str], message: str) -> None:
     result = subprocess.run([PAYMOCK, *args], capture_output=True, text=True)
@@ -90,7 +104,9 @@ def test_in_memory_store_serves(tmp_path: Path) -> None:
     live = start_server(tmp_path / "unused", "--data", ":memory:", workers=1, apis=("flexportal",))
     try:
         s = Session(live.url, "flexportal")
-        (pid,) = [p["paymentId"] for p in s.get("/v1/payments", params={"status": "pending", "limit": 1}).json()["payments"]]
+        (pid,) = [
+            p["paymentId"] for p in s.get("/v1/payments", params={"status": "pending", "limit": 1}).json()["payments"]
+        ]
         assert s.post(f"/v1/payments/{pid}/cancel").status == 200
         assert s.get(f"/v1/payments/{pid}").json()["payment"]["status"] == "cancelled"
     finally:
@@ -99,7 +115,21 @@ def test_in_memory_store_serves(tmp_path: Path) -> None:
 
 def test_seed_then_serve_starts_without_seeding(tmp_path: Path) -> None:
     data = tmp_path / "pre.sqlite3"
-    subprocess.run([PAYMOCK, "seed", "zutax", "--data", str(data), "--payments", "150", "--as-of", "2026-11-01"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            PAYMOCK,
+            "seed",
+            "zutax",
+            "--data",
+            str(data),
+            "--payments",
+            "150",
+            "--as-of",
+            "2026-11-01",
+        ],
+        check=True,
+        capture_output=True,
+    )
     live = start_server(data, workers=1, apis=("zutax",))
     try:
         assert "seeding" not in data.with_suffix(".log").read_text()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from conftest import LiveServer
 
@@ -12,14 +10,14 @@ pytestmark = pytest.mark.filterwarnings("ignore::pydantic.warnings.PydanticDepre
 
 
 @pytest.fixture
-def zuora_client(server: LiveServer) -> Iterator[object]:
+def zuora_client(server: LiveServer) -> object:
     from zuora_sdk.zuora_client import ZuoraClient
 
     cred = server.credentials("zuora")
     client = ZuoraClient(client_id=cred["client_id"], client_secret=cred["client_secret"], env=None)
     client.set_base_url(f"{server.url}/zuora")
     client.initialize()  # the SDK's own OAuth flow: POST /oauth/token
-    yield client
+    return client
 
 
 def test_zuora_sdk_lists_filters_sorts_and_pages(zuora_client: object) -> None:

@@ -1,5 +1,6 @@
 """Documented state changes: visible to every later read, refused when the lifecycle forbids
-them, atomic under concurrency across worker processes, and kept across a restart."""
+them, atomic under concurrency across worker processes, and kept across a restart.
+"""
 
 from __future__ import annotations
 
@@ -27,9 +28,13 @@ def test_mark_paid_is_visible_to_every_later_read(live: LiveServer, specs: dict[
     paid = assert_documented(specs["flexportal"], "/v1/payments/{paymentId}/mark-paid", "post", answer)["payment"]
     assert paid["status"] == "paid" and paid["paidAt"] >= paid["createdAt"]
     assert s.get(f"/v1/payments/{pid}").json()["payment"] == paid
-    listed = {p["paymentId"]: p for p in s.get("/v1/payments", params={"status": "paid", "limit": 100}).json()["payments"]}
+    listed = {
+        p["paymentId"]: p for p in s.get("/v1/payments", params={"status": "paid", "limit": 100}).json()["payments"]
+    }
     assert listed[pid] == paid  # the list's filter column changed too
-    assert pid not in {p["paymentId"] for p in s.get("/v1/payments", params={"status": "pending", "limit": 100}).json()["payments"]}
+    assert pid not in {
+        p["paymentId"] for p in s.get("/v1/payments", params={"status": "pending", "limit": 100}).json()["payments"]
+    }
 
 
 def test_mark_paid_takes_paid_at_from_the_body(live: LiveServer) -> None:
@@ -42,16 +47,25 @@ def test_mark_paid_takes_paid_at_from_the_body(live: LiveServer) -> None:
 
 @pytest.mark.parametrize(
     ("first", "then", "status"),
-    [("mark-paid", "mark-paid", 409), ("mark-paid", "cancel", 409), ("cancel", "cancel", 409), ("cancel", "mark-paid", 409)],
+    [
+        ("mark-paid", "mark-paid", 409),
+        ("mark-paid", "cancel", 409),
+        ("cancel", "cancel", 409),
+        ("cancel", "mark-paid", 409),
+    ],
 )
-def test_forbidden_transitions_are_refused(first: str, then: str, status: int, live: LiveServer, specs: dict[str, ApiSpec]) -> None:
+def test_forbidden_transitions_are_refused(
+    first: str, then: str, status: int, live: LiveServer, specs: dict[str, ApiSpec]
+) -> None:
     s = Session(live.url, "flexportal")
     (pid,) = _pending(s)
     assert s.post(f"/v1/payments/{pid}/{first}").status == 200
     before = s.get(f"/v1/payments/{pid}").json()["payment"]
     answer = s.post(f"/v1/payments/{pid}/{then}")
     assert answer.status == status
-    message = assert_documented(specs["flexportal"], f"/v1/payments/{{paymentId}}/{then}", "post", answer)["error"]["message"]
+    message = assert_documented(specs["flexportal"], f"/v1/payments/{{paymentId}}/{then}", "post", answer)["error"][
+        "message"
+    ]
     assert pid in message and before["status"] in message
     assert s.get(f"/v1/payments/{pid}").json()["payment"] == before
 
@@ -70,7 +84,9 @@ def test_exactly_one_of_racing_cancels_wins(live: LiveServer) -> None:
     (pid,) = _pending(s)
 
     def cancel(_: int) -> int:
-        return requests.post(f"{live.url}/flexportal/v1/payments/{pid}/cancel", headers=s.headers, timeout=30).status_code
+        return requests.post(
+            f"{live.url}/flexportal/v1/payments/{pid}/cancel", headers=s.headers, timeout=30
+        ).status_code
 
     with ThreadPoolExecutor(16) as pool:
         statuses = list(pool.map(cancel, range(16)))
@@ -85,12 +101,16 @@ def test_concurrent_changes_to_many_payments_lose_nothing(live: LiveServer) -> N
 
     def act(item: tuple[str, str]) -> int:
         pid, action = item
-        return requests.post(f"{live.url}/flexportal/v1/payments/{pid}/{action}", headers=s.headers, timeout=30).status_code
+        return requests.post(
+            f"{live.url}/flexportal/v1/payments/{pid}/{action}", headers=s.headers, timeout=30
+        ).status_code
 
     with ThreadPoolExecutor(10) as pool:
         assert set(pool.map(act, actions)) == {200}
     for pid, action in actions:
-        assert s.get(f"/v1/payments/{pid}").json()["payment"]["status"] == ("paid" if action == "mark-paid" else "cancelled")
+        assert s.get(f"/v1/payments/{pid}").json()["payment"]["status"] == (
+            "paid" if action == "mark-paid" else "cancelled"
+        )
 
 
 def test_reset_restores_the_seeded_state(live: LiveServer) -> None:

@@ -1,5 +1,6 @@
 """Bad input of every kind gets the vendor's documented 4xx with a message naming the parameter,
-the value and what is allowed; no input produces a 500."""
+the value and what is allowed; no input produces a 500.
+"""
 
 from __future__ import annotations
 
@@ -23,20 +24,38 @@ BAD_QUERIES = [
     ("flexportal", "/v1/payments", {"limit": "1.5"}, 400, ["limit", "integer"]),
     ("flexportal", "/v1/payments", {"status": "settled"}, 400, ["status", "settled", "'paid'"]),
     ("flexportal", "/v1/payments", {"dueDateFrom": "yesterday"}, 400, ["dueDateFrom", "yesterday"]),
-    ("flexportal", "/v1/payments", {"startAfter": "pay_doesnotexist"}, 400, ["startAfter", "pay_doesnotexist", "previous page"]),
+    (
+        "flexportal",
+        "/v1/payments",
+        {"startAfter": "pay_doesnotexist"},
+        400,
+        ["startAfter", "pay_doesnotexist", "previous page"],
+    ),
     ("exsited", "/api/v3/payments", {"limit": "-1"}, 400, ["limit", "-1"]),
     ("exsited", "/api/v3/payments", {"offset": "-5"}, 400, ["offset", "-5"]),
     ("exsited", "/api/v3/payments", {"order_by": "sideways"}, 400, ["order_by", "sideways"]),
     ("notify", "/v2/payments", {"limit": "251"}, 400, ["limit", "251"]),
     ("notify", "/v2/payments", {"limit": "0"}, 400, ["limit"]),
-    ("notify", "/v2/payments", {"from": "00000000-0000-4000-8000-000000000000"}, 400, ["from", "00000000-0000-4000-8000-000000000000"]),
+    (
+        "notify",
+        "/v2/payments",
+        {"from": "00000000-0000-4000-8000-000000000000"},
+        400,
+        ["from", "00000000-0000-4000-8000-000000000000"],
+    ),
     ("zuora", "/v1/payments", {"pageSize": "41"}, 400, ["pageSize", "41", "maximum of 40"]),
     ("zuora", "/v1/payments", {"page": "0"}, 400, ["page", "0"]),
     ("zuora", "/v1/payments", {"amount": "lots"}, 400, ["amount", "lots", "number"]),
     ("zuora", "/v1/payments", {"amount": "NaN"}, 400, ["amount", "finite"]),
     ("zuora", "/v1/payments", {"status": "Done"}, 400, ["status", "Done", "'Processed'"]),
     ("zuora", "/v1/payments", {"createdDate": "last week"}, 400, ["createdDate", "last week"]),
-    ("zuora", "/v1/payments", {"sort": "-colour"}, 400, ["sort", "colour", "sortable fields are number"]),
+    (
+        "zuora",
+        "/v1/payments",
+        {"sort": "-colour"},
+        400,
+        ["sort", "colour", "sortable fields are number"],
+    ),
     ("zuora", "/v1/payments", {"sort": "-number,+amount,-accountId"}, 400, ["sort", "at most 2"]),
     ("zuora", "/v1/payments", {"sort": "-number,+number"}, 400, ["sort", "twice"]),
 ]
@@ -47,8 +66,20 @@ def sessions(server: LiveServer) -> dict[str, Session]:
     return {api: Session(server.url, api) for api in ("flexportal", "exsited", "notify", "zuora", "zutax")}
 
 
-@pytest.mark.parametrize(("api", "path", "query", "status", "words"), BAD_QUERIES, ids=[f"{c[0]}-{next(iter(c[2]))}={next(iter(c[2].values()))}" for c in BAD_QUERIES])
-def test_bad_query_parameters(api: str, path: str, query: dict[str, str], status: int, words: list[str], sessions: dict[str, Session], specs: dict[str, ApiSpec]) -> None:
+@pytest.mark.parametrize(
+    ("api", "path", "query", "status", "words"),
+    BAD_QUERIES,
+    ids=[f"{c[0]}-{next(iter(c[2]))}={next(iter(c[2].values()))}" for c in BAD_QUERIES],
+)
+def test_bad_query_parameters(
+    api: str,
+    path: str,
+    query: dict[str, str],
+    status: int,
+    words: list[str],
+    sessions: dict[str, Session],
+    specs: dict[str, ApiSpec],
+) -> None:
     answer = sessions[api].get(path, params=query)
     assert answer.status == status, answer.body
     assert_documented(specs[api], path, "get", answer)
@@ -61,7 +92,10 @@ def test_zuora_header_limits(sessions: dict[str, Session], specs: dict[str, ApiS
     for bad in ("x" * 65, "colon:inside", 'quote"inside'):
         answer = sessions["zuora"].get("/v1/payments", headers={"Zuora-Track-Id": bad})
         assert answer.status == 400
-        assert "Zuora-Track-Id" in assert_documented(specs["zuora"], "/v1/payments", "get", answer)["reasons"][0]["message"]
+        assert (
+            "Zuora-Track-Id"
+            in assert_documented(specs["zuora"], "/v1/payments", "get", answer)["reasons"][0]["message"]
+        )
 
 
 def test_zutax_path_validation_is_fastapi_422(sessions: dict[str, Session], specs: dict[str, ApiSpec]) -> None:
@@ -94,7 +128,14 @@ MARK_PAID = "/v1/payments/{paymentId}/mark-paid"
         ('{"paidAt": "1999-01-01T00:00:00Z"}', "application/json", 400, "before"),
     ],
 )
-def test_bad_bodies(body: str, content_type: str, status: int, word: str, live: LiveServer, specs: dict[str, ApiSpec]) -> None:
+def test_bad_bodies(
+    body: str,
+    content_type: str,
+    status: int,
+    word: str,
+    live: LiveServer,
+    specs: dict[str, ApiSpec],
+) -> None:
     s = Session(live.url, "flexportal")
     pending = s.get("/v1/payments", params={"status": "pending", "limit": 1}).json()["payments"][0]["paymentId"]
     answer = s.post(f"/v1/payments/{pending}/mark-paid", data=body, headers={"Content-Type": content_type})
@@ -113,7 +154,14 @@ def test_bad_bodies(body: str, content_type: str, status: int, word: str, live: 
         ("flexportal", "GET", "/v1/payments/pay_unknown", 404),
     ],
 )
-def test_unknown_routes_and_ids_answer_in_the_vendor_shape(api: str, method: str, path: str, status: int, sessions: dict[str, Session], specs: dict[str, ApiSpec]) -> None:
+def test_unknown_routes_and_ids_answer_in_the_vendor_shape(
+    api: str,
+    method: str,
+    path: str,
+    status: int,
+    sessions: dict[str, Session],
+    specs: dict[str, ApiSpec],
+) -> None:
     answer = sessions[api].transport.request(method, f"/{api}{path}", headers=sessions[api].headers)
     assert answer.status == status
     # The body has the same shape as the API's documented errors.
@@ -125,15 +173,36 @@ def test_unknown_routes_and_ids_answer_in_the_vendor_shape(api: str, method: str
         assert_documented(specs[api], documented_path, "get", fake)
 
 
-GARBAGE = ["'", "%00", "\u2603", "9" * 40, "-1e309", "true", "[]", "{}", "null", "../../etc", "a" * 2000]
+GARBAGE = [
+    "'",
+    "%00",
+    "\u2603",
+    "9" * 40,
+    "-1e309",
+    "true",
+    "[]",
+    "{}",
+    "null",
+    "../../etc",
+    "a" * 2000,
+]
 
 
 @pytest.mark.parametrize("api", ["flexportal", "exsited", "notify", "zuora"])
 def test_no_input_produces_a_server_error(api: str, sessions: dict[str, Session], specs: dict[str, ApiSpec]) -> None:
     s = sessions[api]
-    path = {"flexportal": "/v1/payments", "exsited": "/api/v3/payments", "notify": "/v2/payments", "zuora": "/v1/payments"}[api]
+    path = {
+        "flexportal": "/v1/payments",
+        "exsited": "/api/v3/payments",
+        "notify": "/v2/payments",
+        "zuora": "/v1/payments",
+    }[api]
     names = [p["name"] for p in specs[api].document["paths"][path]["get"].get("parameters", []) if "name" in p]
-    names += [p.rsplit("/", 1)[-1] for p in (r.get("$ref", "") for r in specs[api].document["paths"][path]["get"].get("parameters", [])) if p]
+    names += [
+        p.rsplit("/", 1)[-1]
+        for p in (r.get("$ref", "") for r in specs[api].document["paths"][path]["get"].get("parameters", []))
+        if p
+    ]
     for name in names:
         for value in GARBAGE:
             answer = s.get(path, params={name: value})

@@ -1,5 +1,6 @@
 """The documents load and validate; every mistake in an x-paymock block is caught at load time
-with a message naming the file, the place and what is allowed."""
+with a message naming the file, the place and what is allowed.
+"""
 
 from __future__ import annotations
 
@@ -38,7 +39,9 @@ def test_document_passes_openapi_spec_validator(api: str) -> None:
 def test_every_operation_declares_its_behaviour(api: str) -> None:
     spec = load_api(openapi_dir() / f"{api}.yaml")
     document = spec.document
-    declared = sum(1 for item in document["paths"].values() for m in item if m in ("get", "post", "put", "patch", "delete"))
+    declared = sum(
+        1 for item in document["paths"].values() for m in item if m in ("get", "post", "put", "patch", "delete")
+    )
     assert len(spec.operations) == declared
     for op in spec.operations:
         assert op.operation_id
@@ -72,13 +75,23 @@ CASES = [
         "openapi/flexportal.yaml: paths./v1/payments.get.x-paymock.pagination.style: unknown pagination style "
         "'pagenumber'; available: cursor, from-id, none, offset, page-number",
     ),
-    ("unknown root key", lambda d: d["x-paymock"].update(colections={}), "unknown key(s) colections"),
+    (
+        "unknown root key",
+        lambda d: d["x-paymock"].update(colections={}),
+        "unknown key(s) colections",
+    ),
     (
         "unknown fact",
-        lambda d: d["components"]["schemas"]["Payment"]["properties"]["amount"].update({"x-paymock": {"from": "payment.amout"}}),
+        lambda d: d["components"]["schemas"]["Payment"]["properties"]["amount"].update(
+            {"x-paymock": {"from": "payment.amout"}}
+        ),
         "unknown fact 'amout' of payment",
     ),
-    ("missing error kind", lambda d: d["x-paymock"]["errors"]["kinds"].pop("conflict"), "missing: conflict"),
+    (
+        "missing error kind",
+        lambda d: d["x-paymock"]["errors"]["kinds"].pop("conflict"),
+        "missing: conflict",
+    ),
     (
         "parameter without a role",
         lambda d: _at(d, ("paths", "/v1/payments", "get"))["parameters"][3].pop("x-paymock"),
@@ -89,14 +102,48 @@ CASES = [
         lambda d: _at(d, ("paths", "/v1/payments", "get"))["parameters"][3].update({"x-paymock": {"filter": "colour"}}),
         "unknown column 'colour' of collection 'payments'; declared: status",
     ),
-    ("name differs from the file", lambda d: d["x-paymock"].update(name="flex"), "must equal the file name 'flexportal'"),
-    ("unknown auth scheme", lambda d: d["x-paymock"]["auth"].update(scheme="basic"), "unknown auth scheme 'basic'; available: api-key, oauth2"),
-    ("unknown action", lambda d: _at(d, LIST).update(action="search"), "unknown action 'search'; available: get, issue-token, list, transition"),
-    ("unknown filter operator", lambda d: _at(d, ("paths", "/v1/payments", "get"))["parameters"][7]["x-paymock"].update(op="after"), "unknown filter operator 'after'; available: eq, gte, lte"),
-    ("unknown phase", lambda d: d["x-paymock"]["collections"]["payments"]["statuses"]["paid"].update(phase="done"), "unknown phase 'done'"),
-    ("unknown envelope variable", lambda d: _at(d, LIST)["envelope"].update(total="$total"), "unknown variable '$total'; available: count, has_more, items, next_cursor"),
-    ("transition to an unknown status", lambda d: _at(d, ("paths", "/v1/payments/{paymentId}/cancel", "post", "x-paymock")).update(to="void"), "status 'void' is not a status of 'payments'"),
-    ("record field reading an entity", lambda d: d["components"]["schemas"]["Payment"]["properties"]["customerId"].update({"x-paymock": {"from": "payment.customer"}}), "'payment.customer' is a customer, not a value"),
+    (
+        "name differs from the file",
+        lambda d: d["x-paymock"].update(name="flex"),
+        "must equal the file name 'flexportal'",
+    ),
+    (
+        "unknown auth scheme",
+        lambda d: d["x-paymock"]["auth"].update(scheme="basic"),
+        "unknown auth scheme 'basic'; available: api-key, oauth2",
+    ),
+    (
+        "unknown action",
+        lambda d: _at(d, LIST).update(action="search"),
+        "unknown action 'search'; available: get, issue-token, list, transition",
+    ),
+    (
+        "unknown filter operator",
+        lambda d: _at(d, ("paths", "/v1/payments", "get"))["parameters"][7]["x-paymock"].update(op="after"),
+        "unknown filter operator 'after'; available: eq, gte, lte",
+    ),
+    (
+        "unknown phase",
+        lambda d: d["x-paymock"]["collections"]["payments"]["statuses"]["paid"].update(phase="done"),
+        "unknown phase 'done'",
+    ),
+    (
+        "unknown envelope variable",
+        lambda d: _at(d, LIST)["envelope"].update(total="$total"),
+        "unknown variable '$total'; available: count, has_more, items, next_cursor",
+    ),
+    (
+        "transition to an unknown status",
+        lambda d: _at(d, ("paths", "/v1/payments/{paymentId}/cancel", "post", "x-paymock")).update(to="void"),
+        "status 'void' is not a status of 'payments'",
+    ),
+    (
+        "record field reading an entity",
+        lambda d: d["components"]["schemas"]["Payment"]["properties"]["customerId"].update(
+            {"x-paymock": {"from": "payment.customer"}}
+        ),
+        "'payment.customer' is a customer, not a value",
+    ),
 ]
 
 
@@ -111,7 +158,15 @@ def test_x_paymock_mistakes_are_load_errors(tmp_path: Path, change: Any, message
 
 def test_vocabulary_table_names_every_registered_mechanism() -> None:
     readme = (ROOT / "openapi" / "README.md").read_text()
-    registries = [PAGINATION_STYLES, SORT_STYLES, AUTH_SCHEMES, ACTIONS, FILTER_OPERATORS, COLUMN_TYPES, SOURCES]
+    registries = [
+        PAGINATION_STYLES,
+        SORT_STYLES,
+        AUTH_SCHEMES,
+        ACTIONS,
+        FILTER_OPERATORS,
+        COLUMN_TYPES,
+        SOURCES,
+    ]
     missing = [f"{r.kind}: {n}" for r in registries for n in r.names() if f"`{n}`" not in readme]
     assert missing == []
 

@@ -1,0 +1,163 @@
+"""Filter and order promises: every returned item satisfies every filter requested, and the order
+holds for every documented sort key and direction (zuora's two-key sort with its ``-``/``+``
+operators included).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from statistics import median_low
+
+from hypothesis import strategies as st
+
+from contracts.declarations import FilterDecl, ListDecl, SortChoice
+from contracts.promises.context import OperationRun, PromiseContext
+from contracts.promises.values import choices, holds, key_of, out_of_order
+from contracts.promises.walk import Plan, Walk
+from contracts.registry import promise
+
+#: Pages of each order that sort_order reads (the order must hold across their boundaries).
+SORT_PAGES = 2
+
+
+def _explicit_value(flt: FilterDecl, values: list[str]) -> str:
+    """A value that keeps some records out: the median for a range, the first seen for equality."""
+    return median_low(values) if flt.op in ("gte", "lte") else values[0]
+
+
+@promise("filters_hold", "Every returned item satisfies every filter requested.")
+def filters_hold(ctx: PromiseContext) -> None:
+    """Each filter alone, then drawn combinations, with values taken from returned records."""
+    lists = [x for x in ctx.contract.lists if x.filters]
+    if not lists:
+        ctx.not_applicable("no list operation declares a filter")
+        return
+    for lst in lists:
+        with ctx.on(lst.op.label) as run:
+            path = ctx.scope_path(lst) if lst.scopes else {}
+            if path is None:
+                run.skip(f"no known value for {', '.join(s.param for s in lst.scopes)}")
+                continue
+            values = choices(lst.filters, ctx.sample_items(lst))
+            if not values:
+                run.skip("no records to take filter values from")
+                continue
+            by_param = {f.param: f for f in lst.filters}
+            path_items = tuple(sorted(path.items()))
+            explicit = [Plan(((p, _explicit_value(by_param[p], v)),), path_items) for p, v in values.items()]
+            params = sorted(values)
+            strategy = st.lists(st.sampled_from(params), min_size=1, max_size=3, unique=True).flatmap(
+                lambda ps: st.tuples(*[st.sampled_from(values[p]).map(lambda v, p=p: (p, v)) for p in ps])
+            )
+            plans = strategy.map(lambda q, path_items=path_items: Plan(tuple(q), path_items))
+            checked: list[int] = []
+
+            def test(plan: Plan, run: OperationRun = run, lst: ListDecl = lst) -> None:
+                walk = ctx.walker.reference(lst, plan)
+                checked.append(len(walk.items))
+                _judge_filters(run, walk, {f.param: f for f in lst.filters})
+
+            ctx.explore(run, plans, test, explicit=explicit)
+            run.note(f"{len(checked)} filter combinations, {sum(checked)} items checked")
+
+
+def _judge_filters(run: OperationRun, walk: Walk, filters: Mapping[str, FilterDecl]) -> None:
+    if walk.stop == "error":
+        page = walk.pages[-1]
+        run.fail(f"the filtered list is not answered ({walk.plan.describe()})", "200", page.exchange.describe(), page.exchange)
+        return
+    for index, item in enumerate(walk.items):
+        for param, wire in walk.plan.query:
+            flt = filters.get(param)
+            if flt is not None and not holds(flt, wire, item):
+                ident = item.get(walk.lst.collection.id_field) if isinstance(item, Mapping) else None
+                shown = ".".join(str(p) for p in flt.column.path)
+                op = {"eq": "=", "gte": ">=", "lte": "<="}.get(flt.op, flt.op)
+                run.fail(
+                    f"item {ident!r} does not satisfy the filter {param}={wire!r} ({walk.plan.describe()})",
+                    f"every item with {shown} {op} {wire!r}",
+                    f"{shown} = {flt.column.extract(item)!r} (as stored: {_raw(item, flt)!r})",
+                    walk.page_of(index).exchange,
+                )
+                return
+
+
+def _raw(item: object, flt: FilterDecl) -> object:
+    from contracts.declarations import lookup
+
+    return lookup(item, flt.column.path)
+
+
+def _sort_choices(lst: ListDecl) -> tuple[list[SortChoice], st.SearchStrategy[SortChoice]]:
+    sort = lst.sort
+    assert sort is not None
+    default = SortChoice(None, sort.default)
+    if sort.style == "fixed" or sort.param is None:
+        return [default], st.just(default)
+    if sort.style == "direction":
+        return [default, *sort.directions()], st.sampled_from([default, *sort.directions()])
+    names = sorted(sort.fields)
+    explicit = [default]
+    for name in names:
+        explicit += [sort.signed([(name, "asc")]), sort.signed([(name, "desc")])]
+    explicit.append(sort.signed([(names[0], "bare")]))
+    if sort.max_fields > 1 and len(names) > 1:
+        explicit.append(sort.signed([(names[0], "asc"), (names[1], "desc")]))
+    drawn = st.lists(
+        st.tuples(st.sampled_from(names), st.sampled_from(["asc", "desc", "bare"])),
+        min_size=1,
+        max_size=sort.max_fields,
+        unique_by=lambda t: t[0],
+    ).map(sort.signed)
+    return explicit, drawn
+
+
+@promise(
+    "sort_order",
+    "Items come in the documented order for every sort key and direction, across page boundaries (ties allowed).",
+)
+def sort_order(ctx: PromiseContext) -> None:
+    """Read the first pages of every documented order and compare neighbouring items."""
+    lists = [x for x in ctx.contract.lists if x.sort is not None]
+    if not lists:
+        ctx.not_applicable("no list operation declares an order")
+        return
+    for lst in lists:
+        with ctx.on(lst.op.label) as run:
+            path = ctx.scope_path(lst) if lst.scopes else {}
+            if path is None:
+                run.skip(f"no known value for {', '.join(s.param for s in lst.scopes)}")
+                continue
+            explicit, drawn = _sort_choices(lst)
+            tried: list[str] = []
+
+            def test(choice: SortChoice, run: OperationRun = run, lst: ListDecl = lst, path: dict[str, str] = path) -> None:
+                assert lst.sort is not None
+                query = () if choice.value is None or lst.sort.param is None else ((lst.sort.param, choice.value),)
+                plan = Plan(query, tuple(sorted(path.items())), ctx.walker.largest(lst) if lst.paging.size_param else None)
+                walk = ctx.walker.walk(lst, plan, pages=SORT_PAGES)
+                tried.append(choice.describe())
+                _judge_order(run, walk, choice)
+
+            ctx.explore(run, drawn, test, explicit=explicit)
+            run.note(f"{len(tried)} orders checked")
+
+
+def _judge_order(run: OperationRun, walk: Walk, choice: SortChoice) -> None:
+    if walk.stop == "error":
+        page = walk.pages[-1]
+        run.fail(f"the sorted list is not answered: {choice.describe()}", "200", page.exchange.describe(), page.exchange)
+        return
+    items = walk.items
+    for index in range(1, len(items)):
+        a, b = items[index - 1], items[index]
+        if out_of_order(choice.keys, a, b):
+            id_field = walk.lst.collection.id_field
+            run.fail(
+                f"items {index} and {index + 1} are out of order for {choice.describe()}",
+                f"items ordered by {', '.join(k.describe() for k in choice.keys)} (ties allowed)",
+                f"{a.get(id_field)!r} with {list(key_of(choice.keys, a))} followed by "
+                f"{b.get(id_field)!r} with {list(key_of(choice.keys, b))}",
+                walk.page_of(index).exchange,
+            )
+            return
