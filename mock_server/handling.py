@@ -23,7 +23,6 @@ from mock_server.world import Facts, tenant_facts
 log = logging.getLogger("paymock")
 
 
-
 @dataclass(slots=True)
 class Call:
     """One HTTP request, as the pipeline needs it.
