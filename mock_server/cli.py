@@ -105,8 +105,11 @@ def banner(rts: dict[str, ApiRuntime], host: str, port: int, root: str | None) -
         url = f"http://{host}:{port}" + ("" if name == root else f"/{name}")
         lines.append(f"  {name:<11} {url}")
         cred = rt.credentials()[0]
-        shown = {k: v for k, v in cred.items() if k not in ("name", "api_key")}
-        lines.append("              " + "  ".join(f"{k}={v}" for k, v in shown.items()))
+        shown = {k: v for k, v in cred.items() if k not in ("name", "api_key", "header", "value", "selectors")}
+        if "header" in cred:
+            shown[cred["header"]] = cred["value"]
+        shown.update(cred.get("selectors", {}))
+        lines.append("              " + "  ".join(f"{k}: {v}" for k, v in shown.items()))
     return "\n".join(lines)
 
 

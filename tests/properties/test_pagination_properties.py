@@ -1,8 +1,11 @@
-"""Properties that must hold for any page size, filter and sort: walks cover the filtered
-collection exactly once, every item passes every filter, and order holds across pages."""
+"""Properties that must hold for any page size, filter and sort.
+
+Walks cover the filtered collection exactly once, every item passes every filter, and order holds across pages.
+"""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import orjson
@@ -85,7 +88,7 @@ def test_zuora_page_walk_with_sort(
     assert len(set(_ids(got))) == len(got)
     # Order: compare consecutive items by the requested keys (Zuora: '-' asc, '+'/none desc).
     keys = sort or [("+", "number")]
-    for a, b in zip(got, got[1:], strict=False):
+    for a, b in itertools.pairwise(got):
         for op, name in keys:
             if a[name] == b[name]:
                 continue
@@ -110,6 +113,9 @@ def test_exsited_offset_walk(app: Flask, limit: int, order: str | None) -> None:
     assert len(set(_ids(got))) == len(got) > 0
 
 
+COLUMNS = "c_status, c_customerId, c_rentalId, c_billingGroupId, c_dueDate, c_createdAt"
+
+
 def test_cursor_walk_survives_inserts_between_pages(app: Flask, served: Served) -> None:
     # Given a walk in progress, records created between its requests never make it skip or repeat
     # a record that existed when it started.
@@ -131,7 +137,7 @@ def test_cursor_walk_survives_inserts_between_pages(app: Flask, served: Served) 
             doc = orjson.loads(row[2])
             doc["paymentId"] = f"pay_inserted{inserted:012d}"
             db.execute(
-                f'INSERT INTO "{table}" (tenant, id, facts, doc, c_status, c_customerId, c_rentalId, c_billingGroupId, c_dueDate, c_createdAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+                f'INSERT INTO "{table}" (tenant, id, facts, doc, {COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
                 (row[0], doc["paymentId"], row[1], orjson.dumps(doc), *row[3:8], row[8] + 1),
             )
             inserted += 1
