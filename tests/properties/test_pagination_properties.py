@@ -132,7 +132,7 @@ def test_cursor_walk_survives_inserts_between_pages(app: Flask, served: Served) 
             seen += _ids(body["payments"])
             # Insert a brand-new newest payment after every page.
             row = db.execute(
-                f'SELECT tenant, facts, doc, c_status, c_customerId, c_rentalId, c_billingGroupId, c_dueDate, c_createdAt FROM "{table}" WHERE tenant = 1 ORDER BY pk DESC LIMIT 1'
+                f'SELECT tenant, facts, doc, {COLUMNS} FROM "{table}" WHERE tenant = 1 ORDER BY pk DESC LIMIT 1'
             ).fetchone()
             doc = orjson.loads(row[2])
             doc["paymentId"] = f"pay_inserted{inserted:012d}"
