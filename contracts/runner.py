@@ -1,0 +1,443 @@
+"""Schema-level checks, run by schemathesis over generated requests.
+
+For every operation: schemathesis' coverage cases (boundaries, wrong types, bad enums, missing
+required parameters, malformed bodies), then hypothesis-generated positive and negative
+requests, each answer validated by schemathesis' own checks. Every request carries the
+tenant's credentials and selectors, except where a case is about that very parameter. When a
+check fails during generation, hypothesis shrinks the request before it is reported. Finally the
+OpenAPI links the document declares are followed from a real answer.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+import zlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import requests
+from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
+from hypothesis import strategies as st
+
+from contracts.client import curl
+from contracts.declarations import Operation
+from contracts.registry import CHECKS, Check
+from contracts.report import Failure, Outcome
+
+if TYPE_CHECKING:
+    from schemathesis import APIOperation, Case, Response
+    from schemathesis.checks import CheckFunction
+    from schemathesis.specs.openapi.schemas import OpenApiSchema
+
+    from contracts.promises.context import PromiseContext
+
+#: Schema-level checks: schemathesis' own, by their schemathesis names.
+SCHEMA_CHECKS: dict[str, tuple[str, str]] = {
+    "not_a_server_error": ("Every request gets an answer, and none is a 5xx.", "an answer below 500"),
+    "status_code_conformance": (
+        "Every status code is documented for its operation.",
+        "a status code the operation documents",
+    ),
+    "content_type_conformance": ("Every Content-Type is documented for its answer.", "a documented Content-Type"),
+    "response_schema_conformance": (
+        "Every body matches its documented schema (types, required fields, enums, formats).",
+        "a body that matches the documented schema",
+    ),
+    "response_headers_conformance": (
+        "Documented response headers are present when required and match their schemas.",
+        "documented headers that match their schemas",
+    ),
+    "negative_data_rejection": (
+        "Invalid input (wrong types, out-of-range limits, bad enums, malformed IDs and cursors) is refused with a 4xx.",
+        "a 4xx refusing the invalid input",
+    ),
+    "missing_required_header": ("A request missing a required header is refused with a 4xx.", "a 4xx"),
+    "ignored_auth": ("A request without credentials, or with invalid ones, is refused (401/403).", "401 or 403"),
+}
+LINKS = "openapi_links"
+
+for _name, (_summary, _) in SCHEMA_CHECKS.items():
+    CHECKS.add(_name, Check(_name, "schema", _summary))
+CHECKS.add(
+    LINKS,
+    Check(LINKS, "schema", "Following the OpenAPI links the document declares leads to answers that conform to it."),
+)
+
+#: Requests hypothesis may spend shrinking one failure, beyond the generated examples.
+SHRINK_BUDGET = 120
+#: Successful answers per operation on which ignored_auth re-sends the request without credentials.
+AUTH_PROBES = 3
+
+
+class _Found(Exception):
+    """A targeted check failed: lets hypothesis shrink the request."""
+
+
+@dataclass(slots=True)
+class _OperationResult:
+    failures: dict[str, Failure] = field(default_factory=dict)
+    negatives: int = 0
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+class SchemaRunner:
+    """Runs the selected schema-level checks on every operation.
+
+    Args:
+        ctx: The run's shared context (HTTP session, credentials, options, progress).
+        names: The schema-level check names to run.
+    """
+
+    def __init__(self, ctx: PromiseContext, names: list[str]) -> None:
+        import schemathesis
+        from schemathesis.checks import CHECKS as ST_CHECKS
+        from schemathesis.checks import load_all_checks
+
+        load_all_checks()
+        self.ctx = ctx
+        self.names = names
+        self.functions: dict[str, CheckFunction] = {
+            n: ST_CHECKS.get_one(n) for n in names if n in SCHEMA_CHECKS  # type: ignore[misc]
+        }
+        self.schema: OpenApiSchema = schemathesis.openapi.from_dict(
+            copy.deepcopy(dict(ctx.contract.spec.document)), config=schemathesis.Config()
+        )
+        self.base = ctx.client.base_url
+        self.sent = 0
+        self._auth_probes: dict[str, int] = {}
+
+    # -- the run -------------------------------------------------------------------------
+
+    def _pairs(self) -> Iterator[tuple[APIOperation, Operation]]:
+        by_key = {(op.method, op.path): op for op in self.ctx.contract.operations}
+        for result in self.schema.get_all_operations():
+            api_op = result.ok()
+            op = by_key.get((api_op.method.upper(), api_op.path))
+            if op is not None:
+                yield api_op, op
+
+    def run_reads(self) -> None:
+        """Check every operation that changes nothing (outcomes go to the context)."""
+        for api_op, op in self._pairs():
+            if not self._writes(op):
+                self._operation(api_op, op)
+
+    def run_writes(self) -> None:
+        """Check the operations that change state, then follow the document's links."""
+        linked = False
+        for api_op, op in self._pairs():
+            if self._writes(op):
+                self._operation(api_op, op)
+        for api_op, op in self._pairs():
+            if LINKS in self.names and self._links_of(op):
+                linked = True
+                self._follow_links(api_op, op)
+        if LINKS in self.names and not linked:
+            self._emit(Outcome(LINKS, "*", "skipped", reason="the document declares no OpenAPI links"))
+
+    def _emit(self, outcome: Outcome) -> None:
+        self.ctx.outcomes.append(outcome)
+        self.ctx.progress.finish(outcome)
+
+    def _operation(self, api_op: APIOperation, op: Operation) -> None:
+        names = [n for n in self.names if n in SCHEMA_CHECKS]
+        if not names:
+            return
+        started = time.perf_counter()
+        self.ctx.progress.start("schema checks", op.label)
+        result = _OperationResult()
+        if self._writes(op) and not self.ctx.options.allow_writes:
+            result.skipped = dict.fromkeys(names, "changes state: run with --allow-writes to include it")
+        else:
+            self._applicability(op, result)
+            for case in self._coverage(api_op, op):
+                for name, failure in self._exercise(case, op, result).items():
+                    result.failures.setdefault(name, failure)
+            from schemathesis import GenerationMode
+
+            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+                self._fuzz(api_op, op, mode, result)
+            if not result.negatives:
+                for n in ("negative_data_rejection", "missing_required_header"):
+                    result.skipped.setdefault(n, "no invalid input can be expressed for this operation")
+        seconds = (time.perf_counter() - started) / len(names)
+        for name in names:
+            if name in result.failures:
+                outcome = Outcome(name, op.label, "failed", [result.failures[name]], seconds=seconds)
+            elif name in result.skipped:
+                outcome = Outcome(name, op.label, "skipped", reason=result.skipped[name], seconds=seconds)
+            else:
+                outcome = Outcome(name, op.label, seconds=seconds)
+            self._emit(outcome)
+
+    def _applicability(self, op: Operation, result: _OperationResult) -> None:
+        if not op.secured:
+            result.skipped["ignored_auth"] = "the operation is public"
+        required = [p for p in op.parameters.values() if p.get("in") == "header" and p.get("required")]
+        if not required:
+            result.skipped["missing_required_header"] = "the operation has no required header"
+        documented = any(
+            (self.ctx.contract.spec.document.get("components", {}).get("responses", {}).get(str(r.get("$ref", "")).rsplit("/", 1)[-1], r))
+            .get("headers")
+            for r in op.document.get("responses", {}).values()
+        )
+        if not documented:
+            result.skipped["response_headers_conformance"] = "no answer of this operation documents headers"
+
+    @staticmethod
+    def _writes(op: Operation) -> bool:
+        from mock_server.actions import TransitionAction
+
+        return isinstance(op.spec.action, TransitionAction)
+
+    # -- requests ------------------------------------------------------------------------
+
+    def _fixed(self, op: Operation) -> tuple[dict[str, str], dict[str, str]]:
+        access = self.ctx.access
+        return access.headers_for(op), access.path_for(op)
+
+    def _coverage(self, api_op: APIOperation, op: Operation) -> Iterator[Case]:
+        from schemathesis import GenerationMode
+        from schemathesis.generation.meta import CoveragePhaseData, CoverageScenario
+
+        headers, path = self._fixed(op)
+        config = self.schema.config.generation_for(operation=api_op, phase="coverage")
+        cases = self.schema.iter_coverage_cases(
+            api_op, generation_modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], generation_config=config
+        )
+        for case in cases:
+            data = case.meta.phase.data if case.meta is not None else None
+            target: tuple[str, str] | None = None
+            if isinstance(data, CoveragePhaseData):
+                if data.scenario == CoverageScenario.UNSPECIFIED_HTTP_METHOD:
+                    continue  # only the (unselected) unsupported_method check judges these
+                if data.parameter is not None:
+                    target = (str(data.parameter_location or data.location or ""), data.parameter.lower())
+            for name, value in headers.items():
+                if target != ("header", name.lower()):
+                    case.headers[name] = value
+            for name, value in path.items():
+                if target != ("path", name.lower()):
+                    case.path_parameters[name] = value
+            case._record_starting_state()
+            yield case
+
+    def _exercise(self, case: Case, op: Operation, result: _OperationResult) -> dict[str, Failure]:
+        """Send one case and validate the answer; returns the failures by check name."""
+        from schemathesis import GenerationMode
+        from schemathesis.core.failures import FailureGroup
+
+        if case.meta is not None and case.meta.generation.mode == GenerationMode.NEGATIVE:
+            result.negatives += 1
+        try:
+            response = case.call(base_url=self.base, session=self.ctx.client.session, timeout=self.ctx.client.timeout)
+        except requests.RequestException as exc:
+            self.sent += 1
+            return {
+                "not_a_server_error": Failure(
+                    "not_a_server_error", op.label, "the request got no answer", "an answer", f"{type(exc).__name__}: {exc}",
+                    curl(case.method, self.base + case.formatted_path, dict(case.headers or {}), redact=self.ctx.client.redact),
+                )
+            } if "not_a_server_error" in self.functions else {}
+        self.sent += 1
+        functions = dict(self.functions)
+        probes = self._auth_probes.get(op.label, 0)
+        if "ignored_auth" in functions and (probes >= AUTH_PROBES or not op.secured):
+            functions.pop("ignored_auth")
+        elif "ignored_auth" in functions and 200 <= response.status_code < 300:
+            self._auth_probes[op.label] = probes + 1
+        checks = [f for n, f in functions.items() if n not in result.skipped]
+        headers = self._fixed(op)[0]
+        kwargs: dict[str, Any] = {"base_url": self.base, "session": self.ctx.client.session}
+        try:
+            case.validate_response(response, checks=checks, headers=headers, transport_kwargs=kwargs)
+        except FailureGroup:
+            return self._attribute(case, response, op, checks, headers, kwargs)
+        return {}
+
+    def _attribute(
+        self, case: Case, response: Response, op: Operation, checks: list[CheckFunction], headers: dict[str, str], kwargs: dict[str, Any]
+    ) -> dict[str, Failure]:
+        """Re-validate check by check, to know which check each failure belongs to."""
+        from schemathesis.core.failures import FailureGroup
+
+        found: dict[str, Failure] = {}
+        for check in checks:
+            try:
+                case.validate_response(response, checks=[check], headers=headers, transport_kwargs=kwargs)
+            except FailureGroup as group:
+                name = check.__name__
+                first = group.exceptions[0]
+                found[name] = self._failure(name, op, response, first.title, str(first.message))
+        return found
+
+    def _failure(self, name: str, op: Operation, response: Response, title: str, message: str) -> Failure:
+        request = response.request
+        body = request.body if isinstance(request.body, bytes | str) else None
+        text = response.content.decode("utf-8", "replace") if response.content else ""
+        got = f"{response.status_code} {text[:300]}{'...' if len(text) > 300 else ''}".strip()
+        return Failure(
+            check=name,
+            operation=op.label,
+            message=title,
+            expected=SCHEMA_CHECKS.get(name, ("", "the documented behaviour"))[1],
+            got=got,
+            curl=curl(str(request.method), str(request.url), dict(request.headers), body, redact=self.ctx.client.redact),
+            details=tuple(line for line in message.splitlines() if line.strip())[:12],
+        )
+
+    # -- generated requests --------------------------------------------------------------
+
+    def _strategy(self, api_op: APIOperation, op: Operation, mode: Any) -> st.SearchStrategy[Case]:
+        from schemathesis import GenerationMode
+
+        headers, path = self._fixed(op)
+        base = api_op.as_strategy(generation_mode=mode, headers=headers, path_parameters=path)
+        if mode != GenerationMode.POSITIVE:
+            return base
+        # Known IDs make real records appear, so their answers are validated too.
+        known = self._known_path_values(op)
+        variants = [api_op.as_strategy(generation_mode=mode, headers=headers, path_parameters={**path, **v}) for v in known]
+        return st.one_of(base, *variants) if variants else base
+
+    def _known_path_values(self, op: Operation) -> list[dict[str, str]]:
+        if self._writes(op) and not self.ctx.options.allow_writes:
+            return []
+        roles = op.spec.action.roles
+        out: list[dict[str, str]] = []
+        for name in op.path_parameters():
+            if roles.get(name) == "key":
+                collection = getattr(op.spec.action, "collection", None)
+                values = self.ctx.known_ids(collection.name)[:3] if collection is not None else []
+            elif roles.get(name) == "scope":
+                lst = next((x for x in self.ctx.contract.lists if x.op is op), None)
+                values = self.ctx.scope_values(lst, name)[:3] if lst is not None else []
+            else:
+                continue
+            out += [{name: v} for v in values]
+        return out
+
+    def _fuzz(self, api_op: APIOperation, op: Operation, mode: Any, result: _OperationResult) -> None:
+        """Generate requests; when one fails a check, let hypothesis shrink it, then look for the next check."""
+        strategy = self._strategy(api_op, op, mode)
+        budget = self.ctx.options.max_examples + SHRINK_BUDGET
+        for round_ in range(len(self.functions)):
+            remaining = [n for n in self.functions if n not in result.failures and n not in result.skipped]
+            if not remaining:
+                return
+            state: dict[str, Any] = {"target": None, "best": None, "calls": 0}
+
+            def test(case: Case, state: dict[str, Any] = state, remaining: list[str] = remaining) -> None:
+                state["calls"] += 1
+                if state["calls"] > budget:
+                    return
+                found = self._exercise(case, op, result)
+                if state["target"] is None:
+                    hit = [n for n in remaining if n in found]
+                    if not hit:
+                        return
+                    state["target"] = hit[0]
+                if state["target"] in found:
+                    state["best"] = found[state["target"]]
+                    raise _Found
+
+            run: Callable[[], None] = settings(
+                max_examples=self.ctx.options.max_examples,
+                deadline=None,
+                database=None,
+                derandomize=False,
+                phases=[Phase.explicit, Phase.generate, Phase.shrink],
+                suppress_health_check=list(HealthCheck),
+                verbosity=Verbosity.quiet,
+                report_multiple_bugs=False,
+                print_blob=False,
+            )(seed(self._seed(op, str(mode), str(round_)))(given(strategy)(test)))
+            try:
+                run()
+            except Exception:  # _Found after shrinking, Unsatisfiable, Flaky: the recorded state says what happened
+                pass
+            if state["best"] is None:
+                return
+            result.failures.setdefault(state["target"], state["best"])
+
+    def _seed(self, op: Operation, *parts: str) -> int:
+        return zlib.crc32("|".join((str(self.ctx.options.seed), op.label, *parts)).encode())
+
+    # -- links ---------------------------------------------------------------------------
+
+    def _links_of(self, op: Operation) -> dict[str, tuple[int, Mapping[str, Any]]]:
+        responses = self.ctx.contract.spec.document.get("components", {}).get("responses", {})
+        out: dict[str, tuple[int, Mapping[str, Any]]] = {}
+        for status, answer in op.document.get("responses", {}).items():
+            if "$ref" in answer:
+                answer = responses.get(str(answer["$ref"]).rsplit("/", 1)[-1], {})
+            for name, link in (answer.get("links") or {}).items():
+                if str(status).isdigit():
+                    out[name] = (int(status), link)
+        return out
+
+    def _follow_links(self, api_op: APIOperation, op: Operation) -> None:
+        started = time.perf_counter()
+        self.ctx.progress.start(LINKS, op.label)
+        outcome = Outcome(LINKS, op.label)
+        try:
+            self._links(api_op, op, outcome)
+        finally:
+            outcome.seconds = time.perf_counter() - started
+            self._emit(outcome)
+
+    def _links(self, api_op: APIOperation, op: Operation, outcome: Outcome) -> None:
+        from schemathesis.core.transforms import Unresolvable
+        from schemathesis.generation.stateful.state_machine import StepOutput
+        from schemathesis.specs.openapi.expressions import evaluate
+
+        headers, path = self._fixed(op)
+        known = self._known_path_values(op)
+        case = self.schema.make_case(operation=api_op, path_parameters={**path, **(known[0] if known else {})}, headers=headers)
+        response = case.call(base_url=self.base, session=self.ctx.client.session, timeout=self.ctx.client.timeout)
+        self.sent += 1
+        followed = 0
+        for name, (status, link) in self._links_of(op).items():
+            if response.status_code != status:
+                outcome.status, outcome.reason = "skipped", f"no {status} answer to follow link {name!r} from"
+                continue
+            target_id = link.get("operationId")
+            target = next((o for o in self.ctx.contract.operations if o.spec.operation_id == target_id), None)
+            if target is None:
+                continue
+            if self._writes(target) and not self.ctx.options.allow_writes:
+                outcome.status, outcome.reason = "skipped", f"link {name!r} leads to a write: run with --allow-writes"
+                continue
+            t_headers, t_path = self._fixed(target)
+            values: dict[str, dict[str, Any]] = {"path": dict(t_path), "query": {}, "header": dict(t_headers)}
+            for param, expr in (link.get("parameters") or {}).items():
+                where, _, pname = param.rpartition(".")
+                value = evaluate(expr, StepOutput(response, case))
+                location = where or str(target.parameters.get(pname, {}).get("in", "query"))
+                if isinstance(value, Unresolvable) or value is None:
+                    outcome.status = "failed"
+                    outcome.failures.append(
+                        self._failure(LINKS, op, response, f"link {name!r}: {expr} resolves to nothing in the answer", "")
+                    )
+                    return
+                values.setdefault(location, {})[pname] = value
+            t_api_op = self.schema.find_operation_by_id(str(target_id))
+            t_case = self.schema.make_case(
+                operation=t_api_op, path_parameters=values["path"], query=values["query"], headers=values["header"]
+            )
+            found = self._exercise(t_case, target, _OperationResult())
+            followed += 1
+            if found:
+                check, failure = next(iter(found.items()))
+                outcome.status = "failed"
+                outcome.failures.append(
+                    Failure(
+                        LINKS, op.label, f"following link {name!r} to {target.label}: {failure.message} ({check})",
+                        failure.expected, failure.got, failure.curl, failure.details,
+                    )
+                )
+                return
+        if followed:
+            outcome.status, outcome.reason = "passed", f"{followed} link(s) followed"
