@@ -280,3 +280,25 @@ def test_zutax_ledger_of_an_invoice(sessions: dict[str, Session]) -> None:
 def _zutax_invoices(s: Session) -> list[str]:
     samples = s.transport.request("GET", "/__paymock/samples").json()
     return list(samples["zutax"]["tenants"][0]["invoice_payments"]["invoice"])
+
+
+def test_flexportal_subscriptions_are_the_rentals_payments_belong_to(
+    sessions: dict[str, Session], everything: dict[str, list[dict[str, Any]]]
+) -> None:
+    s = sessions["flexportal"]
+    subs: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"limit": 37}
+    while True:
+        body = s.get("/v1/subscriptions", params=params).json()
+        subs += body["subscriptions"]
+        if not body["hasMore"]:
+            break
+        params["startAfter"] = body["nextCursor"]
+    by_id = {sub["rentalId"]: sub for sub in subs}
+    assert len(by_id) == len(subs)
+    for payment in everything["flexportal"]:
+        rental = by_id[payment["rentalId"]]  # every payment belongs to a listed subscription
+        assert rental["customerId"] == payment["customerId"]
+        assert rental["currency"] == payment["currency"]
+    active = s.get("/v1/subscriptions", params={"status": "active", "limit": 100}).json()["subscriptions"]
+    assert active and {sub["status"] for sub in active} == {"active"}
