@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import bisect
 import string
+import time
 import zlib
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from mock_server.errors import SpecError
@@ -88,8 +88,10 @@ def _formatter(ctx: Context, is_time: bool) -> Callable[[Any], Any]:
         pattern = strftime or ("%Y-%m-%d" if fmt == "date" else "%Y-%m-%dT%H:%M:%SZ")
 
         def as_time(v: Any) -> Any:
+            # time.strftime over gmtime is several times cheaper than datetime objects, and seeding
+            # formats millions of these.
             if isinstance(v, int):
-                return datetime.fromtimestamp(v, UTC).strftime(pattern)
+                return time.strftime(pattern, time.gmtime(v))
             return v
 
         return as_time

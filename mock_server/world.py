@@ -19,11 +19,12 @@ from __future__ import annotations
 import hashlib
 import math
 import random
-import uuid
 from array import array
+from bisect import bisect_right
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import accumulate
 from typing import Any
 
 from faker import Faker
@@ -113,13 +114,26 @@ def _weighted(rng: random.Random, table: Mapping[str, float]) -> str:
     return rng.choices(list(table), weights=list(table.values()))[0]
 
 
+class _Picker:
+    """A weighted choice prepared once; ``random.choices`` rebuilds its tables on every call."""
+
+    def __init__(self, table: Mapping[str, float]) -> None:
+        self.values = list(table)
+        self.cumulative = list(accumulate(table.values()))
+        self.total = self.cumulative[-1]
+
+    def __call__(self, rng: random.Random) -> str:
+        return self.values[bisect_right(self.cumulative, rng.random() * self.total)]
+
+
 def stable_hex(*parts: object) -> str:
     """Return 32 hex digits derived from ``parts``; the same parts always give the same digits."""
     return hashlib.sha256(":".join(map(str, parts)).encode()).hexdigest()[:32]
 
 
 def _uuid_from_hex(h: str) -> str:
-    return str(uuid.UUID(hex=h, version=4))
+    # The same string uuid.UUID(hex=h, version=4) gives, without building the object.
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:32]}"
 
 
 def _identity(rng: random.Random) -> tuple[str, str]:
@@ -128,9 +142,8 @@ def _identity(rng: random.Random) -> tuple[str, str]:
 
 
 def _money(cents: int) -> str:
-    sign = "-" if cents < 0 else ""
-    cents = abs(cents)
-    return f"{sign}{cents // 100}.{cents % 100:02d}"
+    whole, part = divmod(abs(cents), 100)
+    return f"{'-' if cents < 0 else ''}{whole}.{part:02d}"
 
 
 @cache
@@ -298,7 +311,7 @@ class World:
         self.net_cents = array("q", bytes(8 * n))
         # Refunds are decided here, not in pass two, because they change what invoices were paid.
         self.refunded = array("b", (1 if r < 0.03 else 0 for r in (rng.random() for _ in range(n))))
-        self.invoices: list[Facts] = []
+        self.invoices = _Invoices(self)
         as_of = self.as_of
         i = 0
         while i < n:
@@ -322,53 +335,35 @@ class World:
                 self.part_of[j] = k
                 self.invoice_of[j] = len(self.invoices)
                 self.net_cents[j] = shares[k]
-            self.invoices.append(
-                {
-                    "seq": len(self.invoices) + 1,
-                    "subscription": sub,
-                    "parts": parts,
-                    "net_cents": net_total,
-                }
-            )
+            self.invoices.add(sub, parts, net_total)
             i += parts
         self.order = sorted(range(n), key=self.created.__getitem__)
         self._finish_invoices()
 
     def _finish_invoices(self) -> None:
+        """Totals, balances and dates of every invoice, kept as compact arrays (see :class:`_Invoices`)."""
         rng = self._rng("invoices")
         phase_of = [p for _, p in self.config.statuses.values()]
-        applied: list[int] = [0] * len(self.invoices)
+        count = len(self.invoices)
+        applied = array("q", bytes(8 * count))
+        issued = array("q", [2**62]) * count
         for j in range(self.size):
+            k = self.invoice_of[j]
             if phase_of[self.status_index[j]] == "settled" and not self.refunded[j]:
-                sub = self.subscriptions[self.subscription_of[j]]
-                customer = self.customers[sub["customer"] - 1]
-                applied[self.invoice_of[j]] += _gross(self.net_cents[j], customer["tax_rate"])
-        first_created: dict[int, int] = {}
-        for j in range(self.size):
-            inv = self.invoice_of[j]
-            first_created[inv] = min(first_created.get(inv, self.created[j]), self.created[j])
-        for k, invoice in enumerate(self.invoices):
-            sub = self.subscriptions[invoice["subscription"]]
-            customer = self.customers[sub["customer"] - 1]
-            total = _gross(invoice["net_cents"], customer["tax_rate"])
-            issued = first_created[k] - rng.randint(0, 2) * DAY
-            h, u = _identity(rng)
-            invoice.update(
-                hex=h,
-                uuid=u,
-                number=str(10000 + k + 1),
-                code=f"INV-{h[:4].upper()}-{h[4:8].upper()}-{h[8:12].upper()}",
-                customer=customer["seq"],
-                currency=customer["currency"],
-                issue_date=issued - issued % DAY,
-                due_date=issued - issued % DAY + 14 * DAY,
-                total=_money(total),
-                outstanding=_money(total - applied[k]),
-            )
+                applied[k] += _gross(self.net_cents[j], self._tax_of_subscription(self.subscription_of[j]))
+            issued[k] = min(issued[k], self.created[j])
+        for k in range(count):
+            day = issued[k] - rng.randint(0, 2) * DAY
+            issued[k] = day - day % DAY
+        self.invoices.finish(applied, issued)
+
+    def _tax_of_subscription(self, sub: int) -> int:
+        return int(self.customers[self.subscriptions[sub]["customer"] - 1]["tax_rate"])
 
     def payments(self) -> Iterator[Facts]:
         """Pass two: full facts of every payment, in creation order (``seq`` 1, 2, ...)."""
         rng = self._rng("payments")
+        self._method = _Picker(METHODS)
         statuses = list(self.config.statuses)
         phase_of = [p for _, p in self.config.statuses.values()]
         for seq, j in enumerate(self.order, start=1):
@@ -378,12 +373,12 @@ class World:
     def _payment(self, rng: random.Random, seq: int, j: int, status: str, phase: str) -> Facts:
         sub = self.subscriptions[self.subscription_of[j]]
         customer = self.customers[sub["customer"] - 1]
-        invoice = self.invoices[self.invoice_of[j]]
+        invoice = self.invoice_of[j]
         created = self.created[j]
         net = self.net_cents[j]
         tax = _gross(net, customer["tax_rate"]) - net
         gross = net + tax
-        method = _weighted(rng, METHODS)
+        method = self._method(rng)
         processor = rng.choice(PROCESSORS[method])
         h, u = _identity(rng)
         due = _due_for(rng, phase, created, self.as_of)
@@ -400,7 +395,7 @@ class World:
         applied = gross - refund if phase == "settled" else 0
         unapplied = 0
         reference = f"ch_{h[:24]}" if method == "card" else f"{processor.upper()}-{h[:10].upper()}"
-        parts = invoice["parts"]
+        parts = self.invoices.parts[invoice]
         label = sub["plan"] + (f" (installment {self.part_of[j] + 1} of {parts})" if parts > 1 else "")
         creator = self.users[rng.randrange(len(self.users))]
         updater = creator if updated == created else self.users[rng.randrange(len(self.users))]
@@ -420,7 +415,7 @@ class World:
             "uuid": u,
             "customer": customer["seq"],
             "subscription": sub["seq"],
-            "invoice": invoice["seq"],
+            "invoice": invoice + 1,
             "installment": self.part_of[j] + 1,
             "status": status,
             "phase": phase,
@@ -446,24 +441,9 @@ class World:
             "credit_balance_amount": _money(0),
             "created_by": creator["seq"],
             "updated_by": updater["seq"],
-            "allocations": [
-                {
-                    "amount": _money(gross),
-                    "method": method,
-                    "processor": processor,
-                    "reference": reference,
-                }
-            ],
             "credits": credits,
             "gift_certificates": gifts,
-            "line_items": [
-                {
-                    "description": label,
-                    "quantity": 1,
-                    "unit_amount": _money(net),
-                    "amount": _money(net),
-                }
-            ],
+            "label": label,
         }
 
     def hydrate(self, payment: Facts) -> Facts:
@@ -473,6 +453,55 @@ class World:
     def hydrate_subscription(self, sub: Facts) -> Facts:
         """Resolve a subscription's customer reference."""
         return {**sub, "customer": self.customers[sub["customer"] - 1]}
+
+
+class _Invoices(Sequence[Facts]):
+    """A tenant's invoices as parallel arrays; an invoice's facts are built when read.
+
+    A million payments make most of a million invoices: as dicts they would cost gigabytes.
+    """
+
+    def __init__(self, world: World) -> None:
+        self._world = world
+        self.subscription = array("l")
+        self.parts = array("b")
+        self.net = array("q")
+        self.applied = array("q")
+        self.issued = array("q")
+
+    def add(self, subscription: int, parts: int, net: int) -> None:
+        self.subscription.append(subscription)
+        self.parts.append(parts)
+        self.net.append(net)
+
+    def finish(self, applied: array[int], issued: array[int]) -> None:
+        self.applied = applied
+        self.issued = issued
+
+    def __len__(self) -> int:
+        return len(self.net)
+
+    def __getitem__(self, k: Any) -> Any:
+        world = self._world
+        sub = world.subscriptions[self.subscription[k]]
+        customer = world.customers[sub["customer"] - 1]
+        total = _gross(self.net[k], customer["tax_rate"])
+        h = stable_hex(world._seed, "invoice", k)
+        return {
+            "seq": k + 1,
+            "hex": h,
+            "uuid": _uuid_from_hex(h),
+            "number": str(10001 + k),
+            "code": f"INV-{h[:4].upper()}-{h[4:8].upper()}-{h[8:12].upper()}",
+            "subscription": self.subscription[k],
+            "parts": self.parts[k],
+            "customer": customer["seq"],
+            "currency": customer["currency"],
+            "issue_date": self.issued[k],
+            "due_date": self.issued[k] + 14 * DAY,
+            "total": _money(total),
+            "outstanding": _money(total - self.applied[k]),
+        }
 
 
 def hydrate(
@@ -493,6 +522,17 @@ def hydrate(
     out["created_by"] = users[payment["created_by"] - 1]
     out["updated_by"] = users[payment["updated_by"] - 1]
     out["invoices"] = [{**invoice, "applied": payment["applied_amount"]}]
+    # Derived lists are not stored: they follow from the facts above.
+    out["allocations"] = [
+        {
+            "amount": payment["amount"],
+            "method": payment["method"],
+            "processor": payment["processor"],
+            "reference": payment["reference"],
+        }
+    ]
+    net = payment["subtotal"]
+    out["line_items"] = [{"description": payment["label"], "quantity": 1, "unit_amount": net, "amount": net}]
     return out
 
 
@@ -630,6 +670,7 @@ FACT_SCHEMA: dict[str, dict[str, str | None]] = {
         "gift_certificates": "credit[]",
         "invoices": "invoice_application[]",
         "line_items": "line_item[]",
+        "label": None,
     },
 }
 #: Facts holding epoch seconds: rendered as dates or date-times.

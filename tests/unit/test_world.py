@@ -75,8 +75,8 @@ def test_timelines_hang_together(payments: list[dict]) -> None:
         assert (p["cancelled_at"] is not None) == (p["phase"] == "voided")
 
 
-def test_amounts_have_two_decimals_and_add_up(payments: list[dict]) -> None:
-    for p in payments:
+def test_amounts_have_two_decimals_and_add_up(world: World, payments: list[dict]) -> None:
+    for p in map(world.hydrate, payments):
         for key in ("amount", "subtotal", "tax", "applied_amount", "refund_amount"):
             assert Decimal(p[key]).as_tuple().exponent == -2
         assert Decimal(p["subtotal"]) + Decimal(p["tax"]) == Decimal(p["amount"])

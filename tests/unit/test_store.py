@@ -1,0 +1,67 @@
+"""The store: deep pages and cached counts agree with plain SQL, and writes invalidate them."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from mock_server.filtering import Condition
+from mock_server.store import DEEP_OFFSET, Store, TableSpec
+
+TABLE = TableSpec("r_unit_items", (('"c_kind"', "TEXT"), ('"c_rank"', "INTEGER")), (('"c_kind"', '"c_rank"'),))
+ROWS = DEEP_OFFSET * 2 + 500
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    store = Store(tmp_path_factory.mktemp("store") / "unit.sqlite3")
+    with store.transaction() as db:
+        store.create_table(db, TABLE)
+        store.insert(
+            db, TABLE, ((1, f"id{i}", b"{}", b'{"i":%d}' % i, "ab"[i % 2], (i * 7919) % 1000) for i in range(ROWS))
+        )
+        store.create_indexes(db, TABLE)
+    return store
+
+
+def _plain(store: Store, where: str, args: tuple[object, ...], order: str, limit: int, offset: int) -> list[str]:
+    db = sqlite3.connect(store.path)
+    sql = f'SELECT id FROM "{TABLE.name}" WHERE tenant = 1 {where} ORDER BY {order} LIMIT ? OFFSET ?'
+    return [r[0] for r in db.execute(sql, (*args, limit, offset))]
+
+
+@pytest.mark.parametrize("offset", [DEEP_OFFSET - 1, DEEP_OFFSET, DEEP_OFFSET + 1234, ROWS // 2 - 7, ROWS + 50])
+def test_deep_pages_match_plain_offset(store: Store, offset: int) -> None:
+    condition = Condition('"c_kind" = ?', ("a",))
+    got = store.select(TABLE.name, 1, [condition], [('"c_rank"', True)], 25, offset=offset)
+    assert [r.id for r in got] == _plain(store, 'AND "c_kind" = ?', ("a",), '"c_rank" DESC, pk DESC', 25, offset)
+    assert all(r.keys[0] is not None for r in got)
+
+
+def test_writes_invalidate_counts_and_deep_pages(store: Store) -> None:
+    condition = Condition('"c_kind" = ?', ("b",))
+    before = store.count(TABLE.name, 1, [condition])
+    deep = store.select(TABLE.name, 1, [condition], [], 10, offset=DEEP_OFFSET)
+    with store.transaction() as db:
+        # Another process's write is only a committed row and a generation bump to us.
+        db.execute(f'UPDATE "{TABLE.name}" SET "c_kind" = ? WHERE id = ?', ("a", "id1"))
+        store.bump(db)
+    assert store.count(TABLE.name, 1, [condition]) == before - 1
+    again = store.select(TABLE.name, 1, [condition], [], 10, offset=DEEP_OFFSET)
+    assert [r.id for r in again] == _plain(store, 'AND "c_kind" = ?', ("b",), "pk ASC", 10, DEEP_OFFSET)
+    assert [r.id for r in again] != [r.id for r in deep]
+
+
+def test_data_written_by_another_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute("INSERT INTO meta VALUES ('schema_version', '0')")
+    db.commit()
+    db.close()
+    from mock_server.errors import StoreError
+
+    with pytest.raises(StoreError, match="another paymock data version"):
+        Store(path)
