@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import sys
 import time
 from dataclasses import dataclass
@@ -62,22 +63,35 @@ def prepare(
     settings = SeedSettings(seed=seed, as_of=_as_of(as_of, store), payments=payments, tenants=tenants)
     with store.transaction() as db:
         store.set_meta(db, "as_of", str(settings.as_of))
+    missing = [spec.name for spec in specs if not is_seeded(store, spec, settings)]
+    if missing and not store.memory:
+        # Generate in a child process: the serving processes never hold the generated world.
+        store.close()
+        child = multiprocessing.get_context("spawn").Process(target=_seed, args=(data, missing, settings, quiet))
+        child.start()
+        child.join()
+        if child.exitcode != 0:
+            raise click.ClickException(f"generating the data failed (exit code {child.exitcode}); see above")
+    elif missing:
+        _seed_into(store, [s for s in specs if s.name in missing], settings, quiet)
+    return Served(specs, store, settings)
+
+
+def _seed(data: str, names: list[str], settings: SeedSettings, quiet: bool) -> None:
+    _seed_into(Store(data), load_apis(names), settings, quiet)
+
+
+def _seed_into(store: Store, specs: list[ApiSpec], settings: SeedSettings, quiet: bool) -> None:
     for spec in specs:
-        if is_seeded(store, spec, settings):
-            continue
         started = time.perf_counter()
         if quiet:
             seed_api(store, spec, settings)
-        else:
-            with click.progressbar(
-                length=settings.size(spec) * settings.tenant_count(spec),
-                label=f"seeding {spec.name:<10}",
-                file=sys.stderr,
-            ) as bar:
-                seed_api(store, spec, settings, _ProgressBar(bar))
-        if not quiet:
-            click.echo(f"seeded {spec.name} in {time.perf_counter() - started:.1f}s", err=True)
-    return Served(specs, store, settings)
+            continue
+        with click.progressbar(
+            length=settings.size(spec) * settings.tenant_count(spec), label=f"seeding {spec.name:<10}", file=sys.stderr
+        ) as bar:
+            seed_api(store, spec, settings, _ProgressBar(bar))
+        click.echo(f"seeded {spec.name} in {time.perf_counter() - started:.1f}s", err=True)
 
 
 class _ProgressBar:
