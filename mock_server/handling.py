@@ -9,7 +9,7 @@ from __future__ import annotations
 import gzip
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +35,8 @@ class Call:
         headers: Case-insensitive request headers.
         body: Raw body.
         content_type: The ``Content-Type`` header.
-        url_root: Absolute URL of the API's root, for links (``http://127.0.0.1:8080/<api>``).
+        root: Absolute URL of the API's root, for links (``http://127.0.0.1:8080/<api>``), computed
+            only when a link is made: most requests never need it.
     """
 
     method: str
@@ -45,7 +46,12 @@ class Call:
     headers: Headers
     body: bytes
     content_type: str | None
-    url_root: str
+    root: Callable[[], str]
+
+    @property
+    def url_root(self) -> str:
+        """Absolute URL of the API's root."""
+        return self.root()
 
 
 @dataclass(slots=True)
