@@ -181,3 +181,39 @@ def test_no_vendor_specific_branches_in_python() -> None:
         if pattern.search(line)
     ]
     assert offenders == []
+
+
+def _examples(node: Any, path: str) -> Any:
+    """Yield (where, schema, example) for media types, parameters and schemas that carry examples."""
+    if isinstance(node, dict):
+        schema = node.get("schema")
+        if isinstance(schema, dict):
+            if "example" in node:
+                yield path, schema, node["example"]
+            for name, ex in (node.get("examples") or {}).items():
+                if isinstance(ex, dict) and "value" in ex:
+                    yield f"{path}.examples.{name}", schema, ex["value"]
+        if "example" in node and ("type" in node or "properties" in node):
+            yield f"{path}.example", node, node["example"]
+        for key, value in node.items():
+            yield from _examples(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _examples(value, f"{path}[{i}]")
+
+
+@pytest.mark.parametrize("api", VENDORS)
+def test_every_example_matches_its_schema(api: str) -> None:
+    from openapi_schema_validator import OAS30Validator
+
+    from mock_server.spec import Resolver
+
+    document = yaml.safe_load((openapi_dir() / f"{api}.yaml").read_text())
+    resolved = Resolver(document, api).resolve(document)
+    checked = 0
+    problems = []
+    for where, schema, example in _examples(resolved, api):
+        checked += 1
+        problems += [f"{where}: {e.message}" for e in OAS30Validator(schema).iter_errors(example)]
+    assert checked > 0
+    assert problems == []
