@@ -8,8 +8,10 @@ change; anything else is regenerated for that API alone.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +24,6 @@ from mock_server.store import Store, TableSpec
 from mock_server.world import Facts, World, hydrate, tenant_facts
 
 Progress = Callable[[str, int, int], None]
-CHUNK = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,21 +137,12 @@ def seed_api(store: Store, api: ApiSpec, settings: SeedSettings, progress: Progr
                     store.insert(db, table_spec(collection), rows)
         payments = api.collections[api.payments_collection or ""]
         spec = table_spec(payments)
-        batch: list[Sequence[Any]] = []
-        for facts in world.payments():
-            batch.append(_row(payments, t, {"payment": world.hydrate(facts), "tenant": tenant}, facts))
-            if len(batch) >= CHUNK:
-                with store.transaction() as db:
-                    store.insert(db, spec, batch)
-                done += len(batch)
-                batch = []
-                if progress:
-                    progress(api.name, done, total)
-        with store.transaction() as db:
-            store.insert(db, spec, batch)
-        done += len(batch)
-        if progress:
-            progress(api.name, done, total)
+        for batch in _payment_rows(payments, t, world, tenant):
+            with store.transaction() as db:
+                store.insert(db, spec, batch)
+            done += len(batch)
+            if progress:
+                progress(api.name, done, total)
     with store.transaction() as db:
         for collection in api.collections.values():
             store.create_indexes(db, table_spec(collection, api))
@@ -160,6 +152,41 @@ def seed_api(store: Store, api: ApiSpec, settings: SeedSettings, progress: Progr
         # A bounded ANALYZE: planner statistics without reading a million rows again.
         db.execute("PRAGMA analysis_limit = 1000")
         db.execute("ANALYZE")
+
+
+#: What forked workers render: set just before the pool forks, so children inherit it.
+_WORK: tuple[CollectionSpec, int, World, Facts] | None = None
+
+
+def _render_chunk(chunk: int) -> list[tuple[Any, ...]]:
+    assert _WORK is not None
+    collection, tenant, world, tenant_info = _WORK
+    return [
+        _row(collection, tenant, {"payment": world.hydrate(f), "tenant": tenant_info}, f) for f in world.payments(chunk)
+    ]
+
+
+def _payment_rows(
+    collection: CollectionSpec, tenant: int, world: World, tenant_info: Facts
+) -> Iterator[list[tuple[Any, ...]]]:
+    """Rendered rows of every payment, chunk by chunk, in creation order.
+
+    Large worlds are rendered by forked workers (one per core) while this process writes; the
+    result does not depend on how many there are.
+    """
+    global _WORK
+    workers = min(os.cpu_count() or 1, world.chunks)
+    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        for chunk in range(world.chunks):
+            _WORK = (collection, tenant, world, tenant_info)
+            yield _render_chunk(chunk)
+        return
+    _WORK = (collection, tenant, world, tenant_info)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            yield from pool.imap(_render_chunk, range(world.chunks))
+    finally:
+        _WORK = None
 
 
 def _row(collection: CollectionSpec, tenant: int, env: dict[str, Any], facts: Facts) -> tuple[Any, ...]:

@@ -32,6 +32,8 @@ from faker import Faker
 Facts = dict[str, Any]
 
 DAY = 86_400
+#: Payments per independently generated chunk of pass two.
+PAYMENT_CHUNK = 5000
 PHASES = ("scheduled", "in_flight", "settled", "failed", "voided")
 
 #: Country -> (Faker locale, currency, VAT/sales-tax rate in percent).
@@ -360,15 +362,29 @@ class World:
     def _tax_of_subscription(self, sub: int) -> int:
         return int(self.customers[self.subscriptions[sub]["customer"] - 1]["tax_rate"])
 
-    def payments(self) -> Iterator[Facts]:
-        """Pass two: full facts of every payment, in creation order (``seq`` 1, 2, ...)."""
-        rng = self._rng("payments")
+    def payments(self, chunk: int | None = None) -> Iterator[Facts]:
+        """Pass two: full facts of payments in creation order (``seq`` 1, 2, ...).
+
+        Args:
+            chunk: Only the payments of this chunk of :data:`PAYMENT_CHUNK` (all when None).
+                Each chunk draws from its own generator, so chunks can be made in parallel and
+                the world is the same however many processes make it.
+        """
         self._method = _Picker(METHODS)
         statuses = list(self.config.statuses)
         phase_of = [p for _, p in self.config.statuses.values()]
-        for seq, j in enumerate(self.order, start=1):
-            status = statuses[self.status_index[j]]
-            yield self._payment(rng, seq, j, status, phase_of[self.status_index[j]])
+        chunks = range(self.chunks) if chunk is None else (chunk,)
+        for c in chunks:
+            rng = self._rng(f"payments:{c}")
+            start = c * PAYMENT_CHUNK
+            for seq, j in enumerate(self.order[start : start + PAYMENT_CHUNK], start=start + 1):
+                status = statuses[self.status_index[j]]
+                yield self._payment(rng, seq, j, status, phase_of[self.status_index[j]])
+
+    @property
+    def chunks(self) -> int:
+        """How many chunks of :data:`PAYMENT_CHUNK` payments there are."""
+        return -(-self.size // PAYMENT_CHUNK)
 
     def _payment(self, rng: random.Random, seq: int, j: int, status: str, phase: str) -> Facts:
         sub = self.subscriptions[self.subscription_of[j]]
