@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mock_server.columns import ColumnType
+from mock_server.errors import ApiError
 from mock_server.registry import Registry
 
 
@@ -61,7 +62,20 @@ class Filter:
     null_literal: str | None = None
 
     def condition(self, value: Any) -> Condition:
-        """The SQL condition for one parameter value."""
+        """The SQL condition for one parameter value.
+
+        Raises:
+            ApiError: ``invalid_parameter`` when the value passed the schema (a pattern, say) but
+                is not a value of the column's type, such as the date ``0000-00-00``.
+        """
         if self.null_literal is not None and value == self.null_literal:
             return Condition(f"{self.column} IS NULL", ())
-        return self.op(self.column, self.ctype, value)
+        try:
+            return self.op(self.column, self.ctype, value)
+        except (ValueError, OverflowError) as exc:
+            raise ApiError.of(
+                "invalid_parameter",
+                f"Invalid value {value!r} for query parameter {self.param!r}: {exc}",
+                "value_error",
+                ("query", self.param),
+            ) from None

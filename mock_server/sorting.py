@@ -114,9 +114,17 @@ class SignedFieldsSort:
 
     def order(self, raw: str | None) -> list[SortKey]:
         """Parse the parameter value into sort keys, refusing unknown fields and too many keys."""
-        if raw is None or raw.strip() == "":
+        if raw is None:
             return list(self.default)
         loc = ("query", self.param or "")
+        if raw.strip() == "":
+            raise ApiError.of(
+                "invalid_parameter",
+                f"Invalid value {raw!r} for query parameter {self.param!r}: name at least one sortable field "
+                f"({', '.join(self.fields)}), or leave the parameter out for the default order",
+                "value_error",
+                loc,
+            )
         terms = raw.split(",")
         if len(terms) > self.max_fields:
             raise ApiError.of(

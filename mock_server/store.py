@@ -96,7 +96,9 @@ class Store:
         if not self.memory:
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
-        db.execute("PRAGMA cache_size = -65536")
+        # Per connection, and there is one per thread per worker: keep it modest, the OS page
+        # cache holds the rest of the file for every process at once.
+        db.execute("PRAGMA cache_size = -16384")
         db.execute("PRAGMA temp_store = MEMORY")
         return db
 

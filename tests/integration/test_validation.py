@@ -24,6 +24,8 @@ BAD_QUERIES = [
     ("flexportal", "/v1/payments", {"limit": "1.5"}, 400, ["limit", "integer"]),
     ("flexportal", "/v1/payments", {"status": "settled"}, 400, ["status", "settled", "'paid'"]),
     ("flexportal", "/v1/payments", {"dueDateFrom": "yesterday"}, 400, ["dueDateFrom", "yesterday"]),
+    ("flexportal", "/v1/payments", {"dueDateTo": "0000-00-00"}, 400, ["dueDateTo", "0000-00-00"]),
+    ("flexportal", "/v1/payments", {"dueDateFrom": "2026-02-30T10:00:00Z"}, 400, ["dueDateFrom", "2026-02-30"]),
     (
         "flexportal",
         "/v1/payments",
@@ -58,6 +60,7 @@ BAD_QUERIES = [
     ),
     ("zuora", "/v1/payments", {"sort": "-number,+amount,-accountId"}, 400, ["sort", "at most 2"]),
     ("zuora", "/v1/payments", {"sort": "-number,+number"}, 400, ["sort", "twice"]),
+    ("zuora", "/v1/payments", {"sort": ""}, 400, ["sort", "at least one sortable field"]),
 ]
 
 
