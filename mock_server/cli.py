@@ -56,15 +56,20 @@ def prepare(
     tenants: int | None,
     as_of: str | None,
     quiet: bool = False,
+    isolate: bool = False,
 ) -> Served:
-    """Load the documents, open the store and seed whatever is missing or outdated."""
+    """Load the documents, open the store and seed whatever is missing or outdated.
+
+    With ``isolate``, data is generated in a spawned child process (``serve`` does this so the
+    serving processes never hold the generated world); callers of the library seed in-process.
+    """
     specs = load_apis(list(apis) or None)
     store = Store(data)
     settings = SeedSettings(seed=seed, as_of=_as_of(as_of, store), payments=payments, tenants=tenants)
     with store.transaction() as db:
         store.set_meta(db, "as_of", str(settings.as_of))
     missing = [spec.name for spec in specs if not is_seeded(store, spec, settings)]
-    if missing and not store.memory:
+    if missing and isolate and not store.memory:
         # Generate in a child process: the serving processes never hold the generated world.
         store.close()
         child = multiprocessing.get_context("spawn").Process(target=_seed, args=(data, missing, settings, quiet))
@@ -207,7 +212,7 @@ def serve(
     if root is not None and not apis:
         apis = (root,)
     try:
-        served = prepare(apis, data, seed, payments, tenants, as_of)
+        served = prepare(apis, data, seed, payments, tenants, as_of, isolate=True)
         rts = build_runtimes(served)
     except MockServerError as exc:
         raise click.ClickException(str(exc)) from None

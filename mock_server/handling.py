@@ -47,11 +47,14 @@ class Call:
     body: bytes
     content_type: str | None
     root: Callable[[], str]
+    _url_root: str | None = None
 
     @property
     def url_root(self) -> str:
-        """Absolute URL of the API's root."""
-        return self.root()
+        """Absolute URL of the API's root (built once per request, only if a link needs it)."""
+        if self._url_root is None:
+            self._url_root = self.root()
+        return self._url_root
 
 
 @dataclass(slots=True)
