@@ -33,7 +33,7 @@ def _call(prefix: str, path_params: Mapping[str, str]) -> Call:
         headers=request.headers,
         body=request.get_data(cache=False),
         content_type=request.content_type,
-        root=lambda: request.host_url.rstrip("/") + prefix,
+        root=lambda: f"{request.environ['wsgi.url_scheme']}://{request.host}{prefix}",
     )
 
 

@@ -60,6 +60,12 @@ class Filter:
     ctype: ColumnType
     op: Operator
     null_literal: str | None = None
+    op_name: str = "eq"
+
+    @property
+    def is_range(self) -> bool:
+        """Whether the filter bounds a range rather than naming a value."""
+        return self.op_name != "eq"
 
     def condition(self, value: Any) -> Condition:
         """The SQL condition for one parameter value.

@@ -494,6 +494,7 @@ def _filter_for(
         ctype=column.ctype,
         op=FILTER_OPERATORS.get(block.get("op", "eq"), f"{where}.x-paymock.op"),
         null_literal=block.get("null-literal"),
+        op_name=str(block.get("op", "eq")),
     )
 
 

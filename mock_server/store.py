@@ -172,7 +172,8 @@ class Store:
         """Create the table's indexes; done after bulk loading, which is much faster."""
         db.execute(f'CREATE UNIQUE INDEX "{table.name}__id" ON "{table.name}" (tenant, id)')
         for i, columns in enumerate(table.indexes):
-            db.execute(f'CREATE INDEX "{table.name}__{i}" ON "{table.name}" (tenant, {", ".join((*columns, "pk"))})')
+            full = columns if "pk" in columns else (*columns, "pk")
+            db.execute(f'CREATE INDEX "{table.name}__{i}" ON "{table.name}" (tenant, {", ".join(full)})')
 
     @staticmethod
     def insert(db: sqlite3.Connection, table: TableSpec, rows: Iterable[Sequence[Any]]) -> None:
@@ -230,7 +231,7 @@ class Store:
         """How many rows of a tenant meet every condition (cached until the next write)."""
         where, args = _where(tenant, conditions)
         key = (table, where, args)
-        generation = self.generation()
+        generation = self.generation(table)
         cached = self._counts.get(key)
         if cached is not None and cached[0] == generation:
             return cached[1]
@@ -255,7 +256,7 @@ class Store:
         # the ordered keys of this query are read once per write generation and pages are sliced
         # from them, so page 900,000 costs what page 1 does (after the first).
         key = (table, where, args, tuple(order))
-        generation = self.generation()
+        generation = self.generation(table)
         cached = self._orders.get(key)
         if cached is None or cached[0] != generation:
             full = _full_order(order)
@@ -283,18 +284,18 @@ class Store:
             }
         return [found[pk] for pk in wanted if pk in found]
 
-    def generation(self) -> int:
-        """A number that changes whenever any process commits a change to the data."""
+    def generation(self, table: str) -> int:
+        """A number that changes whenever any process commits a change to ``table``."""
         with self.reading() as db:
-            row = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (f"generation:{table}",)).fetchone()
         return int(row[0]) if row is not None else 0
 
     @staticmethod
-    def bump(db: sqlite3.Connection) -> None:
-        """Inside a write transaction: invalidate every process's caches of query results."""
+    def bump(db: sqlite3.Connection, table: str) -> None:
+        """Inside a write transaction: invalidate every process's cached results for ``table``."""
         db.execute(
-            "INSERT INTO meta VALUES ('generation', '1') "
-            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            "INSERT INTO meta VALUES (?, '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+            (f"generation:{table}",),
         )
 
     def find(self, table: str, tenant: int, id_: str, order: Sequence[SortKey] = ()) -> Row | None:
@@ -346,7 +347,7 @@ class Store:
                 f'INSERT OR IGNORE INTO "o_{table.name}" SELECT * FROM "{table.name}" WHERE pk = ?',
                 (r[0],),
             )
-            self.bump(db)
+            self.bump(db, table.name)
             sets = "".join(f", {name} = ?" for name, _ in table.columns)
             db.execute(
                 f'UPDATE "{table.name}" SET facts = ?, doc = ?{sets} WHERE pk = ?',
@@ -358,8 +359,8 @@ class Store:
         """Restore every changed row to its seeded state; returns how many rows were restored."""
         restored = 0
         with self.transaction() as db:
-            self.bump(db)
             for name in tables:
+                self.bump(db, name)
                 restored += db.execute(f'INSERT OR REPLACE INTO "{name}" SELECT * FROM "o_{name}"').rowcount
                 db.execute(f'DELETE FROM "o_{name}"')
         return restored

@@ -47,7 +47,7 @@ def test_writes_invalidate_counts_and_deep_pages(store: Store) -> None:
     with store.transaction() as db:
         # Another process's write is only a committed row and a generation bump to us.
         db.execute(f'UPDATE "{TABLE.name}" SET "c_kind" = ? WHERE id = ?', ("a", "id1"))
-        store.bump(db)
+        store.bump(db, TABLE.name)
     assert store.count(TABLE.name, 1, [condition]) == before - 1
     again = store.select(TABLE.name, 1, [condition], [], 10, offset=DEEP_OFFSET)
     assert [r.id for r in again] == _plain(store, 'AND "c_kind" = ?', ("b",), "pk ASC", 10, DEEP_OFFSET)
