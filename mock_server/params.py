@@ -80,6 +80,44 @@ def _validator(schema: Mapping[str, Any]) -> OAS30Validator | None:
     return OAS30Validator(dict(schema), format_checker=FORMATS)
 
 
+_NEUTRAL = {"type", "description", "default", "example", "examples", "title", "x-paymock", "nullable"}
+
+
+def _fast_accept(schema: Mapping[str, Any]) -> Callable[[Any], bool] | None:
+    """A plain-Python check that says "valid" exactly when the schema validator would.
+
+    Only for schemas made of the common scalar keywords; anything else gets None and is always
+    validated by openapi-schema-validator. A value the check refuses is validated again by the
+    real validator, which writes the messages, so messages never come from here.
+    """
+    if set(schema) - _NEUTRAL - {"enum", "minimum", "maximum", "minLength", "maxLength", "pattern", "format"}:
+        return None
+    checks: list[Callable[[Any], bool]] = []
+    if "enum" in schema:
+        allowed = frozenset(schema["enum"])
+        kinds = {type(v) for v in schema["enum"]}
+        checks.append(lambda v: type(v) in kinds and v in allowed)
+    if "minimum" in schema:
+        low = schema["minimum"]
+        checks.append(lambda v: not isinstance(v, int | float) or v >= low)
+    if "maximum" in schema:
+        high = schema["maximum"]
+        checks.append(lambda v: not isinstance(v, int | float) or v <= high)
+    if "minLength" in schema:
+        shortest = schema["minLength"]
+        checks.append(lambda v: not isinstance(v, str) or len(v) >= shortest)
+    if "maxLength" in schema:
+        longest = schema["maxLength"]
+        checks.append(lambda v: not isinstance(v, str) or len(v) <= longest)
+    if "pattern" in schema:
+        pattern = re.compile(schema["pattern"])
+        checks.append(lambda v: not isinstance(v, str) or pattern.search(v) is not None)
+    if "format" in schema:
+        fmt = schema["format"]
+        checks.append(lambda v: bool(FORMATS.conforms(v, fmt)))
+    return lambda v: all(check(v) for check in checks)
+
+
 def _problems(validator: OAS30Validator | None, value: Any, label: str, loc: tuple[str, ...]) -> list[Problem]:
     if validator is None:
         return []
@@ -124,6 +162,7 @@ class ParamSpec:
     filter: Filter | None
     cast: Callable[[str], Any]
     validator: OAS30Validator | None
+    fast: Callable[[Any], bool] | None = None
 
     @property
     def label(self) -> str:
@@ -143,6 +182,8 @@ class ParamSpec:
             value = self.cast(raw)
         except ValueError as exc:
             return None, [Problem(f"Invalid value {raw!r} for {self.label}: {exc}", _cast_type(exc), loc)]
+        if self.fast is not None and self.fast(value):
+            return value, []
         return value, _problems(self.validator, value, self.label, loc)
 
 
@@ -212,6 +253,7 @@ def compile_param(param: Mapping[str, Any], where: str, roles: Mapping[str, str]
         cast=_cast_for(schema),
         # The sorter parses its own parameter and names the sortable fields when refusing one.
         validator=None if role == "sort" else _validator(schema),
+        fast=None if role == "sort" else _fast_accept(schema),
     )
 
 

@@ -217,3 +217,43 @@ def test_every_example_matches_its_schema(api: str) -> None:
         problems += [f"{where}: {e.message}" for e in OAS30Validator(schema).iter_errors(example)]
     assert checked > 0
     assert problems == []
+
+
+SCHEMAS = [
+    {"type": "integer", "minimum": 1, "maximum": 100},
+    {"type": "string", "enum": ["pending", "paid"]},
+    {"type": "string", "minLength": 2, "maxLength": 5, "pattern": "^[a-z]+$"},
+    {"type": "string", "format": "date-time"},
+    {"type": "string", "format": "uuid"},
+    {"type": "number", "minimum": 0},
+]
+
+
+@pytest.mark.parametrize("schema", SCHEMAS)
+def test_fast_acceptance_agrees_with_the_validator(schema: dict[str, Any]) -> None:
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from mock_server.params import _fast_accept, _validator
+
+    fast, validator = _fast_accept(schema), _validator(schema)
+    assert fast is not None and validator is not None
+    values = st.one_of(
+        st.integers(-5, 120),
+        st.floats(allow_nan=False, allow_infinity=False, min_value=-10, max_value=200),
+        st.text(max_size=8),
+        st.sampled_from(
+            ["pending", "paid", "ab", "2026-01-01T00:00:00Z", "2026-13-01", "0b5e6a52-0f2b-4a7e-9d0c-9b0f5f7c1a2b"]
+        ),
+    )
+
+    @given(values)
+    def agree(value: Any) -> None:
+        # The cast guarantees the type before either check runs.
+        expected = {"string": (str,), "integer": (int,), "number": (int, float)}[schema["type"]]
+        if not isinstance(value, expected) or isinstance(value, bool):
+            return
+        if fast(value):
+            assert list(validator.iter_errors(value)) == []
+
+    agree()
