@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from vendors import Session, walk
 
 from mock_server.cli import Served
+from mock_server.seeding import table_spec
 
 FLEX_FILTERS = st.fixed_dictionaries(
     {},
@@ -122,6 +123,7 @@ def test_cursor_walk_survives_inserts_between_pages(app: Flask, served: Served) 
     s = Session(app.test_client(), "flexportal")
     before = _ids(walk(s, "flexportal", {}, 100))
     table = "r_flexportal_payments"
+    spec = table_spec(served.specs[[s.name for s in served.specs].index("flexportal")].collections["payments"])
     db = served.store.connection()
     seen: list[str] = []
     params: dict[str, Any] = {"limit": 17}
@@ -132,19 +134,23 @@ def test_cursor_walk_survives_inserts_between_pages(app: Flask, served: Served) 
             seen += _ids(body["payments"])
             # Insert a brand-new newest payment after every page.
             row = db.execute(
-                f'SELECT tenant, facts, doc, {COLUMNS} FROM "{table}" WHERE tenant = 1 ORDER BY pk DESC LIMIT 1'
+                f'SELECT tenant, doc, {COLUMNS} FROM "{table}" WHERE tenant = 1 ORDER BY pk DESC LIMIT 1'
             ).fetchone()
-            doc = orjson.loads(row[2])
+            doc = orjson.loads(row[1])
             doc["paymentId"] = f"pay_inserted{inserted:012d}"
-            db.execute(
-                f'INSERT INTO "{table}" (tenant, id, facts, doc, {COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-                (row[0], doc["paymentId"], row[1], orjson.dumps(doc), *row[3:8], row[8] + 1),
-            )
+            with served.store.transaction() as tx:
+                served.store.insert(
+                    tx, spec, [(row[0], doc["paymentId"], b"{}", orjson.dumps(doc), *row[2:7], row[7] + 1)]
+                )
             inserted += 1
             if not body["hasMore"]:
                 break
             params["startAfter"] = body["nextCursor"]
     finally:
-        db.execute(f"DELETE FROM \"{table}\" WHERE id LIKE 'pay_inserted%'")
+        with served.store.transaction() as tx:
+            tx.execute(
+                f'DELETE FROM "f_{table}" WHERE pk IN (SELECT pk FROM "{table}" WHERE id LIKE \'pay_inserted%\')'
+            )
+            tx.execute(f"DELETE FROM \"{table}\" WHERE id LIKE 'pay_inserted%'")
     assert inserted > 3
     assert [i for i in seen if not i.startswith("pay_inserted")] == before
