@@ -21,7 +21,7 @@ import math
 import random
 from array import array
 from bisect import bisect_right
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import accumulate
@@ -462,7 +462,7 @@ class World:
             "label": label,
         }
 
-    def hydrate(self, payment: Facts) -> Facts:
+    def hydrate(self, payment: Facts) -> Mapping[str, Any]:
         """Resolve a payment's references to the entities they name, for rendering."""
         return hydrate(payment, self.customers, self.subscriptions, self.invoices, self.users)
 
@@ -526,30 +526,59 @@ def hydrate(
     subscriptions: Sequence[Facts],
     invoices: Sequence[Facts],
     users: Sequence[Facts],
-) -> Facts:
-    """Return ``payment`` with entity references replaced by the entities' facts."""
-    invoice = invoices[payment["invoice"] - 1]
-    customer = customers[payment["customer"] - 1]
-    out = dict(payment)
-    out["customer"] = customer
-    out["subscription"] = {**subscriptions[payment["subscription"] - 1], "customer": customer}
-    out["invoice"] = {**invoice, "customer": customer}
-    out["billing_group"] = customer["billing_group"]
-    out["created_by"] = users[payment["created_by"] - 1]
-    out["updated_by"] = users[payment["updated_by"] - 1]
-    out["invoices"] = [{**invoice, "applied": payment["applied_amount"]}]
-    # Derived lists are not stored: they follow from the facts above.
-    out["allocations"] = [
-        {
-            "amount": payment["amount"],
-            "method": payment["method"],
-            "processor": payment["processor"],
-            "reference": payment["reference"],
-        }
-    ]
-    net = payment["subtotal"]
-    out["line_items"] = [{"description": payment["label"], "quantity": 1, "unit_amount": net, "amount": net}]
-    return out
+) -> Mapping[str, Any]:
+    """``payment`` with entity references resolved, lazily: only what a record reads is built."""
+
+    def customer(p: Facts) -> Facts:
+        found: Facts = customers[int(p["customer"]) - 1]
+        return found
+
+    def invoice(p: Facts) -> Facts:
+        found: Facts = invoices[int(p["invoice"]) - 1]
+        return found
+
+    resolvers: dict[str, Callable[[Facts], Any]] = {
+        "customer": customer,
+        "subscription": lambda p: {**subscriptions[p["subscription"] - 1], "customer": customer(p)},
+        "invoice": lambda p: {**invoice(p), "customer": customer(p)},
+        "billing_group": lambda p: customer(p)["billing_group"],
+        "created_by": lambda p: users[p["created_by"] - 1],
+        "updated_by": lambda p: users[p["updated_by"] - 1],
+        "invoices": lambda p: [{**invoice(p), "applied": p["applied_amount"]}],
+        # Derived lists are not stored: they follow from the facts.
+        "allocations": lambda p: [
+            {"amount": p["amount"], "method": p["method"], "processor": p["processor"], "reference": p["reference"]}
+        ],
+        "line_items": lambda p: [
+            {"description": p["label"], "quantity": 1, "unit_amount": p["subtotal"], "amount": p["subtotal"]}
+        ],
+    }
+    return _Hydrated(payment, resolvers)
+
+
+class _Hydrated(Mapping[str, Any]):
+    """A payment's facts whose references resolve on first read (and are then kept)."""
+
+    __slots__ = ("_cache", "_facts", "_resolvers")
+
+    def __init__(self, facts: Facts, resolvers: Mapping[str, Callable[[Facts], Any]]) -> None:
+        self._facts = facts
+        self._resolvers = resolvers
+        self._cache: dict[str, Any] = {}
+
+    def __getitem__(self, key: str) -> Any:
+        resolve = self._resolvers.get(key)
+        if resolve is None:
+            return self._facts[key]
+        if key not in self._cache:
+            self._cache[key] = resolve(self._facts)
+        return self._cache[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**self._facts, **dict.fromkeys(self._resolvers)})
+
+    def __len__(self) -> int:
+        return len({**self._facts, **dict.fromkeys(self._resolvers)})
 
 
 _PHASE_ORDER = {0: 2, 1: 1, 2: 0, 3: 1, 4: 1}  # settled first, then attempts, scheduled last
