@@ -76,12 +76,7 @@ def table(rows: Sequence[Sequence[Any]], head: Sequence[str]) -> None:
     cells = [[str(h) for h in head], *[[_fmt(c) for c in r] for r in rows]]
     widths = [max(len(r[i]) for r in cells) for i in range(len(head))]
     for n, r in enumerate(cells):
-        print(
-            "  ".join(
-                c.rjust(w) if n and i else c.ljust(w)
-                for i, (c, w) in enumerate(zip(r, widths, strict=True))
-            )
-        )
+        print("  ".join(c.rjust(w) if n and i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))))
         if n == 0:
             print("  ".join("-" * w for w in widths))
     sys.stdout.flush()
@@ -188,18 +183,53 @@ def wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path, timeout: floa
             pass
         if time.perf_counter() - started > timeout:
             proc.kill()
-            raise RuntimeError(
-                f"{url} did not answer within {timeout:.0f}s; log:\n{log.read_text()[-3000:]}"
-            )
+            raise RuntimeError(f"{url} did not answer within {timeout:.0f}s; log:\n{log.read_text()[-3000:]}")
         time.sleep(0.02)
+
+
+#: What ``serve`` and ``seed`` say about a data file written by another paymock data version.
+STALE = "another paymock data version"
+
+
+def drop_stale(args: Sequence[str], output: str) -> bool:
+    """If ``output`` says the ``--data`` file in ``args`` is of another data version, delete it."""
+    if STALE not in output or "--data" not in args:
+        return False
+    path = Path(args[list(args).index("--data") + 1])
+    print(f"   {path} is from another paymock data version: deleted, it will be regenerated", flush=True)
+    remove_data(path)
+    return True
 
 
 def start_paymock(args: Sequence[str], timeout: float = 3600) -> Server:
     """``paymock serve <args>`` on a free port; returns once ``/__paymock/health`` answers.
 
     ``ready_s`` is the time from spawning the process to the first healthy answer (it includes
-    seeding when the data file is not seeded yet).
+    seeding when the data file is not seeded yet). A cached data file of an older data version
+    is deleted and the server started again.
     """
+    try:
+        return _start_paymock(args, timeout)
+    except RuntimeError as exc:
+        if not drop_stale(args, str(exc)):
+            raise
+    return _start_paymock(args, timeout)
+
+
+def seed(args: Sequence[str]) -> float | None:
+    """``paymock seed <args>``: seconds spent seeding, or ``None`` if the file was ready."""
+    for _ in range(2):
+        started = time.perf_counter()
+        out = subprocess.run([PAYMOCK, "seed", *args], capture_output=True, text=True, cwd=ROOT, check=False)
+        took = time.perf_counter() - started
+        if out.returncode == 0:
+            return took if "seeded" in out.stderr else None
+        if not drop_stale(args, out.stderr + out.stdout):
+            break
+    raise RuntimeError(f"paymock seed {' '.join(args)} failed ({out.returncode}):\n{out.stderr[-3000:]}")
+
+
+def _start_paymock(args: Sequence[str], timeout: float) -> Server:
     port = free_port()
     log = Path(tempfile.mkstemp(prefix="paymock-bench-", suffix=".log")[1])
     cmd = [PAYMOCK, "serve", *args, "--host", "127.0.0.1", "--port", str(port)]
@@ -389,6 +419,11 @@ def wrk(
     """Load ``url`` with wrk for ``seconds`` (bounded) and parse its figures.
 
     Args:
+        url: Target (its host and port; its path unless ``paths`` is given).
+        headers: Sent with every request.
+        seconds: Duration, rounded to whole seconds (at least 1).
+        connections: Open connections, each with one request in flight.
+        threads: wrk threads.
         paths: Request these paths (with query) in turn instead of ``url``'s own.
     """
     if shutil.which("wrk") is None:
@@ -414,9 +449,7 @@ def wrk(
         ]
         run = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=False)
         if run.returncode != 0:
-            raise RuntimeError(
-                f"{' '.join(cmd)} failed ({run.returncode}): {run.stderr or run.stdout}"
-            )
+            raise RuntimeError(f"{' '.join(cmd)} failed ({run.returncode}): {run.stderr or run.stdout}")
         out = run.stdout
     finally:
         os.unlink(script)
@@ -441,7 +474,7 @@ def latencies(url: str, headers: Mapping[str, str], count: int) -> list[float]:
     import http.client
 
     parts = urllib.parse.urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
     target = parts.path + ("?" + parts.query if parts.query else "")
     out = []
     try:

@@ -24,9 +24,7 @@ def main() -> None:
     p.add_argument("--timeout", type=float, default=1800, help="seconds allowed per API")
     args = p.parse_args()
     header("check_all: full default 'paymock check <api>' against a local mock")
-    probe = subprocess.run(
-        [PAYMOCK, "check", "--help"], capture_output=True, text=True, cwd=ROOT, check=False
-    )
+    probe = subprocess.run([PAYMOCK, "check", "--help"], capture_output=True, text=True, cwd=ROOT, check=False)
     if probe.returncode != 0:
         print(
             "   PENDING: 'paymock check' is not available yet:",
@@ -34,24 +32,17 @@ def main() -> None:
         )
         return
     if args.quick:
-        print(
-            "   --quick: the check runs its defaults; only the API list is shortened to flexportal"
-        )
+        print("   --quick: the check runs its defaults; only the API list is shortened to flexportal")
         args.apis = ["flexportal"]
     rows = []
     total = 0.0
     with running(start_paymock(["--data", str(data_file("check-default"))])) as server:
-        bases = {
-            name: v["base_url"]
-            for name, v in get(f"{server.url}/__paymock/credentials").json().items()
-        }
+        bases = {name: v["base_url"] for name, v in get(f"{server.url}/__paymock/credentials").json().items()}
         for api in args.apis:
             cmd = [PAYMOCK, "check", api, "--url", bases[api]]
             started = time.perf_counter()
             try:
-                out = subprocess.run(
-                    cmd, capture_output=True, text=True, cwd=ROOT, timeout=args.timeout, check=False
-                )
+                out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=args.timeout, check=False)
                 rc, text = out.returncode, (out.stdout + out.stderr).strip()
             except subprocess.TimeoutExpired:
                 rc, text = -1, f"timed out after {args.timeout:g}s"

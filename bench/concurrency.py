@@ -2,7 +2,8 @@
 
 Serves flexportal with its default worker settings, resets it, picks ``--count`` pending
 payments (``?status=pending``), then, while wrk loads the list endpoint, fires from a bounded
-thread pool ``--tries`` mark-paid and ``--tries`` cancel requests per payment in random order.
+thread pool ``--tries`` mark-paid and ``--tries`` cancel requests per payment, a payment's
+requests side by side in the queue so that they race (random order within the group).
 Every response is recorded. Printed checks (PASS/FAIL):
 
 - no request failed: no 5xx, no connection error, and wrk saw no error or non-2xx answer;
@@ -19,6 +20,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
@@ -30,6 +32,7 @@ from _common import (
     get,
     header,
     parser,
+    percentile,
     request,
     running,
     start_paymock,
@@ -73,46 +76,44 @@ def check(name: str, ok: bool, detail: str) -> bool:
 def main() -> None:
     p = parser(__doc__)
     p.add_argument("--count", type=int, help="payments to race on (default 200; 40 with --quick)")
-    p.add_argument(
-        "--tries", type=int, default=2, help="mark-paid and cancel requests each, per payment"
-    )
+    p.add_argument("--tries", type=int, default=2, help="mark-paid and cancel requests each, per payment")
     p.add_argument("--threads", type=int, default=16, help="client threads firing the updates")
-    p.add_argument(
-        "--seconds", type=float, help="wrk load on the list (default 20; 6 with --quick)"
-    )
+    p.add_argument("--seconds", type=float, help="wrk load on the list (default 20; 6 with --quick)")
     args = p.parse_args()
     count = args.count or (40 if args.quick else 200)
     seconds = args.seconds or (6.0 if args.quick else 20.0)
-    header(
-        f"concurrency: {count} payments x ({args.tries} mark-paid + {args.tries} cancel) under list load"
-    )
+    header(f"concurrency: {count} payments x ({args.tries} mark-paid + {args.tries} cancel) under list load")
     data = data_file("concurrency-default")
     with running(start_paymock(["flexportal", "--data", str(data)])) as server:
         reset = request("POST", f"{server.url}/__paymock/reset")
         print(f"   reset: {reset.status} {reset.body.decode()[:80]}")
         c = client(server, "flexportal")
         ids = pending(c, count)
-        jobs = [(pid, action) for pid in ids for action in WINNER_STATUS for _ in range(args.tries)]
-        random.Random(4).shuffle(jobs)
+        # A payment's requests are adjacent in the queue, so the pool's threads send them at the
+        # same moment: they race for real. Their order within the group is random.
+        rng = random.Random(4)
+        jobs = []
+        for pid in ids:
+            group = [(pid, action) for action in WINNER_STATUS for _ in range(args.tries)]
+            rng.shuffle(group)
+            jobs += group
         load: list[Load] = []
         loader = threading.Thread(
-            target=lambda: load.append(
-                wrk(f"{c.base}/v1/payments?limit=50&status=paid", c.headers, seconds, 8)
-            )
+            target=lambda: load.append(wrk(f"{c.base}/v1/payments?limit=50&status=paid", c.headers, seconds, 8))
         )
         loader.start()
         answers: dict[str, list[tuple[str, int]]] = defaultdict(list)
         failures: list[str] = []
+        seconds_each: list[float] = []
         lock = threading.Lock()
 
         def fire(job: tuple[str, str]) -> None:
             pid, action = job
             body = json.dumps({}).encode() if action == "mark-paid" else None
             headers = {**c.headers, "Content-Type": "application/json"} if body else c.headers
+            began = time.perf_counter()
             try:
-                a = request(
-                    "POST", f"{c.base}/v1/payments/{pid}/{action}", headers, body, timeout=30
-                )
+                a = request("POST", f"{c.base}/v1/payments/{pid}/{action}", headers, body, timeout=30)
                 status = a.status
                 if status >= 500:
                     with lock:
@@ -123,9 +124,13 @@ def main() -> None:
                     failures.append(f"{pid} {action}: {type(exc).__name__}: {exc}")
             with lock:
                 answers[pid].append((action, status))
+                seconds_each.append(time.perf_counter() - began)
 
+        began = time.perf_counter()
         with ThreadPoolExecutor(args.threads) as pool:
             list(pool.map(fire, jobs))
+        took = time.perf_counter() - began
+        overlapped = loader.is_alive()
         loader.join()
         statuses = Counter(s for a in answers.values() for _, s in a)
         finals = {pid: get(f"{c.base}/v1/payments/{pid}", c.headers).json() for pid in ids}
@@ -134,6 +139,11 @@ def main() -> None:
         request("POST", f"{server.url}/__paymock/reset")
     print(f"   answers: {dict(sorted(statuses.items()))} over {len(jobs)} updates; list load: "
           f"{load[0].rps:,.0f} rps, p50 {load[0].p50_ms:.1f} ms, p99 {load[0].p99_ms:.1f} ms")  # fmt: skip
+    print(
+        f"   updates: {len(jobs)} in {took:.1f}s from {args.threads} threads"
+        f" ({'all during' if overlapped else 'NOT all during'} the list load);"
+        f" p50 {percentile(seconds_each, 50) * 1000:.1f} ms, p99 {percentile(seconds_each, 99) * 1000:.1f} ms"
+    )
     results = []
     results.append(
         check(
@@ -149,9 +159,7 @@ def main() -> None:
             f"{load[0].requests:,} requests, {load[0].errors} socket errors, {load[0].non_2xx} non-2xx",
         )
     )
-    results.append(
-        check("answers are 200 or 409", set(statuses) <= {200, 409}, f"{dict(statuses)}")
-    )
+    results.append(check("answers are 200 or 409", set(statuses) <= {200, 409}, f"{dict(statuses)}"))
     winners = {pid: [a for a, s in answers[pid] if s == 200] for pid in ids}
     one = [pid for pid, w in winners.items() if len(w) == 1]
     results.append(
@@ -167,16 +175,8 @@ def main() -> None:
         return str((doc.get("payment") or doc.get("data") or doc).get("status"))
 
     agree = [pid for pid in one if final_status(pid) == WINNER_STATUS[winners[pid][0]]]
-    results.append(
-        check(
-            "final GET agrees with the winner", len(agree) == len(ids), f"{len(agree)}/{len(ids)}"
-        )
-    )
-    in_list = [
-        pid
-        for pid in one
-        if pid in by_list[WINNER_STATUS[winners[pid][0]]] and pid not in by_list["pending"]
-    ]
+    results.append(check("final GET agrees with the winner", len(agree) == len(ids), f"{len(agree)}/{len(ids)}"))
+    in_list = [pid for pid in one if pid in by_list[WINNER_STATUS[winners[pid][0]]] and pid not in by_list["pending"]]
     results.append(
         check(
             "list filters agree",

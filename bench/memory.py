@@ -2,8 +2,8 @@
 
 Serves one API (flexportal by default) seeded with ``--payments N --tenants 1`` (the file from
 seeding.py/depth.py is reused) with ``paymock serve``'s default workers and threads, and loads it
-with wrk rotating over first pages, filtered pages, pages deep in the collection and single
-payments. Meanwhile /proc/<pid>/status of the gunicorn master and every worker is sampled; the
+with wrk rotating over first pages, status-filtered pages, single payments spread evenly over the
+collection and the page after each. Meanwhile /proc/<pid>/status of the gunicorn master and every worker is sampled; the
 figure is the largest sum of VmRSS over one sample (target < 1 GiB), with each process's
 VmHWM (its own peak) summed at the end as an upper bound.
 
@@ -12,14 +12,13 @@ VmHWM (its own peak) summed at the end as an upper bound.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
-from datetime import UTC, date, datetime
 
 from _common import (
     Client,
     client,
-    get,
     header,
     memory_kib,
     parser,
@@ -28,27 +27,30 @@ from _common import (
     table,
     wrk,
 )
-from depth import seed
+from depth import world
 
 TARGET_MIB = 1024.0
 
 
-def paths(c: Client, api: str, prefix: str) -> list[str]:
-    """A mix of requests that touches the whole collection (deep cursors come from a short walk)."""
+def paths(c: Client, api: str, prefix: str, data: str, payments: int) -> list[str]:
+    """A mix of requests that touches the whole collection.
+
+    IDs spread evenly over the collection are read from the data file (read-only): a payment
+    deep in the list and the page after it are requested like any near the top.
+    """
     if api != "flexportal":
         raise SystemExit("memory.py knows flexportal's requests; pass --api flexportal")
-    out = [f"{prefix}/v1/payments?limit=50", f"{prefix}/v1/payments?limit=100&status=paid"]
-    for status in ("pending", "failed", "cancelled", "processing"):
+    out = [f"{prefix}/v1/payments?limit=50", f"{prefix}/v1/payments?limit=100"]
+    for status in ("paid", "pending", "failed", "cancelled"):
         out.append(f"{prefix}/v1/payments?limit=50&status={status}")
-    # Pages deep in the creation order: the newest payments due before dates months apart.
-    today = datetime.now(UTC).date().replace(day=1)
-    for months in range(1, 37, 2):
-        index = today.year * 12 + today.month - 1 - months
-        when = date(index // 12, index % 12 + 1, 1)
-        out.append(f"{prefix}/v1/payments?limit=50&dueDateTo={when.isoformat()}")
-    body = get(f"{c.base}/v1/payments?limit=100", c.headers).json()
-    ids = [p["paymentId"] for p in body["payments"]]
-    for pid in ids[::10]:
+    step = max(1, payments // 60)
+    db = sqlite3.connect(f"file:{data}?mode=ro", uri=True)
+    try:
+        marks = ",".join(str(pk) for pk in range(1, payments + 1, step))
+        ids = [r[0] for r in db.execute(f"SELECT id FROM r_flexportal_payments WHERE pk IN ({marks})")]
+    finally:
+        db.close()
+    for pid in ids:
         out.append(f"{prefix}/v1/payments/{pid}")
         out.append(f"{prefix}/v1/payments?limit=50&startAfter={pid}")
     return out
@@ -64,14 +66,14 @@ def main() -> None:
     payments = args.payments or (20_000 if args.quick else 1_000_000)
     seconds = args.seconds or (5.0 if args.quick else 30.0)
     header(f"memory: peak RSS serving {payments:,} {args.api} payments under load")
-    data, seeded = seed(args.api, payments)
+    data, seeded = world(args.api, payments)
     if seeded:
         print(f"   seeded in {seeded:.1f}s", flush=True)
     opts = [args.api, "--payments", str(payments), "--tenants", "1", "--data", data]
     with running(start_paymock(opts)) as server:
         c = client(server, args.api)
         prefix = c.base[len(f"http://127.0.0.1:{server.port}") :]
-        mix = paths(c, args.api, prefix)
+        mix = paths(c, args.api, prefix, data, payments)
         idle = sum(rss for rss, _ in memory_kib(server.pids()).values()) / 1024
         peak = [idle, 0.0]
         stop = threading.Event()
@@ -85,22 +87,20 @@ def main() -> None:
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        load = wrk(
-            f"http://127.0.0.1:{server.port}/", c.headers, seconds, args.connections, paths=mix
-        )
+        load = wrk(f"http://127.0.0.1:{server.port}/", c.headers, seconds, args.connections, paths=mix)
         stop.set()
         sampler.join()
         final = memory_kib(server.pids())
         hwm = sum(h for _, h in final.values()) / 1024
-        per = ", ".join(
-            f"{pid}: {rss / 1024:.0f}/{h / 1024:.0f}" for pid, (rss, h) in sorted(final.items())
-        )
+        per = ", ".join(f"{pid}: {rss / 1024:.0f}/{h / 1024:.0f}" for pid, (rss, h) in sorted(final.items()))
+    target = f"< {TARGET_MIB:,.0f} MiB"
+    latency = f"p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms"
     table(
         [
             ["idle RSS (sum)", f"{idle:,.0f} MiB", "", ""],
-            ["peak RSS (sum of one sample)", f"{peak[0]:,.0f} MiB", f"< {TARGET_MIB:,.0f} MiB", "met" if peak[0] < TARGET_MIB else "MISSED"],
-            ["sum of VmHWM (upper bound)", f"{hwm:,.0f} MiB", f"< {TARGET_MIB:,.0f} MiB", "met" if hwm < TARGET_MIB else "MISSED"],
-            ["load", f"{load.rps:,.0f} rps", f"p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms", f"errors {load.errors + load.non_2xx}"],
+            ["peak RSS (sum, one sample)", f"{peak[0]:,.0f} MiB", target, "met" if peak[0] < TARGET_MIB else "MISSED"],
+            ["sum of VmHWM (upper bound)", f"{hwm:,.0f} MiB", target, "met" if hwm < TARGET_MIB else "MISSED"],
+            ["load", f"{load.rps:,.0f} rps", latency, f"errors {load.errors + load.non_2xx}"],
         ],
         ["what", "figure", "target", ""],
     )  # fmt: skip

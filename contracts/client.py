@@ -114,14 +114,18 @@ class Client:
     """
 
     def __init__(
-        self, base_url: str, *, timeout: float = 30.0, redact: Collection[str] = (), session: requests.Session | None = None
+        self,
+        base_url: str,
+        *,
+        timeout: float = 30.0,
+        redact: Collection[str] = (),
+        session: requests.Session | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.redact = frozenset(h.lower() for h in redact)
         self.session = session or requests.Session()
         self.sent = 0
-        self.writes = 0
 
     def url(self, path: str, params: Mapping[str, Any] | None = None) -> str:
         """Absolute URL of ``path`` (relative to the base URL, or absolute) with a query."""
@@ -153,14 +157,17 @@ class Client:
         url = self.url(path, params)
         try:
             r = self.session.request(
-                method, url, headers=dict(headers or {}), json=json_body, data=form, timeout=self.timeout,
+                method,
+                url,
+                headers=dict(headers or {}),
+                json=json_body,
+                data=form,
+                timeout=self.timeout,
                 allow_redirects=False,
             )
         except requests.RequestException as exc:
             raise TargetError(f"no answer from {method} {url}: {exc}") from None
         self.sent += 1
-        if method.upper() not in ("GET", "HEAD", "OPTIONS"):
-            self.writes += 1
         body = r.request.body
         return Exchange(
             method=method.upper(),

@@ -99,19 +99,29 @@ def find_mock(url: str, api: str, session: requests.Session, timeout: float = 5.
     """Ask whether ``url`` is served by paymock's mock, and if so for its sandbox credentials.
 
     The API may sit under ``/<api>`` (``http://host:8080/zuora``) or at the root (``--root``).
+
+    Raises:
+        TargetError: Nothing answers at ``url`` at all.
     """
     base = url.rstrip("/")
     roots = [base[: -len(api) - 1]] if base.endswith("/" + api) else []
     roots.append(base)
+    answered = False
     for root in roots:
         try:
             r = session.get(f"{root}/__paymock/credentials", timeout=timeout)
+        except requests.RequestException:
+            continue
+        answered = True
+        try:
             data = r.json() if r.status_code == 200 else None
-        except (requests.RequestException, ValueError):
+        except ValueError:
             continue
         if isinstance(data, Mapping) and isinstance(data.get(api), Mapping):
             entries = data[api].get("tenants") or []
             return MockInfo(root, tuple(TenantCredentials.from_entry(e, i) for i, e in enumerate(entries, 1)))
+    if not answered:
+        raise TargetError(f"nothing answers at {url}: check --url (is the server running?)")
     return None
 
 
@@ -137,7 +147,9 @@ def read_credentials_file(path: str | Path, api: str) -> tuple[TenantCredentials
     return tuple(TenantCredentials.from_entry(e, i) for i, e in enumerate(data, 1))
 
 
-def choose(tenants: Sequence[TenantCredentials], tenant: str | None) -> tuple[TenantCredentials | None, TenantCredentials | None]:
+def choose(
+    tenants: Sequence[TenantCredentials], tenant: str | None
+) -> tuple[TenantCredentials | None, TenantCredentials | None]:
     """The primary tenant (``--tenant``: a label or a 1-based number) and another one.
 
     Raises:
@@ -157,7 +169,9 @@ def choose(tenants: Sequence[TenantCredentials], tenant: str | None) -> tuple[Te
         elif tenant.isdigit() and 1 <= int(tenant) <= len(tenants):
             index = int(tenant) - 1
         else:
-            raise UsageError(f"--tenant {tenant!r} is not a known tenant; known: {', '.join(labels)} (or 1..{len(tenants)})")
+            raise UsageError(
+                f"--tenant {tenant!r} is not a known tenant; known: {', '.join(labels)} (or 1..{len(tenants)})"
+            )
     primary = tenants[index]
     other = next((t for i, t in enumerate(tenants) if i != index), None)
     return primary, other
@@ -171,7 +185,11 @@ def override(
     client_secret: str | None,
     params: Sequence[tuple[str, str]],
 ) -> TenantCredentials | None:
-    """Apply ``--header``, ``--client-id``/``--client-secret`` and ``--param`` to the primary tenant."""
+    """Apply ``--header``, ``--client-id``/``--client-secret`` and ``--param`` to the primary tenant.
+
+    A header or parameter named like one of the document's tenant selectors (``Tenant-ID``,
+    ``tenant_id``) sets that selector.
+    """
     if base is None and not (headers or client_id or client_secret or params):
         return None
     creds = base or TenantCredentials("given")
@@ -183,6 +201,12 @@ def override(
         else:
             new_headers = {k: v for k, v in new_headers.items() if k.lower() != name.lower()}
             new_headers[name] = value
+    new_params = dict(creds.params)
+    for name, value in params:
+        if name.lower() in selector_names:
+            new_selectors[selector_names[name.lower()]] = value  # zutax's tenant_id: a path selector
+        else:
+            new_params[name] = value
     given_auth = any(n.lower() in {h.lower() for h in contract.auth_headers} for n, _ in headers)
     return replace(
         creds,
@@ -191,7 +215,7 @@ def override(
         # Credentials given as a header win over a client that came with discovered ones.
         client_id=client_id or (None if given_auth else creds.client_id),
         client_secret=client_secret or (None if given_auth else creds.client_secret),
-        params={**creds.params, **dict(params)},
+        params=new_params,
     )
 
 
@@ -254,7 +278,9 @@ def fetch_token(contract: ApiContract, client: Client, client_id: str, client_se
     """
     token = contract.token
     if token is None:
-        raise UsageError(f"{contract.name} has no token operation (x-paymock action issue-token); pass credentials with --header")
+        raise UsageError(
+            f"{contract.name} has no token operation (x-paymock action issue-token); pass credentials with --header"
+        )
     fields = token.fields
     body = {
         **token.extra,

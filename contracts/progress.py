@@ -53,9 +53,8 @@ class Lines:
     def finish(self, outcome: Outcome) -> None:
         """``zuora  passed   sort_order  GET /v1/payments  (0.4s)``."""
         note = f"  {outcome.reason}" if outcome.status == "skipped" else ""
-        self.stream.write(
-            f"{self.api}  {outcome.status:<7}  {outcome.check:<32} {outcome.operation}  ({outcome.seconds:.1f}s){note}\n"
-        )
+        line = f"{self.api}  {outcome.status:<7}  {outcome.check:<32} {outcome.operation}"
+        self.stream.write(f"{line}  ({outcome.seconds:.1f}s){note}\n")
         self.stream.flush()
 
     def close(self) -> None:

@@ -13,16 +13,19 @@ from __future__ import annotations
 import copy
 import time
 import zlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import requests
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis import strategies as st
+from hypothesis.errors import HypothesisException
 
 from contracts.client import curl
 from contracts.declarations import Operation
+from contracts.errors import TargetError
+from contracts.links import LINKS, SUMMARY, follow_links, links_of
 from contracts.registry import CHECKS, Check
 from contracts.report import Failure, Outcome
 
@@ -32,6 +35,9 @@ if TYPE_CHECKING:
     from schemathesis.specs.openapi.schemas import OpenApiSchema
 
     from contracts.promises.context import PromiseContext
+
+    ApiOp = APIOperation[Any, Any, Any, Any]
+    AnyCase = Case[Any]
 
 #: Schema-level checks: schemathesis' own, by their schemathesis names.
 SCHEMA_CHECKS: dict[str, tuple[str, str]] = {
@@ -56,14 +62,10 @@ SCHEMA_CHECKS: dict[str, tuple[str, str]] = {
     "missing_required_header": ("A request missing a required header is refused with a 4xx.", "a 4xx"),
     "ignored_auth": ("A request without credentials, or with invalid ones, is refused (401/403).", "401 or 403"),
 }
-LINKS = "openapi_links"
 
 for _name, (_summary, _) in SCHEMA_CHECKS.items():
     CHECKS.add(_name, Check(_name, "schema", _summary))
-CHECKS.add(
-    LINKS,
-    Check(LINKS, "schema", "Following the OpenAPI links the document declares leads to answers that conform to it."),
-)
+CHECKS.add(LINKS, Check(LINKS, "schema", SUMMARY))
 
 #: Requests hypothesis may spend shrinking one failure, beyond the generated examples.
 SHRINK_BUDGET = 120
@@ -76,7 +78,9 @@ class _Found(Exception):
 
 
 @dataclass(slots=True)
-class _OperationResult:
+class OperationResult:
+    """What the checks found on one operation: first failure per check, negatives sent, skips."""
+
     failures: dict[str, Failure] = field(default_factory=dict)
     negatives: int = 0
     skipped: dict[str, str] = field(default_factory=dict)
@@ -98,9 +102,11 @@ class SchemaRunner:
         load_all_checks()
         self.ctx = ctx
         self.names = names
-        self.functions: dict[str, CheckFunction] = {
-            n: ST_CHECKS.get_one(n) for n in names if n in SCHEMA_CHECKS  # type: ignore[misc]
-        }
+        self.functions: dict[str, CheckFunction] = {}
+        for name in names:
+            function = ST_CHECKS.get_one(name) if name in SCHEMA_CHECKS else None
+            if callable(function) and not isinstance(function, type):
+                self.functions[name] = function
         self.schema: OpenApiSchema = schemathesis.openapi.from_dict(
             copy.deepcopy(dict(ctx.contract.spec.document)), config=schemathesis.Config()
         )
@@ -110,9 +116,13 @@ class SchemaRunner:
 
     # -- the run -------------------------------------------------------------------------
 
-    def _pairs(self) -> Iterator[tuple[APIOperation, Operation]]:
+    def _pairs(self) -> Iterator[tuple[ApiOp, Operation]]:
         by_key = {(op.method, op.path): op for op in self.ctx.contract.operations}
+        from schemathesis.core.result import Ok
+
         for result in self.schema.get_all_operations():
+            if not isinstance(result, Ok):
+                continue
             api_op = result.ok()
             op = by_key.get((api_op.method.upper(), api_op.path))
             if op is not None:
@@ -121,19 +131,19 @@ class SchemaRunner:
     def run_reads(self) -> None:
         """Check every operation that changes nothing (outcomes go to the context)."""
         for api_op, op in self._pairs():
-            if not self._writes(op):
+            if not self.writes(op):
                 self._operation(api_op, op)
 
     def run_writes(self) -> None:
         """Check the operations that change state, then follow the document's links."""
         linked = False
         for api_op, op in self._pairs():
-            if self._writes(op):
+            if self.writes(op):
                 self._operation(api_op, op)
         for api_op, op in self._pairs():
-            if LINKS in self.names and self._links_of(op):
+            if LINKS in self.names and links_of(self.ctx.contract, op):
                 linked = True
-                self._follow_links(api_op, op)
+                self._emit(follow_links(self, api_op, op))
         if LINKS in self.names and not linked:
             self._emit(Outcome(LINKS, "*", "skipped", reason="the document declares no OpenAPI links"))
 
@@ -141,30 +151,33 @@ class SchemaRunner:
         self.ctx.outcomes.append(outcome)
         self.ctx.progress.finish(outcome)
 
-    def _operation(self, api_op: APIOperation, op: Operation) -> None:
+    def _operation(self, api_op: ApiOp, op: Operation) -> None:
         names = [n for n in self.names if n in SCHEMA_CHECKS]
         if not names:
             return
         started = time.perf_counter()
         self.ctx.progress.start("schema checks", op.label)
-        result = _OperationResult()
-        if self._writes(op) and not self.ctx.options.allow_writes:
+        result = OperationResult()
+        crash = ""
+        if self.writes(op) and not self.ctx.options.allow_writes:
             result.skipped = dict.fromkeys(names, "changes state: run with --allow-writes to include it")
         else:
-            self._applicability(op, result)
-            for case in self._coverage(api_op, op):
-                for name, failure in self._exercise(case, op, result).items():
-                    result.failures.setdefault(name, failure)
-            from schemathesis import GenerationMode
-
-            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-                self._fuzz(api_op, op, mode, result)
-            if not result.negatives:
-                for n in ("negative_data_rejection", "missing_required_header"):
-                    result.skipped.setdefault(n, "no invalid input can be expressed for this operation")
+            try:
+                self._check_operation(api_op, op, result)
+            except TargetError as exc:
+                result.failures.setdefault(
+                    "not_a_server_error",
+                    Failure(
+                        "not_a_server_error", op.label, "the implementation stopped answering", "an answer", str(exc)
+                    ),
+                )
+            except Exception as exc:  # a bug in the kit must be visible, not blamed on the implementation
+                crash = f"the contract kit crashed: {type(exc).__name__}: {exc}"
         seconds = (time.perf_counter() - started) / len(names)
         for name in names:
-            if name in result.failures:
+            if crash and name not in result.failures:
+                outcome = Outcome(name, op.label, "error", reason=crash, seconds=seconds)
+            elif name in result.failures:
                 outcome = Outcome(name, op.label, "failed", [result.failures[name]], seconds=seconds)
             elif name in result.skipped:
                 outcome = Outcome(name, op.label, "skipped", reason=result.skipped[name], seconds=seconds)
@@ -172,37 +185,48 @@ class SchemaRunner:
                 outcome = Outcome(name, op.label, seconds=seconds)
             self._emit(outcome)
 
-    def _applicability(self, op: Operation, result: _OperationResult) -> None:
+    def _check_operation(self, api_op: ApiOp, op: Operation, result: OperationResult) -> None:
+        self._applicability(op, result)
+        for case in self._coverage(api_op, op):
+            for name, failure in self.exercise(case, op, result).items():
+                if name not in result.failures:
+                    result.failures[name] = self._minimize(case, op, name) or failure
+        from schemathesis import GenerationMode
+
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            self._fuzz(api_op, op, mode, result)
+        if not result.negatives:
+            for n in ("negative_data_rejection", "missing_required_header"):
+                result.skipped.setdefault(n, "no invalid input can be expressed for this operation")
+
+    def _applicability(self, op: Operation, result: OperationResult) -> None:
         if not op.secured:
             result.skipped["ignored_auth"] = "the operation is public"
         required = [p for p in op.parameters.values() if p.get("in") == "header" and p.get("required")]
         if not required:
             result.skipped["missing_required_header"] = "the operation has no required header"
-        documented = any(
-            (self.ctx.contract.spec.document.get("components", {}).get("responses", {}).get(str(r.get("$ref", "")).rsplit("/", 1)[-1], r))
-            .get("headers")
-            for r in op.document.get("responses", {}).values()
-        )
-        if not documented:
+        if not any(answer.get("headers") for answer in self.ctx.contract.responses(op).values()):
             result.skipped["response_headers_conformance"] = "no answer of this operation documents headers"
 
     @staticmethod
-    def _writes(op: Operation) -> bool:
+    def writes(op: Operation) -> bool:
+        """Whether ``op`` changes state (a documented transition)."""
         from mock_server.actions import TransitionAction
 
         return isinstance(op.spec.action, TransitionAction)
 
     # -- requests ------------------------------------------------------------------------
 
-    def _fixed(self, op: Operation) -> tuple[dict[str, str], dict[str, str]]:
+    def fixed(self, op: Operation) -> tuple[dict[str, str], dict[str, str]]:
+        """Headers and path parameters every request to ``op`` carries: credentials and tenant selectors."""
         access = self.ctx.access
         return access.headers_for(op), access.path_for(op)
 
-    def _coverage(self, api_op: APIOperation, op: Operation) -> Iterator[Case]:
+    def _coverage(self, api_op: ApiOp, op: Operation) -> Iterator[AnyCase]:
         from schemathesis import GenerationMode
         from schemathesis.generation.meta import CoveragePhaseData, CoverageScenario
 
-        headers, path = self._fixed(op)
+        headers, path = self.fixed(op)
         config = self.schema.config.generation_for(operation=api_op, phase="coverage")
         cases = self.schema.iter_coverage_cases(
             api_op, generation_modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], generation_config=config
@@ -213,19 +237,41 @@ class SchemaRunner:
             if isinstance(data, CoveragePhaseData):
                 if data.scenario == CoverageScenario.UNSPECIFIED_HTTP_METHOD:
                     continue  # only the (unselected) unsupported_method check judges these
+                if data.scenario == CoverageScenario.OBJECT_UNEXPECTED_PROPERTIES and data.location != "body":
+                    continue  # an unknown query parameter or header is ignored by most APIs; no document forbids it
                 if data.parameter is not None:
-                    target = (str(data.parameter_location or data.location or ""), data.parameter.lower())
+                    location = data.parameter_location.value if data.parameter_location is not None else data.location
+                    target = (str(location or ""), data.parameter.lower())
             for name, value in headers.items():
                 if target != ("header", name.lower()):
                     case.headers[name] = value
             for name, value in path.items():
                 if target != ("path", name.lower()):
                     case.path_parameters[name] = value
+            if isinstance(data, CoveragePhaseData) and data.scenario == CoverageScenario.MISSING_PARAMETER and target:
+                self._otherwise_valid(case, op, target)
             case._record_starting_state()
             yield case
 
-    def _exercise(self, case: Case, op: Operation, result: _OperationResult) -> dict[str, Failure]:
-        """Send one case and validate the answer; returns the failures by check name."""
+    def _otherwise_valid(self, case: AnyCase, op: Operation, target: tuple[str, str]) -> None:
+        """Make a missing-parameter case valid in every other respect, so only the missing one can be refused.
+
+        Coverage fills the other parameters with placeholder values (an unknown cursor, a random ID)
+        that an implementation refuses for their own sake, which would hide whether it noticed the
+        missing one.
+        """
+        required = {n.lower() for n, p in op.parameters.items() if p.get("in") == "query" and p.get("required")}
+        case.query = {k: v for k, v in (case.query or {}).items() if k.lower() in required}
+        known = self.known_path_values(op)
+        for values in known[:1]:
+            for name, value in values.items():
+                if target != ("path", name.lower()):
+                    case.path_parameters[name] = value
+
+    def exercise(
+        self, case: AnyCase, op: Operation, result: OperationResult, only: str | None = None
+    ) -> dict[str, Failure]:
+        """Send one case and validate the answer (with every check, or ``only`` one); failures by check name."""
         from schemathesis import GenerationMode
         from schemathesis.core.failures import FailureGroup
 
@@ -235,21 +281,37 @@ class SchemaRunner:
             response = case.call(base_url=self.base, session=self.ctx.client.session, timeout=self.ctx.client.timeout)
         except requests.RequestException as exc:
             self.sent += 1
-            return {
-                "not_a_server_error": Failure(
-                    "not_a_server_error", op.label, "the request got no answer", "an answer", f"{type(exc).__name__}: {exc}",
-                    curl(case.method, self.base + case.formatted_path, dict(case.headers or {}), redact=self.ctx.client.redact),
-                )
-            } if "not_a_server_error" in self.functions else {}
+            return (
+                {
+                    "not_a_server_error": Failure(
+                        "not_a_server_error",
+                        op.label,
+                        "the request got no answer",
+                        "an answer",
+                        f"{type(exc).__name__}: {exc}",
+                        curl(
+                            case.method,
+                            self.base + case.formatted_path,
+                            dict(case.headers or {}),
+                            redact=self.ctx.client.redact,
+                        ),
+                    )
+                }
+                if "not_a_server_error" in self.functions
+                else {}
+            )
         self.sent += 1
         functions = dict(self.functions)
-        probes = self._auth_probes.get(op.label, 0)
-        if "ignored_auth" in functions and (probes >= AUTH_PROBES or not op.secured):
-            functions.pop("ignored_auth")
-        elif "ignored_auth" in functions and 200 <= response.status_code < 300:
-            self._auth_probes[op.label] = probes + 1
+        if only is not None:
+            functions = {only: functions[only]}
+        else:
+            probes = self._auth_probes.get(op.label, 0)
+            if "ignored_auth" in functions and (probes >= AUTH_PROBES or not op.secured):
+                functions.pop("ignored_auth")
+            elif "ignored_auth" in functions and 200 <= response.status_code < 300:
+                self._auth_probes[op.label] = probes + 1
         checks = [f for n, f in functions.items() if n not in result.skipped]
-        headers = self._fixed(op)[0]
+        headers = self.fixed(op)[0]
         kwargs: dict[str, Any] = {"base_url": self.base, "session": self.ctx.client.session}
         try:
             case.validate_response(response, checks=checks, headers=headers, transport_kwargs=kwargs)
@@ -257,8 +319,35 @@ class SchemaRunner:
             return self._attribute(case, response, op, checks, headers, kwargs)
         return {}
 
+    def _minimize(self, case: AnyCase, op: Operation, name: str) -> Failure | None:
+        """Drop query parameters and generated headers one at a time while check ``name`` still fails."""
+        from requests.structures import CaseInsensitiveDict
+
+        fixed = {h.lower() for h in self.fixed(op)[0]}
+        best, failure = case, None
+        for key in list(best.query or {}):
+            trial = best.derive(query={k: v for k, v in best.query.items() if k != key})
+            found = self.exercise(trial, op, OperationResult(), only=name)
+            if name in found:
+                best, failure = trial, found[name]
+        for key in list(best.headers or {}):
+            if key.lower() in fixed:
+                continue
+            headers = CaseInsensitiveDict({k: v for k, v in best.headers.items() if k != key})
+            trial = best.derive(headers=headers)
+            found = self.exercise(trial, op, OperationResult(), only=name)
+            if name in found:
+                best, failure = trial, found[name]
+        return failure
+
     def _attribute(
-        self, case: Case, response: Response, op: Operation, checks: list[CheckFunction], headers: dict[str, str], kwargs: dict[str, Any]
+        self,
+        case: AnyCase,
+        response: Response,
+        op: Operation,
+        checks: list[CheckFunction],
+        headers: dict[str, str],
+        kwargs: dict[str, Any],
     ) -> dict[str, Failure]:
         """Re-validate check by check, to know which check each failure belongs to."""
         from schemathesis.core.failures import FailureGroup
@@ -270,10 +359,11 @@ class SchemaRunner:
             except FailureGroup as group:
                 name = check.__name__
                 first = group.exceptions[0]
-                found[name] = self._failure(name, op, response, first.title, str(first.message))
+                found[name] = self.failure(name, op, response, first.title, str(first.message))
         return found
 
-    def _failure(self, name: str, op: Operation, response: Response, title: str, message: str) -> Failure:
+    def failure(self, name: str, op: Operation, response: Response, title: str, message: str) -> Failure:
+        """A report failure from a schemathesis one, with the request as a curl line."""
         request = response.request
         body = request.body if isinstance(request.body, bytes | str) else None
         text = response.content.decode("utf-8", "replace") if response.content else ""
@@ -284,26 +374,31 @@ class SchemaRunner:
             message=title,
             expected=SCHEMA_CHECKS.get(name, ("", "the documented behaviour"))[1],
             got=got,
-            curl=curl(str(request.method), str(request.url), dict(request.headers), body, redact=self.ctx.client.redact),
+            curl=curl(
+                str(request.method), str(request.url), dict(request.headers), body, redact=self.ctx.client.redact
+            ),
             details=tuple(line for line in message.splitlines() if line.strip())[:12],
         )
 
     # -- generated requests --------------------------------------------------------------
 
-    def _strategy(self, api_op: APIOperation, op: Operation, mode: Any) -> st.SearchStrategy[Case]:
+    def _strategy(self, api_op: ApiOp, op: Operation, mode: Any) -> st.SearchStrategy[AnyCase]:
         from schemathesis import GenerationMode
 
-        headers, path = self._fixed(op)
+        headers, path = self.fixed(op)
         base = api_op.as_strategy(generation_mode=mode, headers=headers, path_parameters=path)
         if mode != GenerationMode.POSITIVE:
             return base
         # Known IDs make real records appear, so their answers are validated too.
-        known = self._known_path_values(op)
-        variants = [api_op.as_strategy(generation_mode=mode, headers=headers, path_parameters={**path, **v}) for v in known]
+        known = self.known_path_values(op)
+        variants = [
+            api_op.as_strategy(generation_mode=mode, headers=headers, path_parameters={**path, **v}) for v in known
+        ]
         return st.one_of(base, *variants) if variants else base
 
-    def _known_path_values(self, op: Operation) -> list[dict[str, str]]:
-        if self._writes(op) and not self.ctx.options.allow_writes:
+    def known_path_values(self, op: Operation) -> list[dict[str, str]]:
+        """Path parameter values that name real records (a few per parameter)."""
+        if self.writes(op) and not self.ctx.options.allow_writes:
             return []
         roles = op.spec.action.roles
         out: list[dict[str, str]] = []
@@ -317,9 +412,11 @@ class SchemaRunner:
             else:
                 continue
             out += [{name: v} for v in values]
+        if self.writes(op):
+            self.ctx.touched.update(v for d in out for v in d.values())
         return out
 
-    def _fuzz(self, api_op: APIOperation, op: Operation, mode: Any, result: _OperationResult) -> None:
+    def _fuzz(self, api_op: ApiOp, op: Operation, mode: Any, result: OperationResult) -> None:
         """Generate requests; when one fails a check, let hypothesis shrink it, then look for the next check."""
         strategy = self._strategy(api_op, op, mode)
         budget = self.ctx.options.max_examples + SHRINK_BUDGET
@@ -329,11 +426,11 @@ class SchemaRunner:
                 return
             state: dict[str, Any] = {"target": None, "best": None, "calls": 0}
 
-            def test(case: Case, state: dict[str, Any] = state, remaining: list[str] = remaining) -> None:
+            def test(case: AnyCase, state: dict[str, Any] = state, remaining: list[str] = remaining) -> None:
                 state["calls"] += 1
                 if state["calls"] > budget:
                     return
-                found = self._exercise(case, op, result)
+                found = self.exercise(case, op, result)
                 if state["target"] is None:
                     hit = [n for n in remaining if n in found]
                     if not hit:
@@ -356,8 +453,12 @@ class SchemaRunner:
             )(seed(self._seed(op, str(mode), str(round_)))(given(strategy)(test)))
             try:
                 run()
-            except Exception:  # _Found after shrinking, Unsatisfiable, Flaky: the recorded state says what happened
-                pass
+            except (_Found, HypothesisException):
+                pass  # a shrunk failure, nothing left to generate, or a failure that did not repeat: see `state`
+            except BaseExceptionGroup as group:
+                _, rest = group.split(_Found)
+                if rest is not None:
+                    raise rest from None
             if state["best"] is None:
                 return
             result.failures.setdefault(state["target"], state["best"])
@@ -366,78 +467,3 @@ class SchemaRunner:
         return zlib.crc32("|".join((str(self.ctx.options.seed), op.label, *parts)).encode())
 
     # -- links ---------------------------------------------------------------------------
-
-    def _links_of(self, op: Operation) -> dict[str, tuple[int, Mapping[str, Any]]]:
-        responses = self.ctx.contract.spec.document.get("components", {}).get("responses", {})
-        out: dict[str, tuple[int, Mapping[str, Any]]] = {}
-        for status, answer in op.document.get("responses", {}).items():
-            if "$ref" in answer:
-                answer = responses.get(str(answer["$ref"]).rsplit("/", 1)[-1], {})
-            for name, link in (answer.get("links") or {}).items():
-                if str(status).isdigit():
-                    out[name] = (int(status), link)
-        return out
-
-    def _follow_links(self, api_op: APIOperation, op: Operation) -> None:
-        started = time.perf_counter()
-        self.ctx.progress.start(LINKS, op.label)
-        outcome = Outcome(LINKS, op.label)
-        try:
-            self._links(api_op, op, outcome)
-        finally:
-            outcome.seconds = time.perf_counter() - started
-            self._emit(outcome)
-
-    def _links(self, api_op: APIOperation, op: Operation, outcome: Outcome) -> None:
-        from schemathesis.core.transforms import Unresolvable
-        from schemathesis.generation.stateful.state_machine import StepOutput
-        from schemathesis.specs.openapi.expressions import evaluate
-
-        headers, path = self._fixed(op)
-        known = self._known_path_values(op)
-        case = self.schema.make_case(operation=api_op, path_parameters={**path, **(known[0] if known else {})}, headers=headers)
-        response = case.call(base_url=self.base, session=self.ctx.client.session, timeout=self.ctx.client.timeout)
-        self.sent += 1
-        followed = 0
-        for name, (status, link) in self._links_of(op).items():
-            if response.status_code != status:
-                outcome.status, outcome.reason = "skipped", f"no {status} answer to follow link {name!r} from"
-                continue
-            target_id = link.get("operationId")
-            target = next((o for o in self.ctx.contract.operations if o.spec.operation_id == target_id), None)
-            if target is None:
-                continue
-            if self._writes(target) and not self.ctx.options.allow_writes:
-                outcome.status, outcome.reason = "skipped", f"link {name!r} leads to a write: run with --allow-writes"
-                continue
-            t_headers, t_path = self._fixed(target)
-            values: dict[str, dict[str, Any]] = {"path": dict(t_path), "query": {}, "header": dict(t_headers)}
-            for param, expr in (link.get("parameters") or {}).items():
-                where, _, pname = param.rpartition(".")
-                value = evaluate(expr, StepOutput(response, case))
-                location = where or str(target.parameters.get(pname, {}).get("in", "query"))
-                if isinstance(value, Unresolvable) or value is None:
-                    outcome.status = "failed"
-                    outcome.failures.append(
-                        self._failure(LINKS, op, response, f"link {name!r}: {expr} resolves to nothing in the answer", "")
-                    )
-                    return
-                values.setdefault(location, {})[pname] = value
-            t_api_op = self.schema.find_operation_by_id(str(target_id))
-            t_case = self.schema.make_case(
-                operation=t_api_op, path_parameters=values["path"], query=values["query"], headers=values["header"]
-            )
-            found = self._exercise(t_case, target, _OperationResult())
-            followed += 1
-            if found:
-                check, failure = next(iter(found.items()))
-                outcome.status = "failed"
-                outcome.failures.append(
-                    Failure(
-                        LINKS, op.label, f"following link {name!r} to {target.label}: {failure.message} ({check})",
-                        failure.expected, failure.got, failure.curl, failure.details,
-                    )
-                )
-                return
-        if followed:
-            outcome.status, outcome.reason = "passed", f"{followed} link(s) followed"

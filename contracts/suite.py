@@ -83,25 +83,33 @@ class _Target:
     notes: list[str] = field(default_factory=list)
 
 
-def _load_checks() -> None:
-    # Importing registers: schema-level checks, then the promises in their run order.
-    import contracts.promises
+def _load_checks() -> list[str]:
+    # Importing registers the checks; the run order is schema level first, then RUN_ORDER.
     import contracts.runner  # noqa: F401
+    from contracts.promises import RUN_ORDER
+
+    schema = [n for n in CHECKS.names() if CHECKS.get(n).level == "schema"]
+    rest = [n for n in CHECKS.names() if n not in schema and n not in RUN_ORDER]
+    return [*schema, *RUN_ORDER, *rest]
 
 
 def check_names() -> list[str]:
     """Every check name, in run order."""
-    _load_checks()
-    return CHECKS.names()
+    return _load_checks()
 
 
-def _target(api: str | Path, url: str, options: CheckOptions) -> _Target:
+def _target(api: str | Path, url: str, options: CheckOptions, session: requests.Session) -> _Target:
     contract = load_contract(api)
     headers = [parse_header(h) for h in options.headers]
     params = [parse_param(p) for p in options.params]
-    session = requests.Session()
     mock = find_mock(url, contract.name, session, timeout=min(5.0, options.timeout))
-    known = read_credentials_file(options.credentials, contract.name) if options.credentials else mock.tenants if mock else ()
+    known = (
+        read_credentials_file(options.credentials, contract.name)
+        if options.credentials
+        else mock.tenants
+        if mock
+        else ()
+    )
     primary, other = choose(known, options.tenant)
     primary = override(primary, contract, headers, options.client_id, options.client_secret, params)
     if primary is None:
@@ -123,7 +131,9 @@ def _target(api: str | Path, url: str, options: CheckOptions) -> _Target:
     return _Target(contract, client, mock, access, other_access, notes)
 
 
-def check_api(api: str | Path, url: str, options: CheckOptions | None = None, progress: Progress | None = None) -> Report:
+def check_api(
+    api: str | Path, url: str, options: CheckOptions | None = None, progress: Progress | None = None
+) -> Report:
     """Check one implementation of an API against its document.
 
     Args:
@@ -141,10 +151,19 @@ def check_api(api: str | Path, url: str, options: CheckOptions | None = None, pr
     """
     options = options or CheckOptions()
     progress = progress or Silent()
-    _load_checks()
-    names = CHECKS.select(options.checks, options.exclude_checks)
+    order = _load_checks()
+    chosen = set(CHECKS.select(options.checks, options.exclude_checks))
+    names = [n for n in order if n in chosen]
     started = time.perf_counter()
-    target = _target(api, url, options)
+    with requests.Session() as session:
+        target = _target(api, url, options, session)
+        report = _run(target, url, names, options, progress)
+    progress.close()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _run(target: _Target, url: str, names: list[str], options: CheckOptions, progress: Progress) -> Report:
     allow_writes = options.allow_writes if options.allow_writes is not None else target.mock is not None
     run_seed = options.seed if options.seed is not None else random.randrange(1, 2**31)
     ctx = PromiseContext(
@@ -181,14 +200,12 @@ def check_api(api: str | Path, url: str, options: CheckOptions | None = None, pr
         check.run(ctx)
     report.outcomes = ctx.outcomes
     report.requests = target.client.sent + (runner.sent if runner is not None else 0)
-    if not allow_writes:
+    if not allow_writes and target.contract.transitions:
         report.notes.append("state-changing checks were skipped: run with --allow-writes to include them")
-    if target.mock is not None and options.reset and (target.client.writes or (runner and allow_writes)):
+    if target.mock is not None and options.reset and allow_writes and target.contract.transitions:
         try:
             target.client.session.post(f"{target.mock.root}/__paymock/reset", timeout=options.timeout)
             report.notes.append(f"paymock's sandbox at {target.mock.root} was reset to its seeded state")
         except requests.RequestException as exc:
             report.notes.append(f"could not reset paymock's sandbox: {exc}")
-    progress.close()
-    report.seconds = time.perf_counter() - started
     return report

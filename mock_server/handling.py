@@ -130,8 +130,27 @@ class ApiRuntime:
             selectors = {s.name: self.selector_values[i - 1][(s.location, s.name.lower())] for s in self.spec.selectors}
             if selectors:
                 entry["selectors"] = selectors
+            params = self._known_params(i)
+            if params:
+                entry["params"] = params
             out.append(entry)
         return out
+
+    def _known_params(self, tenant: int) -> dict[str, Any]:
+        """One real value for every path parameter that scopes a list (an invoice with payments).
+
+        A client (or the contract kit) cannot discover these through an API that has no list of
+        the parent records.
+        """
+        known: dict[str, Any] = {}
+        for op in self.spec.operations:
+            for scope in getattr(op.action, "scopes", ()):
+                if scope.param not in known:
+                    table = op.action.collection.table  # type: ignore[attr-defined]
+                    found = self.store.sample(table, tenant, scope.column.sql, 1)
+                    if found:
+                        known[scope.param] = found[0]
+        return known
 
     def samples(self, n: int = 5) -> list[dict[str, Any]]:
         """Per tenant and collection: some record IDs and some values of every scope column.

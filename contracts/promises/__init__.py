@@ -8,4 +8,22 @@ from __future__ import annotations
 
 from contracts.promises import access, filters, pages, records, transitions
 
-__all__ = ["access", "filters", "pages", "records", "transitions"]
+#: The order a run checks the promises in: reads first, then the ones that change state.
+RUN_ORDER = (
+    "pagination_covers_exactly_once",
+    "page_size_within_limit",
+    "counts_agree",
+    "last_page_has_no_next",
+    "limits_and_defaults",
+    "filters_hold",
+    "sort_order",
+    "list_detail_agree",
+    "nested_agrees_with_top_level",
+    "auth_required",
+    "tenant_isolation",
+    "echoed_headers",
+    "state_changes_visible",
+    "forbidden_transition_refused",
+)
+
+__all__ = ["RUN_ORDER", "access", "filters", "pages", "records", "transitions"]

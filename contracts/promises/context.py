@@ -25,6 +25,7 @@ from contracts.credentials import Access
 from contracts.declarations import ApiContract, ListDecl, Operation, lookup
 from contracts.errors import TargetError
 from contracts.progress import Progress
+from contracts.promises.walk import Walker
 from contracts.report import Failure, Outcome
 
 T = TypeVar("T")
@@ -133,9 +134,9 @@ class PromiseContext:
         self.progress = progress
         self.outcomes: list[Outcome] = []
         self.check = ""
+        #: IDs of records the kit has tried to change: never chosen again as a known state.
+        self.touched: set[str] = set()
         self._samples: dict[tuple[str, str, tuple[tuple[str, str], ...]], Exchange] = {}
-        from contracts.promises.walk import Walker
-
         self.walker = Walker(self)
 
     # -- outcomes ------------------------------------------------------------------------
@@ -217,7 +218,7 @@ class PromiseContext:
             # Nothing could be drawn (an empty choice); the explicit examples already ran.
             pass
         except BaseExceptionGroup as group:
-            stops, rest = group.split(Stop)
+            _, rest = group.split(Stop)
             if rest is not None:
                 raise rest from None
 
@@ -240,7 +241,9 @@ class PromiseContext:
         """Send one request to ``op`` as ``access`` (``None``: without credentials or selectors)."""
         values = {**(access.path_for(op) if access else {}), **(path or {})}
         sent = {**(access.headers_for(op) if access else {}), **(headers or {})}
-        return self.client.request(op.method, fill_path(op.path, values), params=params, headers=sent, json_body=json_body)
+        return self.client.request(
+            op.method, fill_path(op.path, values), params=params, headers=sent, json_body=json_body
+        )
 
     def first_page(self, lst: ListDecl, access: Access, path: Mapping[str, str] | None = None) -> Exchange:
         """The first page of a list at its largest page size (cached per tenant and path)."""

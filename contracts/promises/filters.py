@@ -1,23 +1,27 @@
-"""Filter and order promises: every returned item satisfies every filter requested, and the order
-holds for every documented sort key and direction (zuora's two-key sort with its ``-``/``+``
-operators included).
+"""Filter and order promises: filters hold, and so does every documented order.
+
+Every returned item satisfies every filter requested, and the order holds for every documented
+sort key and direction (zuora's two-key sort with its ``-``/``+`` operators included).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from statistics import median_low
 
 from hypothesis import strategies as st
 
 from contracts.declarations import FilterDecl, ListDecl, SortChoice
 from contracts.promises.context import OperationRun, PromiseContext
-from contracts.promises.values import choices, holds, key_of, out_of_order
+from contracts.promises.values import choices, filter_sets, holds, key_of, out_of_order, signed_orders
 from contracts.promises.walk import Plan, Walk
 from contracts.registry import promise
 
 #: Pages of each order that sort_order reads (the order must hold across their boundaries).
 SORT_PAGES = 2
+#: Pages of each filtered list that filters_hold reads.
+FILTER_PAGES = 3
 
 
 def _explicit_value(flt: FilterDecl, values: list[str]) -> str:
@@ -45,26 +49,27 @@ def filters_hold(ctx: PromiseContext) -> None:
             by_param = {f.param: f for f in lst.filters}
             path_items = tuple(sorted(path.items()))
             explicit = [Plan(((p, _explicit_value(by_param[p], v)),), path_items) for p, v in values.items()]
-            params = sorted(values)
-            strategy = st.lists(st.sampled_from(params), min_size=1, max_size=3, unique=True).flatmap(
-                lambda ps: st.tuples(*[st.sampled_from(values[p]).map(lambda v, p=p: (p, v)) for p in ps])
-            )
-            plans = strategy.map(lambda q, path_items=path_items: Plan(tuple(q), path_items))
+            plans = st.builds(Plan, query=filter_sets(values, min_size=1, max_size=3), path=st.just(path_items))
             checked: list[int] = []
-
-            def test(plan: Plan, run: OperationRun = run, lst: ListDecl = lst) -> None:
-                walk = ctx.walker.reference(lst, plan)
-                checked.append(len(walk.items))
-                _judge_filters(run, walk, {f.param: f for f in lst.filters})
-
-            ctx.explore(run, plans, test, explicit=explicit)
+            ctx.explore(run, plans, partial(_check_filters, ctx, run, lst, checked), explicit=explicit)
             run.note(f"{len(checked)} filter combinations, {sum(checked)} items checked")
+
+
+def _check_filters(ctx: PromiseContext, run: OperationRun, lst: ListDecl, checked: list[int], plan: Plan) -> None:
+    walk = ctx.walker.walk(lst, plan.with_size(ctx.walker.largest(lst)), pages=FILTER_PAGES)
+    checked.append(len(walk.items))
+    _judge_filters(run, walk, {f.param: f for f in lst.filters})
 
 
 def _judge_filters(run: OperationRun, walk: Walk, filters: Mapping[str, FilterDecl]) -> None:
     if walk.stop == "error":
         page = walk.pages[-1]
-        run.fail(f"the filtered list is not answered ({walk.plan.describe()})", "200", page.exchange.describe(), page.exchange)
+        run.fail(
+            f"the filtered list is not answered ({walk.plan.describe()})",
+            "200",
+            page.exchange.describe(),
+            page.exchange,
+        )
         return
     for index, item in enumerate(walk.items):
         for param, wire in walk.plan.query:
@@ -103,13 +108,7 @@ def _sort_choices(lst: ListDecl) -> tuple[list[SortChoice], st.SearchStrategy[So
     explicit.append(sort.signed([(names[0], "bare")]))
     if sort.max_fields > 1 and len(names) > 1:
         explicit.append(sort.signed([(names[0], "asc"), (names[1], "desc")]))
-    drawn = st.lists(
-        st.tuples(st.sampled_from(names), st.sampled_from(["asc", "desc", "bare"])),
-        min_size=1,
-        max_size=sort.max_fields,
-        unique_by=lambda t: t[0],
-    ).map(sort.signed)
-    return explicit, drawn
+    return explicit, signed_orders(sort)
 
 
 @promise(
@@ -130,23 +129,27 @@ def sort_order(ctx: PromiseContext) -> None:
                 continue
             explicit, drawn = _sort_choices(lst)
             tried: list[str] = []
-
-            def test(choice: SortChoice, run: OperationRun = run, lst: ListDecl = lst, path: dict[str, str] = path) -> None:
-                assert lst.sort is not None
-                query = () if choice.value is None or lst.sort.param is None else ((lst.sort.param, choice.value),)
-                plan = Plan(query, tuple(sorted(path.items())), ctx.walker.largest(lst) if lst.paging.size_param else None)
-                walk = ctx.walker.walk(lst, plan, pages=SORT_PAGES)
-                tried.append(choice.describe())
-                _judge_order(run, walk, choice)
-
-            ctx.explore(run, drawn, test, explicit=explicit)
+            ctx.explore(run, drawn, partial(_check_order, ctx, run, lst, path, tried), explicit=explicit)
             run.note(f"{len(tried)} orders checked")
+
+
+def _check_order(
+    ctx: PromiseContext, run: OperationRun, lst: ListDecl, path: dict[str, str], tried: list[str], choice: SortChoice
+) -> None:
+    assert lst.sort is not None
+    query = () if choice.value is None or lst.sort.param is None else ((lst.sort.param, choice.value),)
+    size = ctx.walker.largest(lst) if lst.paging.size_param else None
+    walk = ctx.walker.walk(lst, Plan(query, tuple(sorted(path.items())), size), pages=SORT_PAGES)
+    tried.append(choice.describe())
+    _judge_order(run, walk, choice)
 
 
 def _judge_order(run: OperationRun, walk: Walk, choice: SortChoice) -> None:
     if walk.stop == "error":
         page = walk.pages[-1]
-        run.fail(f"the sorted list is not answered: {choice.describe()}", "200", page.exchange.describe(), page.exchange)
+        run.fail(
+            f"the sorted list is not answered: {choice.describe()}", "200", page.exchange.describe(), page.exchange
+        )
         return
     items = walk.items
     for index in range(1, len(items)):

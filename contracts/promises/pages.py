@@ -1,5 +1,7 @@
-"""Pagination promises: a walk returns every matching item exactly once, pages respect their size,
-counts agree, defaults and maxima behave as documented, and the last page announces no next one.
+"""Pagination promises: whole walks, page sizes, counts, limits, and the last page.
+
+A walk returns every matching item exactly once, pages respect their size, counts agree, defaults
+and maxima behave as documented, and the last page announces no next one.
 
 Plans are drawn by hypothesis: a page size, up to two filters with values taken from records
 actually returned, and (where the list has a sort parameter) an order. Each plan is walked twice,
@@ -9,6 +11,7 @@ at the largest page size (the reference) and at the drawn one, and the two walks
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -16,36 +19,31 @@ from hypothesis import strategies as st
 
 from contracts.declarations import ListDecl
 from contracts.promises.context import OperationRun, PromiseContext
-from contracts.promises.values import choices
+from contracts.promises.values import choices, filter_sets, signed_orders
 from contracts.promises.walk import Plan, Walk
 from contracts.registry import promise
 
 
-def _query_strategy(ctx: PromiseContext, lst: ListDecl, values: dict[str, list[str]]) -> st.SearchStrategy[tuple[tuple[str, str], ...]]:
-    params = sorted(values)
-    filters: st.SearchStrategy[tuple[tuple[str, str], ...]] = st.just(())
-    if params:
-        filters = st.lists(st.sampled_from(params), max_size=2, unique=True).flatmap(
-            lambda ps: st.tuples(*[st.sampled_from(values[p]).map(lambda v, p=p: (p, v)) for p in ps])
-        )
+def _query_strategy(
+    ctx: PromiseContext, lst: ListDecl, values: dict[str, list[str]]
+) -> st.SearchStrategy[tuple[tuple[str, str], ...]]:
+    filters = filter_sets(values) if values else st.just(())
     sort = lst.sort
     if sort is None or sort.param is None:
         return filters
     param = sort.param
     if sort.style == "direction":
-        sorts = st.sampled_from([c.value for c in sort.directions()])
+        choices_ = st.sampled_from(sort.directions())
     else:
-        names = sorted(sort.fields)
-        sorts = st.lists(
-            st.tuples(st.sampled_from(names), st.sampled_from(["asc", "desc", "bare"])),
-            min_size=1,
-            max_size=sort.max_fields,
-            unique_by=lambda t: t[0],
-        ).map(lambda terms: sort.signed(terms).value)
-    with_sort = st.tuples(filters, st.one_of(st.none(), sorts)).map(
-        lambda fs: fs[0] if fs[1] is None else (*fs[0], (param, str(fs[1])))
-    )
-    return with_sort
+        choices_ = signed_orders(sort)
+
+    @st.composite
+    def draw(draw_value: st.DrawFn) -> tuple[tuple[str, str], ...]:
+        query = draw_value(filters)
+        order = draw_value(st.one_of(st.none(), choices_))
+        return query if order is None or order.value is None else (*query, (param, order.value))
+
+    return draw()
 
 
 def plans(ctx: PromiseContext, lst: ListDecl) -> tuple[st.SearchStrategy[Plan], list[Plan]] | None:
@@ -75,7 +73,9 @@ def plans(ctx: PromiseContext, lst: ListDecl) -> tuple[st.SearchStrategy[Plan], 
     return strategy, explicit
 
 
-def _explore_walks(ctx: PromiseContext, judge: Callable[[OperationRun, ListDecl, Plan], None], *, paginated: bool) -> None:
+def _explore_walks(
+    ctx: PromiseContext, judge: Callable[[OperationRun, ListDecl, Plan], None], *, paginated: bool
+) -> None:
     lists = [x for x in ctx.contract.lists if (x.paging.style != "none") or not paginated]
     if not lists:
         ctx.not_applicable("no list operation is paginated" if paginated else "the API has no list operation")
@@ -84,10 +84,12 @@ def _explore_walks(ctx: PromiseContext, judge: Callable[[OperationRun, ListDecl,
         with ctx.on(lst.op.label) as run:
             found = plans(ctx, lst)
             if found is None:
-                run.skip(f"no known value for {', '.join(s.param for s in lst.scopes)} (give one with --param NAME=VALUE)")
+                run.skip(
+                    f"no known value for {', '.join(s.param for s in lst.scopes)} (give one with --param NAME=VALUE)"
+                )
                 continue
             strategy, explicit = found
-            ctx.explore(run, strategy, lambda plan, run=run, lst=lst: judge(run, lst, plan), explicit=explicit)
+            ctx.explore(run, strategy, partial(judge, run, lst), explicit=explicit)
 
 
 def _sized(ctx: PromiseContext, lst: ListDecl, plan: Plan) -> Plan:
@@ -107,7 +109,10 @@ def _walk_trouble(run: OperationRun, walk: Walk) -> bool:
     where = f"page {len(walk.pages)} of the walk ({walk.plan.describe()})"
     if walk.stop == "error":
         run.fail(
-            f"{where} is not a page of the list", "200 with the documented envelope", last.exchange.describe(), last.exchange
+            f"{where} is not a page of the list",
+            "200 with the documented envelope",
+            last.exchange.describe(),
+            last.exchange,
         )
     elif walk.stop == "cycle":
         run.fail(
@@ -159,7 +164,8 @@ def _gap(run: OperationRun, ref: Walk, walk: Walk) -> None:
             f"walking at page size {walk.plan.size} does not return the same items as at page size {ref.plan.size} "
             f"({walk.plan.describe()})",
             f"the same {len(ref_ids)} items at any page size",
-            f"{len(ids)} items: {len(missing)} missing (e.g. {missing[:3]}), {len(extra)} unexpected (e.g. {extra[:3]})",
+            f"{len(ids)} items: {len(missing)} missing (e.g. {missing[:3]}), "
+            f"{len(extra)} unexpected (e.g. {extra[:3]})",
             exchange,
             details=[f"walk with the largest pages: {ref.pages[0].exchange.curl}"],
         )
@@ -169,7 +175,8 @@ def _gap(run: OperationRun, ref: Walk, walk: Walk) -> None:
     for index in range(n):
         if ref_ids[index] != ids[index]:
             run.fail(
-                f"item {index + 1} differs between page sizes {walk.plan.size} and {ref.plan.size} ({walk.plan.describe()})",
+                f"item {index + 1} differs between page sizes {walk.plan.size} and {ref.plan.size} "
+                f"({walk.plan.describe()})",
                 f"{ref_ids[index]!r} (as with the largest pages)",
                 repr(ids[index]),
                 walk.page_of(index).exchange,
@@ -331,7 +338,9 @@ def limits_and_defaults(ctx: PromiseContext) -> None:
         with ctx.on(lst.op.label) as run:
             path = ctx.scope_path(lst) if lst.scopes else {}
             if path is None:
-                run.skip(f"no known value for {', '.join(s.param for s in lst.scopes)} (give one with --param NAME=VALUE)")
+                run.skip(
+                    f"no known value for {', '.join(s.param for s in lst.scopes)} (give one with --param NAME=VALUE)"
+                )
                 continue
             _limits(ctx, run, lst, path)
 

@@ -1,10 +1,13 @@
-"""Record promises: a list and the detail operation agree on the same ID, and a nested collection
-(an invoice's payments) agrees with the top-level one.
+"""Record promises: the same record reads the same wherever it is listed.
+
+A list and the detail operation agree on the same ID, and a nested collection (an invoice's
+payments) agrees with the top-level one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from hypothesis import strategies as st
@@ -15,21 +18,22 @@ from contracts.promises.walk import Plan
 from contracts.registry import promise
 
 
-def differences(a: Any, b: Any, prefix: str = "") -> list[str]:
-    """Paths where two JSON values differ (``amount: 12.5 != '12.50'``)."""
+def differences(a: Any, b: Any, prefix: str = "", names: tuple[str, str] = ("the list", "the detail")) -> list[str]:
+    """Paths where two JSON values differ (``amount: 12.5 != '12.50'``); ``names`` say where each came from."""
     if isinstance(a, Mapping) and isinstance(b, Mapping):
         out = []
         for key in list(dict.fromkeys([*a, *b])):
             where = f"{prefix}{key}"
             if key not in a:
-                out.append(f"{where}: missing in the list, {b[key]!r} in the detail")
+                out.append(f"{where}: missing in {names[0]}, {b[key]!r} in {names[1]}")
             elif key not in b:
-                out.append(f"{where}: {a[key]!r} in the list, missing in the detail")
+                out.append(f"{where}: {a[key]!r} in {names[0]}, missing in {names[1]}")
             else:
-                out += differences(a[key], b[key], where + ".")
+                out += differences(a[key], b[key], where + ".", names)
         return out
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in differences(x, y, f"{prefix}{i}.")]
+        pairs = enumerate(zip(a, b, strict=True))
+        return [d for i, (x, y) in pairs for d in differences(x, y, f"{prefix}{i}.", names)]
     if a != b or type(a) is not type(b):
         return [f"{prefix.rstrip('.') or 'record'}: {a!r} != {b!r}"]
     return []
@@ -50,7 +54,7 @@ def list_detail_agree(ctx: PromiseContext) -> None:
                 run.skip(f"{lst.op.label} returned no records to look up")
                 continue
             explicit = [items[0], items[-1]]
-            ctx.explore(run, st.sampled_from(items), lambda item, run=run, get=get: _compare(ctx, run, get, item), explicit=explicit)
+            ctx.explore(run, st.sampled_from(items), partial(_compare, ctx, run, get), explicit=explicit)
 
 
 def _compare(ctx: PromiseContext, run: OperationRun, get: GetDecl, item: Mapping[str, Any]) -> None:
@@ -88,10 +92,7 @@ def nested_agrees_with_top_level(ctx: PromiseContext) -> None:
             if not values:
                 run.skip(f"no known value for {scope.param!r} (give one with --param {scope.param}=VALUE)")
                 continue
-            ctx.explore(
-                run, st.sampled_from(values), lambda v, run=run, lst=lst, scope=scope: _nested(ctx, run, lst, scope, v),
-                explicit=values[:1],
-            )
+            ctx.explore(run, st.sampled_from(values), partial(_nested, ctx, run, lst, scope), explicit=values[:1])
 
 
 def _nested(ctx: PromiseContext, run: OperationRun, lst: ListDecl, scope: ScopeDecl, value: str) -> None:
@@ -131,7 +132,7 @@ def _nested(ctx: PromiseContext, run: OperationRun, lst: ListDecl, scope: ScopeD
         )
         return
     for ident, item in got.items():
-        diff = differences(expected[ident], item)
+        diff = differences(expected[ident], item, names=("the top-level list", "the nested list"))
         if diff:
             run.fail(
                 f"record {ident!r} differs between {top.op.label} and the nested list",

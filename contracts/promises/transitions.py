@@ -1,5 +1,7 @@
-"""State promises: a documented transition takes effect and the next read shows it; a transition
-from a status the document does not allow is refused and changes nothing.
+"""State promises: documented transitions take effect, forbidden ones are refused.
+
+A documented transition takes effect and the next read shows it; a transition from a status the
+document does not allow is refused and changes nothing.
 
 Both change state, so they run against a foreign URL only with ``--allow-writes``; against
 paymock's own mock the kit resets the sandbox afterwards.
@@ -8,6 +10,7 @@ paymock's own mock the kit resets the sandbox afterwards.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from hypothesis import strategies as st
@@ -39,11 +42,12 @@ def records_in(ctx: PromiseContext, t: TransitionDecl, statuses: Sequence[str], 
             found += [i for i in walk.items if isinstance(i, Mapping)]
     else:
         found = [i for i in ctx.sample_items(top) if isinstance(i, Mapping)]
-    return [i for i in found if i.get(field) in statuses and i.get(t.collection.id_field)]
+    key = t.collection.id_field
+    return [i for i in found if i.get(field) in statuses and i.get(key) and str(i[key]) not in ctx.touched]
 
 
 def _send(ctx: PromiseContext, t: TransitionDecl, ident: str) -> Exchange:
-    body = {} if t.op.spec.body is not None and t.op.spec.body.required else None
+    body: dict[str, Any] | None = {} if t.op.spec.body is not None and t.op.spec.body.required else None
     return ctx.call(t.op, ctx.access, path={t.key: ident}, json_body=body)
 
 
@@ -80,18 +84,24 @@ def state_changes_visible(ctx: PromiseContext) -> None:
             ctx.explore(
                 run,
                 st.sampled_from(candidates),
-                lambda item, run=run, t=t, field=field: _move(ctx, run, t, item, field, used),
+                partial(_move, ctx, run, t, field, used),
                 explicit=candidates[:1],
                 examples=min(3, ctx.options.promise_examples),
             )
 
 
-def _move(ctx: PromiseContext, run: OperationRun, t: TransitionDecl, item: Mapping[str, Any], field: str, used: set[str]) -> None:
+def _move(
+    ctx: PromiseContext, run: OperationRun, t: TransitionDecl, field: str, used: set[str], item: Mapping[str, Any]
+) -> None:
     ident = str(item[t.collection.id_field])
     if ident in used:
         return
     used.add(ident)
-    before = item.get(field)
+    before, _ = _read_status(ctx, t, ident, field)
+    if before is not None and before not in t.allowed:
+        return  # changed since it was listed: no longer a candidate
+    before = before or item.get(field)
+    ctx.touched.add(ident)
     answer = _send(ctx, t, ident)
     record = t.envelope.get(answer.json(), "item") if 200 <= answer.status < 300 else None
     if not isinstance(record, Mapping):
@@ -103,7 +113,12 @@ def _move(ctx: PromiseContext, run: OperationRun, t: TransitionDecl, item: Mappi
         )
         return
     if record.get(field) != t.to:
-        run.fail(f"the answer to {t.op.label} does not show the new status", f"{field} {t.to!r}", f"{field} {record.get(field)!r}", answer)
+        run.fail(
+            f"the answer to {t.op.label} does not show the new status",
+            f"{field} {t.to!r}",
+            f"{field} {record.get(field)!r}",
+            answer,
+        )
         return
     for fact in t.sets:
         for prop in ctx.contract.fields_from(t.collection, fact):
@@ -159,7 +174,7 @@ def forbidden_transition_refused(ctx: PromiseContext) -> None:
             ctx.explore(
                 run,
                 st.sampled_from(candidates),
-                lambda item, run=run, t=t, field=field: _refuse(ctx, run, t, item, field),
+                partial(_refuse, ctx, run, t, field),
                 explicit=candidates[:1],
                 examples=min(3, ctx.options.promise_examples),
             )
@@ -167,17 +182,24 @@ def forbidden_transition_refused(ctx: PromiseContext) -> None:
 
 def _twice(ctx: PromiseContext, run: OperationRun, t: TransitionDecl, item: Mapping[str, Any], field: str) -> None:
     ident = str(item[t.collection.id_field])
+    ctx.touched.add(ident)
     first = _send(ctx, t, ident)
     if not 200 <= first.status < 300:
         return  # not this promise's business: state_changes_visible reports it
-    _refuse(ctx, run, t, {**item, field: t.to}, field, again=first)
+    _refuse(ctx, run, t, field, {**item, field: t.to}, again=first)
 
 
 def _refuse(
-    ctx: PromiseContext, run: OperationRun, t: TransitionDecl, item: Mapping[str, Any], field: str, again: Exchange | None = None
+    ctx: PromiseContext,
+    run: OperationRun,
+    t: TransitionDecl,
+    field: str,
+    item: Mapping[str, Any],
+    again: Exchange | None = None,
 ) -> None:
     ident = str(item[t.collection.id_field])
     before = item.get(field)
+    ctx.touched.add(ident)
     answer = _send(ctx, t, ident)
     refused = 400 <= answer.status < 500 and t.op.documents(answer.status)
     what = "a second time" if again is not None else f"from status {before!r}"

@@ -13,11 +13,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from mock_server.columns import COLUMN_TYPES, SqlValue
-from mock_server.spec import Column
+from hypothesis import strategies as st
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
-from contracts.declarations import FilterDecl, SortKey, lookup
+from contracts.declarations import FilterDecl, SortChoice, SortDecl, SortKey, lookup
+from mock_server.columns import COLUMN_TYPES, SqlValue
+from mock_server.spec import Column
 
 
 def type_name(column: Column) -> str:
@@ -100,6 +101,32 @@ def choices(filters: Sequence[FilterDecl], items: Sequence[Any]) -> dict[str, li
         if values:
             out[flt.param] = values
     return out
+
+
+def filter_sets(
+    values: Mapping[str, Sequence[str]], *, min_size: int = 0, max_size: int = 2
+) -> st.SearchStrategy[tuple[tuple[str, str], ...]]:
+    """Draw a few filter parameters, each with one of its values."""
+
+    @st.composite
+    def draw(draw_value: st.DrawFn) -> tuple[tuple[str, str], ...]:
+        names = draw_value(st.lists(st.sampled_from(sorted(values)), min_size=min_size, max_size=max_size, unique=True))
+        return tuple((name, draw_value(st.sampled_from(list(values[name])))) for name in names)
+
+    return draw()
+
+
+def signed_orders(sort: SortDecl) -> st.SearchStrategy[SortChoice]:
+    """Draw a signed-fields order: up to ``max_fields`` distinct fields, each ascending, descending or bare."""
+
+    @st.composite
+    def draw(draw_value: st.DrawFn) -> SortChoice:
+        names = draw_value(
+            st.lists(st.sampled_from(sorted(sort.fields)), min_size=1, max_size=sort.max_fields, unique=True)
+        )
+        return sort.signed([(name, draw_value(st.sampled_from(["asc", "desc", "bare"]))) for name in names])
+
+    return draw()
 
 
 def key_of(keys: Sequence[SortKey], item: Any) -> tuple[SqlValue, ...]:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import LiveServer
 from documented import assert_documented
+from live import LiveServer
 from vendors import LISTS, Session, walk
 
 from mock_server.spec import ApiSpec

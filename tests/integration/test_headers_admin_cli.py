@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import PAYMOCK, LiveServer, start_server
+from live import PAYMOCK, LiveServer, start_server
 from vendors import Session
 
 

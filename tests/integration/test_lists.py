@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from conftest import PAYMENTS, LiveServer
+from live import PAYMENTS, LiveServer
 from vendors import LISTS, Session, walk
 
 PAGED = ("flexportal", "exsited", "notify", "zuora")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import LiveServer
+from live import LiveServer
 
 # zuora-sdk calls pydantic APIs that pydantic deprecates; that is the SDK's business, not ours.
 pytestmark = pytest.mark.filterwarnings("ignore::pydantic.warnings.PydanticDeprecationWarning")

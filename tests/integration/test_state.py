@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import LiveServer, start_server
 from documented import assert_documented
+from live import LiveServer, start_server
 from vendors import Session
 
 from mock_server.spec import ApiSpec

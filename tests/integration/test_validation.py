@@ -8,8 +8,8 @@ import json
 from typing import Any
 
 import pytest
-from conftest import LiveServer
 from documented import assert_documented
+from live import LiveServer
 from vendors import Session
 
 from mock_server.spec import ApiSpec
