@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from urllib.parse import urlencode
 
 from mock_server.columns import parse_instant
-from mock_server.errors import ApiError, SpecError
+from mock_server.errors import ApiError, SpecError, reject_unknown_keys
 from mock_server.filtering import Condition
 from mock_server.pagination import PageQuery, Paginator, load_paginator
 from mock_server.registry import Registry
@@ -55,12 +55,7 @@ class OperationContext:
 
     def only(self, block: Mapping[str, Any], allowed: set[str]) -> None:
         """Refuse keys the action does not know."""
-        unknown = set(block) - allowed - {"action"}
-        if unknown:
-            raise SpecError(
-                self.where,
-                f"unknown key(s) {', '.join(sorted(unknown))}; allowed: action, {', '.join(sorted(allowed))}",
-            )
+        reject_unknown_keys(block, {*allowed, "action"}, self.where)
 
 
 class Action(Protocol):

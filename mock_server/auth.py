@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Protocol
 
-from mock_server.errors import ApiError, SpecError
+from mock_server.errors import ApiError, SpecError, reject_unknown_keys
 from mock_server.registry import Registry
 from mock_server.world import Facts, stable_hex
 
@@ -82,15 +82,6 @@ class AuthScheme(Protocol):
 
 AuthFactory = Callable[[Mapping[str, Any], str], AuthScheme]
 AUTH_SCHEMES: Registry[AuthFactory] = Registry("auth scheme")
-
-
-def _only(block: Mapping[str, Any], allowed: set[str], where: str) -> None:
-    unknown = set(block) - allowed
-    if unknown:
-        raise SpecError(
-            where,
-            f"unknown key(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(allowed))}",
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +147,7 @@ class ApiKeyAuthenticator:
 
 @AUTH_SCHEMES.register("api-key")
 def _api_key(block: Mapping[str, Any], where: str) -> AuthScheme:
-    _only(block, {"scheme", "header", "prefix", "key", "format"}, where)
+    reject_unknown_keys(block, {"scheme", "header", "prefix", "key", "format"}, where)
     fmt = block.get("format")
     try:
         pattern = re.compile(fmt) if fmt else None
@@ -264,7 +255,7 @@ class OAuth2Authenticator:
 
 @AUTH_SCHEMES.register("oauth2")
 def _oauth2(block: Mapping[str, Any], where: str) -> AuthScheme:
-    _only(block, {"scheme", "client-id", "client-secret", "expires-in", "refresh"}, where)
+    reject_unknown_keys(block, {"scheme", "client-id", "client-secret", "expires-in", "refresh"}, where)
     for key in ("client-id", "client-secret"):
         if not isinstance(block.get(key), str):
             raise SpecError(f"{where}.{key}", "must be a template string, e.g. '{client_uuid}'")

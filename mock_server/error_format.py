@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from mock_server.errors import ERROR_KINDS, ApiError, Problem, SpecError
+from mock_server.errors import ERROR_KINDS, ApiError, Problem, SpecError, reject_unknown_keys
 from mock_server.templates import Template, find_list
 
 VARIABLES = ("status", "code", "message", "type", "loc", "param", "request_id", "process_id")
@@ -40,12 +40,7 @@ class ErrorFormat:
     @classmethod
     def load(cls, block: Mapping[str, Any], where: str, media_type: str) -> ErrorFormat:
         """Compile the ``errors`` block; every kind in :data:`ERROR_KINDS` must be declared."""
-        unknown = set(block) - {"body", "repeat", "kinds", "media-type"}
-        if unknown:
-            raise SpecError(
-                where,
-                f"unknown key(s) {', '.join(sorted(unknown))}; allowed: body, kinds, media-type, repeat",
-            )
+        reject_unknown_keys(block, {"body", "repeat", "kinds", "media-type"}, where)
         kinds_block = block.get("kinds")
         if not isinstance(kinds_block, Mapping):
             raise SpecError(f"{where}.kinds", "must map each error kind to {status, code}")

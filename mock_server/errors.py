@@ -24,6 +24,13 @@ class SpecError(MockServerError):
         self.message = message
 
 
+def reject_unknown_keys(node: Any, allowed: set[str], where: str) -> None:
+    """Refuse an ``x-paymock`` mapping with keys outside ``allowed``, naming the allowed ones."""
+    unknown = set(node) - allowed
+    if unknown:
+        raise SpecError(where, f"unknown key(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(allowed))}")
+
+
 class StoreError(MockServerError):
     """The data file cannot be used (wrong schema version, written by another seed, ...)."""
 

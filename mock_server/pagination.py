@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from mock_server.errors import ApiError, SpecError
+from mock_server.errors import ApiError, SpecError, reject_unknown_keys
 from mock_server.filtering import Condition
 from mock_server.registry import Registry
 from mock_server.sorting import SortKey
@@ -325,11 +325,6 @@ def load_paginator(block: Any, where: str, params: Mapping[str, Mapping[str, Any
         "cap",
         "link-empty",
     }
-    unknown = set(block) - allowed
-    if unknown:
-        raise SpecError(
-            where,
-            f"unknown key(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(allowed))}",
-        )
+    reject_unknown_keys(block, allowed, where)
     factory = PAGINATION_STYLES.get(block.get("style"), f"{where}.style")
     return factory(block, where, params)

@@ -20,7 +20,7 @@ import yaml
 
 from mock_server.columns import COLUMN_TYPES, ColumnType, SqlValue
 from mock_server.error_format import ErrorFormat
-from mock_server.errors import SpecError
+from mock_server.errors import SpecError, reject_unknown_keys
 from mock_server.filtering import FILTER_OPERATORS, Filter
 from mock_server.params import BodySpec, ParamSpec, compile_body, compile_param
 from mock_server.records import Context, Render, compile_schema
@@ -217,21 +217,12 @@ def _mapping(node: Any, where: str) -> Mapping[str, Any]:
     return node
 
 
-def _only(node: Mapping[str, Any], allowed: set[str], where: str) -> None:
-    unknown = set(node) - allowed
-    if unknown:
-        raise SpecError(
-            where,
-            f"unknown key(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(allowed))}",
-        )
-
-
 def _load_columns(block: Mapping[str, Any], table: str, where: str) -> dict[str, Column]:
     columns = {}
     for name, col in _mapping(block, where).items():
         cwhere = f"{where}.{name}"
         col = _mapping(col, cwhere)
-        _only(col, {"path", "type", "parse"}, cwhere)
+        reject_unknown_keys(col, {"path", "type", "parse"}, cwhere)
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             raise SpecError(cwhere, "column names are identifiers (letters, digits, _)")
         path = tuple(int(p) if p.isdigit() else p for p in str(col.get("path", name)).split("."))
@@ -246,7 +237,7 @@ def _load_columns(block: Mapping[str, Any], table: str, where: str) -> dict[str,
 
 
 def _load_collection(name: str, block: Mapping[str, Any], api: str, resolver: Resolver, where: str) -> CollectionSpec:
-    _only(block, {"entity", "size", "schema", "id", "statuses", "columns"}, where)
+    reject_unknown_keys(block, {"entity", "size", "schema", "id", "statuses", "columns"}, where)
     entity = block.get("entity")
     if entity not in ("payment", "subscription"):
         raise SpecError(f"{where}.entity", f"unknown entity {entity!r}; available: payment, subscription")
@@ -332,19 +323,19 @@ def load_api(path: Path | str, *, validate_document: bool = True) -> ApiSpec:
             raise SpecError(where0, f"not a valid OpenAPI document: {exc}") from None
     root = _mapping(document.get("x-paymock"), f"{where0}: x-paymock")
     rwhere = f"{where0}: x-paymock"
-    _only(root, ROOT_KEYS, rwhere)
+    reject_unknown_keys(root, ROOT_KEYS, rwhere)
     name = root.get("name")
     if name != file.stem:
         raise SpecError(f"{rwhere}.name", f"must equal the file name {file.stem!r}, got {name!r}")
     resolver = Resolver(document, where0)
 
     tenancy = _mapping(root.get("tenancy", {}), f"{rwhere}.tenancy")
-    _only(tenancy, {"count", "selectors"}, f"{rwhere}.tenancy")
+    reject_unknown_keys(tenancy, {"count", "selectors"}, f"{rwhere}.tenancy")
     selectors = []
     for i, sel in enumerate(tenancy.get("selectors", [])):
         swhere = f"{rwhere}.tenancy.selectors[{i}]"
         sel = _mapping(sel, swhere)
-        _only(sel, {"in", "name", "value", "required", "mismatch"}, swhere)
+        reject_unknown_keys(sel, {"in", "name", "value", "required", "mismatch"}, swhere)
         if sel.get("in") not in ("header", "path"):
             raise SpecError(f"{swhere}.in", f"must be 'header' or 'path', got {sel.get('in')!r}")
         if sel.get("mismatch", "forbidden") not in ("forbidden", "not_found", "unauthorized"):
@@ -360,7 +351,7 @@ def load_api(path: Path | str, *, validate_document: bool = True) -> ApiSpec:
         )
 
     responses = _mapping(root.get("responses", {}), f"{rwhere}.responses")
-    _only(responses, {"media-type", "echo-headers", "gzip-min-bytes"}, f"{rwhere}.responses")
+    reject_unknown_keys(responses, {"media-type", "echo-headers", "gzip-min-bytes"}, f"{rwhere}.responses")
     settings = ResponseSettings(
         media_type=str(responses.get("media-type", "application/json")),
         echo_headers=tuple(responses.get("echo-headers", ())),
@@ -479,7 +470,7 @@ def _filter_for(
     if block is None:
         return None
     block = _mapping(block, f"{where}.x-paymock")
-    _only(block, {"filter", "op", "null-literal", "ignore"}, f"{where}.x-paymock")
+    reject_unknown_keys(block, {"filter", "op", "null-literal", "ignore"}, f"{where}.x-paymock")
     if "ignore" in block:
         if not isinstance(block["ignore"], str) or not block["ignore"].strip():
             raise SpecError(f"{where}.x-paymock.ignore", "must say why the parameter has no effect")

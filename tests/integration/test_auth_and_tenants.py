@@ -56,7 +56,8 @@ def test_bad_credentials_get_the_vendor_401(
     elif credential == "unknown":
         # Well-formed, but not a key or token the sandbox issued.
         value = good.split(" ", 1)[1] if api != "zutax" else good
-        flipped = value[:-1] + ("A" if value[-1] != "A" else "B")
+        # Case-insensitively different: an OAuth token is hex, where 'a' and 'A' are the same digit.
+        flipped = value[:-1] + ("0" if value[-1].lower() != "0" else "1")
         headers[header] = ("Bearer " if api != "zutax" else "") + flipped
     elif credential == "wrong scheme":
         headers[header] = "Bearer " + good
