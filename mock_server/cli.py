@@ -124,10 +124,13 @@ def banner(rts: dict[str, ApiRuntime], host: str, port: int, root: str | None) -
         url = f"http://{host}:{port}" + ("" if name == root else f"/{name}")
         lines.append(f"  {name:<11} {url}")
         cred = rt.credentials()[0]
-        shown = {k: v for k, v in cred.items() if k not in ("name", "api_key", "header", "value", "selectors")}
+        shown = {
+            k: v for k, v in cred.items() if k not in ("name", "api_key", "header", "value", "selectors", "params")
+        }
         if "header" in cred:
             shown[cred["header"]] = cred["value"]
         shown.update(cred.get("selectors", {}))
+        shown.update(cred.get("params", {}))
         lines.append("              " + "  ".join(f"{k}: {v}" for k, v in shown.items()))
     return "\n".join(lines)
 
