@@ -1,7 +1,7 @@
 """Filter and order promises: filters hold, and so does every documented order.
 
 Every returned item satisfies every filter requested, and the order holds for every documented
-sort key and direction (zuora's two-key sort with its ``-``/``+`` operators included).
+sort key and direction (two-key signed sorts with their own ``-``/``+`` meaning included).
 """
 
 from __future__ import annotations

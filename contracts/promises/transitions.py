@@ -62,7 +62,7 @@ def _read_status(ctx: PromiseContext, t: TransitionDecl, ident: str, field: str)
 
 @promise(
     "state_changes_visible",
-    "A documented transition (flexportal mark-paid, cancel) takes effect, and the next read shows the new status.",
+    "A documented transition (such as mark-paid or cancel) takes effect, and the next read shows the new status.",
     writes=True,
 )
 def state_changes_visible(ctx: PromiseContext) -> None:
