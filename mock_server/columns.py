@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from mock_server.registry import Registry
@@ -53,12 +54,78 @@ def _integer(value: Any, parse: str | None = None) -> SqlValue:
 def _money(value: Any, parse: str | None = None) -> SqlValue:
     if value is None:
         return None
-    try:
-        cents = int((Decimal(str(value)) * 100).to_integral_value())
-    except InvalidOperation:
-        return None
+    text = str(value)  # a float prints its shortest form: 123.45, not 123.4500000001
+    cents = _plain_cents(text)
+    if cents is None:
+        try:
+            cents = int((Decimal(text) * 100).to_integral_value())
+        except InvalidOperation:
+            return None
     # Clamped to what SQLite stores: an amount this large matches nothing, in order.
     return max(-MONEY_LIMIT, min(MONEY_LIMIT, cents))
+
+
+def _plain_cents(text: str) -> int | None:
+    """Cents of ``123``, ``-4.5`` or ``0.07`` without Decimal (seeding reads millions); None otherwise."""
+    whole, dot, frac = text.partition(".")
+    sign = -1 if whole.startswith("-") else 1
+    digits = whole[1:] if sign < 0 else whole
+    if not (digits.isascii() and digits.isdigit()) or len(frac) > 2:
+        return None
+    if frac and not (frac.isascii() and frac.isdigit()):
+        return None
+    if dot and not frac:
+        return None  # "12." is Decimal's to judge
+    return sign * (int(digits) * 100 + int(frac.ljust(2, "0")))
+
+
+#: Layouts read without strptime: layout -> (separators between date and time, allowed suffixes).
+#: ``None`` is ISO 8601 as :func:`parse_instant` reads it (``T`` or a space, ``Z`` or no offset).
+_FAST_LAYOUTS: dict[str | None, tuple[str, tuple[str, ...]]] = {
+    None: ("T ", ("", "Z", "z")),
+    "%Y-%m-%d %H:%M:%S": (" ", ("",)),
+    "%Y-%m-%dT%H:%M:%S": ("T", ("",)),
+    "%Y-%m-%dT%H:%M:%SZ": ("T", ("Z",)),
+}
+
+
+@lru_cache(maxsize=4096)
+def _epoch_day(text: str) -> int | None:
+    try:
+        return date.fromisoformat(text).toordinal() - _EPOCH_ORDINAL
+    except ValueError:
+        return None
+
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+def _fast_instant(text: str, parse: str | None) -> int | None:
+    """Epoch seconds of ``YYYY-MM-DD?HH:MM:SS[Z]`` in a layout of :data:`_FAST_LAYOUTS`; None: not that shape.
+
+    Anything it does not recognise goes to the general parser, which also words the errors.
+    """
+    layout = _FAST_LAYOUTS.get(parse)
+    if layout is None or len(text) not in (19, 20):
+        return None
+    separators, suffixes = layout
+    if (
+        text[19:] not in suffixes
+        or text[10] not in separators
+        or text[4] != "-"
+        or text[7] != "-"
+        or text[13] != ":"
+        or text[16] != ":"
+    ):
+        return None
+    clock = text[11:13] + text[14:16] + text[17:19]
+    if not (clock.isascii() and clock.isdigit()):
+        return None
+    hours, minutes, seconds = int(clock[:2]), int(clock[2:4]), int(clock[4:])
+    if hours > 23 or minutes > 59 or seconds > 59:
+        return None
+    day = _epoch_day(text[:10]) if text[:4].isascii() and text[:4].isdigit() else None
+    return None if day is None else day * 86_400 + hours * 3600 + minutes * 60 + seconds
 
 
 def normalize_iso(text: str) -> str:
@@ -81,6 +148,9 @@ def parse_instant(value: Any, parse: str | None = None, edge: str = "start") -> 
     if isinstance(value, int | float):
         return int(value)
     text = str(value).strip()
+    fast = _fast_instant(text, parse)
+    if fast is not None:
+        return fast
     if parse:
         moment = datetime.strptime(text, parse)
     elif _DATE_ONLY.match(text):

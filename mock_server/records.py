@@ -7,10 +7,12 @@ is then a walk of that tree with no parsing and no lookups by name.
 from __future__ import annotations
 
 import bisect
+import re
 import string
 import time
 import zlib
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from mock_server.errors import SpecError
@@ -42,7 +44,7 @@ class Context:
 SOURCES: Registry[Callable[[Any, Context], Render]] = Registry("x-paymock source")
 
 
-def _fact_kind(path: str, ctx: Context) -> tuple[list[str], str | None]:
+def fact_kind(path: str, ctx: Context) -> tuple[list[str], str | None]:
     """Validate a dotted fact path and return its parts and the kind of the fact it ends on."""
     parts = path.split(".")
     kind: str | None = ctx.roots.get(parts[0])
@@ -64,6 +66,29 @@ def _fact_kind(path: str, ctx: Context) -> tuple[list[str], str | None]:
 
 def _getter(parts: list[str]) -> Render:
     root, rest = parts[0], parts[1:]
+    # Most sources read one or two levels deep; those get a closure without a loop (seeding renders
+    # tens of millions of fields).
+    if not rest:
+        return lambda env: env.get(root)
+    if len(rest) == 1:
+        (first,) = rest
+
+        def get_one(env: Env) -> Any:
+            value = env.get(root)
+            return None if value is None else value[first]
+
+        return get_one
+    if len(rest) == 2:
+        first, second = rest
+
+        def get_two(env: Env) -> Any:
+            value = env.get(root)
+            if value is None:
+                return None
+            value = value[first]
+            return None if value is None else value[second]
+
+        return get_two
 
     def get(env: Env) -> Any:
         value = env.get(root)
@@ -76,7 +101,7 @@ def _getter(parts: list[str]) -> Render:
     return get
 
 
-def _formatter(ctx: Context, is_time: bool) -> Callable[[Any], Any]:
+def formatter(ctx: Context, is_time: bool) -> Callable[[Any], Any]:
     """Return a function that shapes a fact value for the property's schema."""
     schema = ctx.schema
     fmt = schema.get("format")
@@ -85,37 +110,88 @@ def _formatter(ctx: Context, is_time: bool) -> Callable[[Any], Any]:
         ctx.schema.get("x-paymock", {}).get("strftime") if isinstance(ctx.schema.get("x-paymock"), dict) else None
     )
     if is_time or strftime or fmt in ("date", "date-time"):
-        pattern = strftime or ("%Y-%m-%d" if fmt == "date" else "%Y-%m-%dT%H:%M:%SZ")
+        return time_shape(strftime or ("%Y-%m-%d" if fmt == "date" else "%Y-%m-%dT%H:%M:%SZ"))
+    return _SHAPES.get(type_, as_is)
 
-        def as_time(v: Any) -> Any:
-            # time.strftime over gmtime is several times cheaper than datetime objects, and seeding
-            # formats millions of these.
-            if isinstance(v, int):
-                return time.strftime(pattern, time.gmtime(v))
+
+def as_number(v: Any) -> Any:
+    """A fact as a JSON number (money facts are decimal strings)."""
+    return float(v) if isinstance(v, str) else v
+
+
+def as_integer(v: Any) -> Any:
+    """A fact as a JSON integer."""
+    return int(v) if isinstance(v, str) else v
+
+
+def as_string(v: Any) -> Any:
+    """A fact as a JSON string."""
+    return v if isinstance(v, str) or v is None else str(v)
+
+
+def as_boolean(v: Any) -> Any:
+    """A fact as a JSON boolean."""
+    return v if v is None else bool(v)
+
+
+def as_is(v: Any) -> Any:
+    """A fact unchanged (the schema gives no type to shape it to)."""
+    return v
+
+
+_SHAPES: dict[Any, Callable[[Any], Any]] = {
+    "number": as_number,
+    "integer": as_integer,
+    "string": as_string,
+    "boolean": as_boolean,
+}
+_DAY_LAYOUT = re.compile(r"(?:[^%]|%[Ymd%])*")
+_CLOCK_LAYOUT = re.compile(r"%H([^%]*)%M([^%]*)%S([^%]*)")
+
+
+def time_shape(pattern: str) -> Callable[[Any], Any]:
+    """Format epoch seconds with a strftime ``pattern`` (other values pass through unchanged).
+
+    Seeding formats millions of instants: when the pattern is a date layout optionally followed
+    by ``%H?%M?%S?``, the date part is formatted once per day (cached) and the clock with ``%``
+    formatting; any other pattern goes to ``time.strftime`` as it is.
+    """
+    day_part, mark, rest = pattern.partition("%H")
+    clock = _CLOCK_LAYOUT.fullmatch(mark + rest) if mark else None
+    if not _DAY_LAYOUT.fullmatch(day_part) or (mark and clock is None):
+
+        def general(v: Any) -> Any:
+            return time.strftime(pattern, time.gmtime(v)) if isinstance(v, int) else v
+
+        return general
+
+    @lru_cache(maxsize=4096)
+    def day_text(day: int) -> str:
+        return time.strftime(day_part, time.gmtime(day * 86_400))
+
+    if clock is None:
+        return lambda v: day_text(v // 86_400) if isinstance(v, int) else v
+    template = "%02d{}%02d{}%02d{}".format(*(part.replace("%", "%%") for part in clock.groups()))
+
+    def moment(v: Any) -> Any:
+        if not isinstance(v, int):
             return v
+        day, seconds = divmod(v, 86_400)
+        return day_text(day) + template % (seconds // 3600, seconds // 60 % 60, seconds % 60)
 
-        return as_time
-    if type_ == "number":
-        return lambda v: float(v) if isinstance(v, str) else v
-    if type_ == "integer":
-        return lambda v: int(v) if isinstance(v, str) else v
-    if type_ == "string":
-        return lambda v: v if isinstance(v, str) or v is None else str(v)
-    if type_ == "boolean":
-        return lambda v: v if v is None else bool(v)
-    return lambda v: v
+    return moment
 
 
 @SOURCES.register("from")
 def _from(value: Any, ctx: Context) -> Render:
     if not isinstance(value, str):
         raise SpecError(ctx.where, f"'from' takes a dotted fact path, got {value!r}")
-    parts, kind = _fact_kind(value, ctx)
+    parts, kind = fact_kind(value, ctx)
     if kind is not None and not kind.endswith("[]") and ctx.schema.get("type") != "object":
         facts = ", ".join(f"{value}.{f}" for f in FACT_SCHEMA[kind])
         raise SpecError(ctx.where, f"{value!r} is a {kind}, not a value; read one of its facts: {facts}")
     get = _getter(parts)
-    shape = _formatter(ctx, parts[-1] in TIME_FACTS)
+    shape = formatter(ctx, parts[-1] in TIME_FACTS)
 
     def render(env: Env) -> Any:
         v = get(env)
@@ -136,7 +212,7 @@ def _template(value: Any, ctx: Context) -> Render:
     for literal, field, spec, conv in parsed:
         if conv:
             raise SpecError(ctx.where, f"conversions (!{conv}) are not supported in {value!r}")
-        getter = _getter(_fact_kind(field, ctx)[0]) if field else None
+        getter = _getter(fact_kind(field, ctx)[0]) if field else None
         pieces.append((literal, getter, spec or ""))
 
     def render(env: Env) -> Any:
@@ -164,7 +240,7 @@ def _map(value: Any, ctx: Context) -> Render:
     table = spec.get("values")
     if not isinstance(table, dict):
         raise SpecError(ctx.where, "'map' needs 'values': a table from fact value to property value")
-    get = _getter(_fact_kind(value, ctx)[0])
+    get = _getter(fact_kind(value, ctx)[0])
     default = spec.get("default")
     return lambda env: table.get(get(env), default)
 
@@ -203,12 +279,14 @@ def _pick(value: Any, ctx: Context) -> Render:
 def _each(value: Any, ctx: Context) -> Render:
     if ctx.schema.get("type") != "array":
         raise SpecError(ctx.where, "'each' belongs on an array property")
-    parts, kind = _fact_kind(value, ctx)
+    parts, kind = fact_kind(value, ctx)
     if not (kind or "").endswith("[]"):
         raise SpecError(ctx.where, f"'each' needs a list fact, {value!r} is not one")
     get = _getter(parts)
+    from mock_server.codegen import compile_record  # codegen imports this module
+
     roots = {**ctx.roots, "item": kind[:-2]}  # type: ignore[index]
-    item = compile_schema(
+    item = compile_record(
         ctx.schema.get("items", {}),
         Context(f"{ctx.where}.items", roots, ctx.schema.get("items", {}), ctx.path + "[]"),
     )
@@ -220,7 +298,7 @@ def _each(value: Any, ctx: Context) -> Render:
     return render
 
 
-def _generated(ctx: Context, required: bool) -> Render | None:
+def generated(ctx: Context, required: bool) -> Render | None:
     """A value for a property without a source: from its schema alone. None means leave it out."""
     schema = ctx.schema
     if schema.get("nullable"):
@@ -275,14 +353,14 @@ def compile_schema(schema: Mapping[str, Any], ctx: Context) -> Render:
         )
     props = schema.get("properties")
     if props is None:
-        made = _generated(ctx, required=True)
+        made = generated(ctx, required=True)
         assert made is not None
         return made
     required = set(schema.get("required", ()))
     fields: list[tuple[str, Render]] = []
     for name, sub in props.items():
         sub_ctx = Context(f"{ctx.where}.properties.{name}", ctx.roots, sub, f"{ctx.path}.{name}")
-        render = compile_schema(sub, sub_ctx) if "x-paymock" in sub else _generated(sub_ctx, name in required)
+        render = compile_schema(sub, sub_ctx) if "x-paymock" in sub else generated(sub_ctx, name in required)
         if render is not None:
             fields.append((name, render))
 

@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from mock_server.codegen import compile_record
 from mock_server.columns import COLUMN_TYPES, ColumnType, SqlValue
 from mock_server.error_format import ErrorFormat
 from mock_server.errors import SpecError, reject_unknown_keys
 from mock_server.filtering import FILTER_OPERATORS, Filter
 from mock_server.params import BodySpec, ParamSpec, compile_body, compile_param
-from mock_server.records import Context, Render, compile_schema
+from mock_server.records import Context, Render
 from mock_server.world import COUNTRIES, DEFAULT_COUNTRIES, PHASES, WorldConfig
 
 if TYPE_CHECKING:
@@ -264,7 +265,7 @@ def _load_collection(name: str, block: Mapping[str, Any], api: str, resolver: Re
     if id_field not in schema.get("properties", {}):
         raise SpecError(f"{where}.id", f"{id_field!r} is not a property of {schema_ref}")
     file_part = where.split(":", 1)[0]
-    render = compile_schema(
+    render = compile_record(
         schema,
         Context(
             f"{file_part}: {schema_ref.lstrip('#/').replace('/', '.')}",

@@ -28,7 +28,7 @@ from mock_server.errors import StoreError
 from mock_server.filtering import Condition
 from mock_server.sorting import SortKey
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 #: Offsets from which pages are sliced from a cached ordering (see Store._deep_page).
 DEEP_OFFSET = 10_000
 DEEP_CACHE_SHAPES = 4
