@@ -7,11 +7,13 @@ change; anything else is regenerated for that API alone.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import multiprocessing
 import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,31 +126,36 @@ def seed_api(store: Store, api: ApiSpec, settings: SeedSettings, progress: Progr
             store.create_table(db, table_spec(collection))
     done = 0
     total = size * tenants
+    payments = api.collections[api.payments_collection or ""]
+    spec = table_spec(payments)
     for t in range(1, tenants + 1):
         tenant = tenant_facts(settings.seed, api.name, t)
         world = World(api.world, settings.seed, tenant, size, settings.as_of)
         with store.transaction() as db:
-            _store_entities(db, api.name, t, world)
-            for collection in api.collections.values():
-                if collection.entity != "payment":
-                    rows = [
-                        _row(
-                            collection,
-                            t,
-                            {collection.entity: world.hydrate_subscription(s), "tenant": tenant},
-                            s,
-                        )
-                        for s in world.subscriptions
-                    ]
-                    store.insert(db, table_spec(collection), rows)
-        payments = api.collections[api.payments_collection or ""]
-        spec = table_spec(payments)
-        for batch in _payment_rows(payments, t, world, tenant):
+            first_pk = store.next_pk(db, spec)
+        # Payments are rendered by worker processes from here on; this process stores the other
+        # entities meanwhile, then writes the payments as they arrive.
+        with _rendered_payments(payments, t, world, tenant, first_pk) as rendered:
             with store.transaction() as db:
-                store.insert(db, spec, batch)
-            done += len(batch)
-            if progress:
-                progress(api.name, done, total)
+                _store_entities(db, api.name, t, world)
+                for collection in api.collections.values():
+                    if collection.entity != "payment":
+                        rows = [
+                            _row(
+                                collection,
+                                t,
+                                {collection.entity: world.hydrate_subscription(s), "tenant": tenant},
+                                s,
+                            )
+                            for s in world.subscriptions
+                        ]
+                        store.insert(db, table_spec(collection), rows)
+            for rows, documents in rendered:
+                with store.transaction() as db:
+                    store.insert_rows(db, spec, rows, documents)
+                done += len(rows)
+                if progress:
+                    progress(api.name, done, total)
     with store.transaction() as db:
         for collection in api.collections.values():
             store.create_indexes(db, table_spec(collection, api))
@@ -163,36 +170,53 @@ def seed_api(store: Store, api: ApiSpec, settings: SeedSettings, progress: Progr
 
 
 #: What forked workers render: set just before the pool forks, so children inherit it.
-_WORK: tuple[CollectionSpec, int, World, Facts] | None = None
+_WORK: tuple[CollectionSpec, int, World, Facts, int] | None = None
+
+Rendered = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]
 
 
-def _render_chunk(chunk: int) -> list[tuple[Any, ...]]:
+def _render_chunk(chunk: int) -> Rendered:
+    """One chunk of payments as the store takes them: ``(pk, tenant, id, *columns)`` and ``(pk, doc, facts)``."""
     assert _WORK is not None
-    collection, tenant, world, tenant_info = _WORK
-    return [
-        _row(collection, tenant, {"payment": world.hydrate(f), "tenant": tenant_info}, f) for f in world.payments(chunk)
-    ]
+    collection, tenant, world, tenant_info, first_pk = _WORK
+    id_field = collection.id_field
+    columns = tuple(collection.columns.values())
+    render = collection.render
+    hydrate = world.hydrate
+    dumps = orjson.dumps
+    rows, documents = [], []
+    for facts in world.payments(chunk):
+        doc = render({"payment": hydrate(facts), "tenant": tenant_info})
+        pk = first_pk + facts["seq"] - 1
+        rows.append((pk, tenant, str(doc[id_field]), *[c.extract(doc) for c in columns]))
+        documents.append((pk, dumps(doc), dumps(facts)))
+    return rows, documents
 
 
-def _payment_rows(
-    collection: CollectionSpec, tenant: int, world: World, tenant_info: Facts
-) -> Iterator[list[tuple[Any, ...]]]:
-    """Rendered rows of every payment, chunk by chunk, in creation order.
+@contextmanager
+def _rendered_payments(
+    collection: CollectionSpec, tenant: int, world: World, tenant_info: Facts, first_pk: int
+) -> Iterator[Iterator[Rendered]]:
+    """Rendered payments of one tenant, chunk by chunk in creation order.
 
-    Large worlds are rendered by forked workers (one per core) while this process writes; the
+    Large worlds are rendered by forked workers (one per core), which start on entering; the
     result does not depend on how many there are.
     """
     global _WORK
+    _WORK = (collection, tenant, world, tenant_info, first_pk)
     workers = min(os.cpu_count() or 1, world.chunks)
-    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        for chunk in range(world.chunks):
-            _WORK = (collection, tenant, world, tenant_info)
-            yield _render_chunk(chunk)
-        return
-    _WORK = (collection, tenant, world, tenant_info)
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            yield from pool.imap(_render_chunk, range(world.chunks))
+        if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+            yield map(_render_chunk, range(world.chunks))
+            return
+        # The world is read, never changed, by the workers: frozen, the collector never walks it,
+        # so its pages stay shared with this process instead of being copied into each worker.
+        gc.freeze()
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                yield pool.imap(_render_chunk, range(world.chunks))
+        finally:
+            gc.unfreeze()
     finally:
         _WORK = None
 

@@ -1,7 +1,9 @@
 """The SQLite store: one table per collection, typed columns for filters and sorts.
 
-Each record's facts and rendered JSON are kept side by side, so that a page is a single indexed
-query and a string join.
+A collection is two tables: a narrow one of identifiers and typed filter/sort columns, which every
+index and every ordered scan reads, and beside it ``d_<table>`` with each record's rendered JSON
+and its facts, read only for the rows a page returns. A page is one indexed query and a string
+join.
 
 One data file is one state however many worker processes serve it: every process opens its own
 connections, WAL mode lets readers run beside the single writer, and every state change is a
@@ -158,22 +160,22 @@ class Store:
 
     @staticmethod
     def create_table(db: sqlite3.Connection, table: TableSpec) -> None:
-        """(Re)create a collection table, its facts and its shadow of original rows (for reset).
+        """(Re)create a collection table, its documents and its shadow of original rows (for reset).
 
-        Facts live in their own table: only state changes read them, and keeping them out of the
-        rows that lists read halves the bytes a page or a deep scan touches.
+        Documents and facts live beside the table, not in it: indexes are built by scanning the
+        table and deep pages by walking it, and a row of ids and numbers is a tenth of a row that
+        carries a kilobyte of JSON.
         """
         cols = "".join(f", {name} {affinity}" for name, affinity in table.columns)
-        for prefix in ("", "f_", "o_"):
+        for prefix in ("", "d_", "o_"):
             db.execute(f'DROP TABLE IF EXISTS "{prefix}{table.name}"')
         db.execute(
-            f'CREATE TABLE "{table.name}" (pk INTEGER PRIMARY KEY, tenant INTEGER NOT NULL,'
-            f" id TEXT NOT NULL, doc BLOB NOT NULL{cols})"
+            f'CREATE TABLE "{table.name}" (pk INTEGER PRIMARY KEY, tenant INTEGER NOT NULL, id TEXT NOT NULL{cols})'
         )
-        db.execute(f'CREATE TABLE "f_{table.name}" (pk INTEGER PRIMARY KEY, facts BLOB NOT NULL)')
+        db.execute(f'CREATE TABLE "d_{table.name}" (pk INTEGER PRIMARY KEY, doc BLOB NOT NULL, facts BLOB NOT NULL)')
         db.execute(
             f'CREATE TABLE "o_{table.name}" (pk INTEGER PRIMARY KEY, tenant INTEGER NOT NULL,'
-            f" id TEXT NOT NULL, doc BLOB NOT NULL{cols}, facts BLOB NOT NULL)"
+            f" id TEXT NOT NULL{cols}, doc BLOB NOT NULL, facts BLOB NOT NULL)"
         )
 
     @staticmethod
@@ -185,17 +187,37 @@ class Store:
             db.execute(f'CREATE INDEX "{table.name}__{i}" ON "{table.name}" (tenant, {", ".join(full)})')
 
     @staticmethod
-    def insert(db: sqlite3.Connection, table: TableSpec, rows: Iterable[Sequence[Any]]) -> None:
+    def next_pk(db: sqlite3.Connection, table: TableSpec) -> int:
+        """The primary key the next inserted row of ``table`` gets."""
+        return int(db.execute(f'SELECT coalesce(max(pk), 0) FROM "{table.name}"').fetchone()[0]) + 1
+
+    @staticmethod
+    def insert_rows(
+        db: sqlite3.Connection,
+        table: TableSpec,
+        rows: Iterable[Sequence[Any]],
+        documents: Iterable[Sequence[Any]],
+    ) -> None:
+        """Bulk insert ``(pk, tenant, id, *columns)`` rows and their ``(pk, doc, facts)``.
+
+        Seeding builds these tuples in its worker processes, so that the writing process only
+        hands them to SQLite.
+        """
+        marks = ", ".join("?" * (3 + len(table.columns)))
+        db.executemany(f'INSERT INTO "{table.name}" VALUES ({marks})', rows)
+        db.executemany(f'INSERT INTO "d_{table.name}" VALUES (?, ?, ?)', documents)
+
+    @classmethod
+    def insert(cls, db: sqlite3.Connection, table: TableSpec, rows: Iterable[Sequence[Any]]) -> None:
         """Bulk insert ``(tenant, id, facts, doc, *columns)`` rows, after every row already there."""
-        marks = ", ".join("?" * (4 + len(table.columns)))
-        names = "".join(f", {n}" for n, _ in table.columns)
-        start = int(db.execute(f'SELECT coalesce(max(pk), 0) FROM "{table.name}"').fetchone()[0]) + 1
-        batch = [(start + i, *row) for i, row in enumerate(rows)]
-        db.executemany(
-            f'INSERT INTO "{table.name}" (pk, tenant, id, doc{names}) VALUES ({marks})',
-            ((pk, tenant, id_, doc, *cols) for pk, tenant, id_, _, doc, *cols in batch),
+        start = cls.next_pk(db, table)
+        batch = list(rows)
+        cls.insert_rows(
+            db,
+            table,
+            ((start + i, tenant, id_, *cols) for i, (tenant, id_, _, _, *cols) in enumerate(batch)),
+            ((start + i, doc, facts) for i, (_, _, facts, doc, *_) in enumerate(batch)),
         )
-        db.executemany(f'INSERT INTO "f_{table.name}" VALUES (?, ?)', ((row[0], row[3]) for row in batch))
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -234,7 +256,7 @@ class Store:
         direction = [(col, desc != reverse) for col, desc in full]
         order_sql = ", ".join(f"{col} {'DESC' if desc else 'ASC'}" for col, desc in direction)
         keys = "".join(f", {col}" for col, _ in order)
-        sql = f'SELECT pk, id, doc{keys} FROM "{table}" WHERE {where} ORDER BY {order_sql}'
+        sql = f'SELECT pk, id, {_doc(table)}{keys} FROM "{table}" WHERE {where} ORDER BY {order_sql}'
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             # Any integer is a valid offset; past SQLite's 64-bit range the page is simply empty.
@@ -299,7 +321,9 @@ class Store:
         with self.reading() as db:
             found = {
                 r[0]: Row(r[0], r[1], r[2], tuple(r[3:]))
-                for r in db.execute(f'SELECT pk, id, doc{keys} FROM "{table}" WHERE pk IN ({marks})', tuple(wanted))
+                for r in db.execute(
+                    f'SELECT pk, id, {_doc(table)}{keys} FROM "{table}" WHERE pk IN ({marks})', tuple(wanted)
+                )
             }
         return [found[pk] for pk in wanted if pk in found]
 
@@ -322,7 +346,7 @@ class Store:
         keys = "".join(f", {col}" for col, _ in order)
         with self.reading() as db:
             r = db.execute(
-                f'SELECT pk, id, doc{keys} FROM "{table}" WHERE tenant = ? AND id = ?',
+                f'SELECT pk, id, {_doc(table)}{keys} FROM "{table}" WHERE tenant = ? AND id = ?',
                 (tenant, id_),
             ).fetchone()
         return None if r is None else Row(r[0], r[1], r[2], tuple(r[3:]))
@@ -358,21 +382,22 @@ class Store:
         with self.transaction() as db:
             t = table.name
             r = db.execute(
-                f'SELECT m.pk, f.facts FROM "{t}" m JOIN "f_{t}" f ON f.pk = m.pk WHERE m.tenant = ? AND m.id = ?',
+                f'SELECT m.pk, d.facts FROM "{t}" m JOIN "d_{t}" d ON d.pk = m.pk WHERE m.tenant = ? AND m.id = ?',
                 (tenant, id_),
             ).fetchone()
             if r is None:
                 return None
             facts, doc, columns = change(orjson.loads(r[1]))
             db.execute(
-                f'INSERT OR IGNORE INTO "o_{t}" SELECT m.*, f.facts FROM "{t}" m'
-                f' JOIN "f_{t}" f ON f.pk = m.pk WHERE m.pk = ?',
+                f'INSERT OR IGNORE INTO "o_{t}" SELECT m.*, d.doc, d.facts FROM "{t}" m'
+                f' JOIN "d_{t}" d ON d.pk = m.pk WHERE m.pk = ?',
                 (r[0],),
             )
             self.bump(db, t)
-            sets = "".join(f", {name} = ?" for name, _ in table.columns)
-            db.execute(f'UPDATE "{t}" SET doc = ?{sets} WHERE pk = ?', (doc, *columns, r[0]))
-            db.execute(f'UPDATE "f_{t}" SET facts = ? WHERE pk = ?', (orjson.dumps(facts), r[0]))
+            if table.columns:
+                sets = ", ".join(f"{name} = ?" for name, _ in table.columns)
+                db.execute(f'UPDATE "{t}" SET {sets} WHERE pk = ?', (*columns, r[0]))
+            db.execute(f'UPDATE "d_{t}" SET doc = ?, facts = ? WHERE pk = ?', (doc, orjson.dumps(facts), r[0]))
             return doc
 
     def reset(self, tables: Iterable[str]) -> int:
@@ -386,7 +411,7 @@ class Store:
                 restored += db.execute(
                     f'INSERT OR REPLACE INTO "{name}" ({listed}) SELECT {listed} FROM "o_{name}"'
                 ).rowcount
-                db.execute(f'INSERT OR REPLACE INTO "f_{name}" SELECT pk, facts FROM "o_{name}"')
+                db.execute(f'INSERT OR REPLACE INTO "d_{name}" SELECT pk, doc, facts FROM "o_{name}"')
                 db.execute(f'DELETE FROM "o_{name}"')
         return restored
 
@@ -408,6 +433,11 @@ def _entity_cached(store: Store, api: str, tenant: int, kind: str, seq: int) -> 
         raise StoreError(f"{store.path}: {api} tenant {tenant} has no {kind} {seq}")
     result: dict[str, Any] = orjson.loads(row[0])
     return result
+
+
+def _doc(table: str) -> str:
+    """A result column with a row's document: read from the side table only for rows returned."""
+    return f'(SELECT doc FROM "d_{table}" WHERE "d_{table}".pk = "{table}".pk)'
 
 
 def _full_order(order: Sequence[SortKey]) -> list[SortKey]:

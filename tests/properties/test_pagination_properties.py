@@ -134,7 +134,8 @@ def test_cursor_walk_survives_inserts_between_pages(app: Flask, served: Served) 
             seen += _ids(body["payments"])
             # Insert a brand-new newest payment after every page.
             row = db.execute(
-                f'SELECT tenant, doc, {COLUMNS} FROM "{table}" WHERE tenant = 1 ORDER BY pk DESC LIMIT 1'
+                f'SELECT m.tenant, d.doc, {COLUMNS} FROM "{table}" m JOIN "d_{table}" d ON d.pk = m.pk'
+                " WHERE m.tenant = 1 ORDER BY m.pk DESC LIMIT 1"
             ).fetchone()
             doc = orjson.loads(row[1])
             doc["paymentId"] = f"pay_inserted{inserted:012d}"
@@ -149,7 +150,7 @@ def test_cursor_walk_survives_inserts_between_pages(app: Flask, served: Served) 
     finally:
         with served.store.transaction() as tx:
             tx.execute(
-                f'DELETE FROM "f_{table}" WHERE pk IN (SELECT pk FROM "{table}" WHERE id LIKE \'pay_inserted%\')'
+                f'DELETE FROM "d_{table}" WHERE pk IN (SELECT pk FROM "{table}" WHERE id LIKE \'pay_inserted%\')'
             )
             tx.execute(f"DELETE FROM \"{table}\" WHERE id LIKE 'pay_inserted%'")
     assert inserted > 3

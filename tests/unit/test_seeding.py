@@ -12,12 +12,16 @@ def test_parallel_rendering_gives_the_same_rows_as_serial() -> None:
     collection = api.collections[api.payments_collection or ""]
     tenant = tenant_facts(3, api.name, 1)
     world = World(api.world, 3, tenant, PAYMENT_CHUNK * 2 + 17, 1_793_491_200)
-    parallel = [row for batch in seeding._payment_rows(collection, 1, world, tenant) for row in batch]
+    with seeding._rendered_payments(collection, 1, world, tenant, 101) as rendered:
+        parallel = [pair for rows, docs in rendered for pair in zip(rows, docs, strict=True)]
     serial = []
     for chunk in range(world.chunks):
-        seeding._WORK = (collection, 1, world, tenant)
-        serial += seeding._render_chunk(chunk)
+        seeding._WORK = (collection, 1, world, tenant, 101)
+        rows, docs = seeding._render_chunk(chunk)
+        serial += zip(rows, docs, strict=True)
     seeding._WORK = None
     assert len(parallel) == world.size == len(serial)
     assert parallel == serial
-    assert len({row[1] for row in parallel}) == world.size  # ids unique across chunks
+    assert [row[0] for row, _ in parallel] == list(range(101, 101 + world.size))  # keys follow creation order
+    assert all(row[0] == doc[0] for row, doc in parallel)
+    assert len({row[2] for row, _ in parallel}) == world.size  # ids unique across chunks
