@@ -1,7 +1,9 @@
 """Sort styles: how an operation orders its list, from ``x-paymock.sort``.
 
 Every order ends with the creation order (the primary key) as a tie-breaker, so it is total and
-pages never overlap or skip.
+pages never overlap or skip. A requested order (``signed-fields``) first breaks ties by the
+default order, in the direction of its first key: that is what a vendor's own secondary order
+most plausibly is, and it lets one index per field serve both "filter on it" and "sort by it".
 """
 
 from __future__ import annotations
@@ -166,7 +168,12 @@ class SignedFieldsSort:
                 )
             seen.add(name)
             keys.append((self.fields[name], desc))
-        return keys
+        return keys + self.ties(keys)
+
+    def ties(self, keys: list[SortKey]) -> list[SortKey]:
+        """The default order's columns not already in ``keys``, in the direction of the first key."""
+        used = {col for col, _ in keys}
+        return [(col, keys[0][1]) for col, _ in self.default if col not in used]
 
 
 @SORT_STYLES.register("signed-fields")

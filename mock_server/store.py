@@ -207,6 +207,21 @@ class Store:
         db.executemany(f'INSERT INTO "{table.name}" VALUES ({marks})', rows)
         db.executemany(f'INSERT INTO "d_{table.name}" VALUES (?, ?, ?)', documents)
 
+    def copy_in(self, table: TableSpec, path: str) -> int:
+        """Append the rows of ``table`` (and its documents) from another database file; returns how many.
+
+        Rows keep their primary keys. SQLite copies the records without decoding them.
+        """
+        with self.reading() as db:
+            db.execute("ATTACH DATABASE ? AS chunk", (path,))
+            try:
+                with self.transaction() as tx:
+                    copied = tx.execute(f'INSERT INTO main."{table.name}" SELECT * FROM chunk."{table.name}"').rowcount
+                    tx.execute(f'INSERT INTO main."d_{table.name}" SELECT * FROM chunk."d_{table.name}"')
+            finally:
+                db.execute("DETACH DATABASE chunk")
+        return int(copied)
+
     @classmethod
     def insert(cls, db: sqlite3.Connection, table: TableSpec, rows: Iterable[Sequence[Any]]) -> None:
         """Bulk insert ``(tenant, id, facts, doc, *columns)`` rows, after every row already there."""

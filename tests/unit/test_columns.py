@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from mock_server.columns import COLUMN_TYPES, parse_instant
+from mock_server.columns import COLUMN_TYPES, MONEY_LIMIT, parse_instant
 
 MONEY = COLUMN_TYPES.get("money", "test").load
 LAYOUTS = [None, "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%SZ"]
@@ -66,9 +66,10 @@ def test_near_miss_instants_are_judged_by_the_general_parser(layout: str | None,
 
 def _decimal_cents(text: str) -> int | None:
     try:
-        return int((Decimal(text) * 100).to_integral_value())
+        cents = int((Decimal(text) * 100).to_integral_value())
     except InvalidOperation:
         return None
+    return max(-MONEY_LIMIT, min(MONEY_LIMIT, cents))  # what SQLite can store, in order
 
 
 @given(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mock_server.seeding as seeding
 from mock_server.spec import load_api, openapi_dir
+from mock_server.store import Store
 from mock_server.world import PAYMENT_CHUNK, World, tenant_facts
 
 
@@ -12,11 +13,25 @@ def test_parallel_rendering_gives_the_same_rows_as_serial() -> None:
     collection = api.collections[api.payments_collection or ""]
     tenant = tenant_facts(3, api.name, 1)
     world = World(api.world, 3, tenant, PAYMENT_CHUNK * 2 + 17, 1_793_491_200)
-    with seeding._rendered_payments(collection, 1, world, tenant, 101) as rendered:
-        parallel = [pair for rows, docs in rendered for pair in zip(rows, docs, strict=True)]
+    table = seeding.table_spec(collection)
+    work = seeding._Work(collection, 1, world, tenant, 101, table)
+    store = Store(":memory:")
+    with store.transaction() as db:
+        store.create_table(db, table)
+    with seeding._rendered_payments(work, None) as rendered:
+        for path in rendered:
+            assert isinstance(path, str)  # rendered by workers into scratch files
+            store.copy_in(table, path)
+    with store.reading() as db:
+        parallel = [
+            ((pk, tenant_, id_, *cols), (pk, doc, facts))
+            for pk, tenant_, id_, *cols, doc, facts in db.execute(
+                f'SELECT m.*, d.doc, d.facts FROM "{table.name}" m JOIN "d_{table.name}" d USING (pk) ORDER BY pk'
+            )
+        ]
     serial = []
     for chunk in range(world.chunks):
-        seeding._WORK = (collection, 1, world, tenant, 101)
+        seeding._WORK = work
         rows, docs = seeding._render_chunk(chunk)
         serial += zip(rows, docs, strict=True)
     seeding._WORK = None
