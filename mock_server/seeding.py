@@ -27,7 +27,7 @@ from mock_server.actions import ListAction
 from mock_server.sorting import DirectionSort, FixedSort, SignedFieldsSort, Sorter
 from mock_server.spec import ApiSpec, CollectionSpec
 from mock_server.store import Store, TableSpec
-from mock_server.world import Facts, Hydrator, InvoiceBlocks, World, tenant_facts
+from mock_server.world import Facts, Hydrator, InvoiceBlocks, World, pack_facts, tenant_facts
 
 Progress = Callable[[str, int, int], None]
 
@@ -220,7 +220,7 @@ def _render_chunk(chunk: int) -> Rendered:
         doc = render({"payment": hydrate(facts), "tenant": tenant_info})
         pk = first_pk + facts["seq"] - 1
         rows.append((pk, tenant, str(doc[id_field]), *[c.extract(doc) for c in columns]))
-        documents.append((pk, dumps(doc), dumps(facts)))
+        documents.append((pk, dumps(doc), pack_facts(facts)))
     return rows, documents
 
 
@@ -281,7 +281,7 @@ def _row(collection: CollectionSpec, tenant: int, env: dict[str, Any], facts: Fa
     return (
         tenant,
         str(doc[collection.id_field]),
-        orjson.dumps(facts),
+        pack_facts(facts),
         orjson.dumps(doc),
         *(c.extract(doc) for c in collection.columns.values()),
     )

@@ -29,6 +29,7 @@ import orjson
 from mock_server.errors import StoreError
 from mock_server.filtering import Condition
 from mock_server.sorting import SortKey
+from mock_server.world import pack_facts, unpack_facts
 
 SCHEMA_VERSION = "4"
 #: Offsets from which pages are sliced from a cached ordering (see Store._deep_page).
@@ -402,7 +403,7 @@ class Store:
             ).fetchone()
             if r is None:
                 return None
-            facts, doc, columns = change(orjson.loads(r[1]))
+            facts, doc, columns = change(unpack_facts(r[1]))
             db.execute(
                 f'INSERT OR IGNORE INTO "o_{t}" SELECT m.*, d.doc, d.facts FROM "{t}" m'
                 f' JOIN "d_{t}" d ON d.pk = m.pk WHERE m.pk = ?',
@@ -412,7 +413,7 @@ class Store:
             if table.columns:
                 sets = ", ".join(f"{name} = ?" for name, _ in table.columns)
                 db.execute(f'UPDATE "{t}" SET {sets} WHERE pk = ?', (*columns, r[0]))
-            db.execute(f'UPDATE "d_{t}" SET doc = ?, facts = ? WHERE pk = ?', (doc, orjson.dumps(facts), r[0]))
+            db.execute(f'UPDATE "d_{t}" SET doc = ?, facts = ? WHERE pk = ?', (doc, pack_facts(facts), r[0]))
             return doc
 
     def reset(self, tables: Iterable[str]) -> int:

@@ -27,6 +27,7 @@ from functools import cache
 from itertools import accumulate
 from typing import Any
 
+import orjson
 from faker import Faker
 
 Facts = dict[str, Any]
@@ -112,10 +113,6 @@ class WorldConfig:
     countries: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_COUNTRIES))
 
 
-def _weighted(rng: random.Random, table: Mapping[str, float]) -> str:
-    return rng.choices(list(table), weights=list(table.values()))[0]
-
-
 class _Picker:
     """A weighted choice prepared once; ``random.choices`` rebuilds its tables on every call."""
 
@@ -123,9 +120,10 @@ class _Picker:
         self.values = list(table)
         self.cumulative = list(accumulate(table.values()))
         self.total = self.cumulative[-1]
+        self.last = len(self.values) - 1  # as random.choices: rounding never picks past the end
 
     def __call__(self, rng: random.Random) -> str:
-        return self.values[bisect_right(self.cumulative, rng.random() * self.total)]
+        return self.values[bisect_right(self.cumulative, rng.random() * self.total, 0, self.last)]
 
 
 def stable_hex(*parts: object) -> str:
@@ -235,11 +233,11 @@ class World:
 
     def _make_customers(self, count: int) -> list[Facts]:
         rng = self._rng("customers")
-        countries = self.config.countries
+        country_of = _Picker(self.config.countries)
         fakes: dict[str, Faker] = {}
         customers = []
         for i in range(1, count + 1):
-            country = _weighted(rng, countries)
+            country = country_of(rng)
             locale, currency, tax = COUNTRIES[country]
             fake = fakes.get(locale)
             if fake is None:
@@ -279,6 +277,7 @@ class World:
 
     def _make_subscriptions(self) -> list[Facts]:
         rng = self._rng("subscriptions")
+        interval_of, status_of = _Picker(INTERVALS), _Picker(SUBSCRIPTION_STATUSES)
         subs: list[Facts] = []
         for customer in self.customers:
             for _ in range(rng.choice((1, 1, 1, 2, 2, 3))):
@@ -298,8 +297,8 @@ class World:
                         "net_cents": net,
                         "amount": _money(net + net * customer["tax_rate"] // 100),
                         "currency": customer["currency"],
-                        "interval": _weighted(rng, INTERVALS),
-                        "status": _weighted(rng, SUBSCRIPTION_STATUSES),
+                        "interval": interval_of(rng),
+                        "status": status_of(rng),
                         "started_at": started,
                         "created_at": started - _between(rng, 1, 5) * DAY,
                     }
@@ -342,7 +341,7 @@ class World:
             # Settled installments come first in time: sort this invoice's phases.
             members = [i] if parts == 1 else sorted(range(i, i + parts), key=lambda j: _PHASE_ORDER[phase_at[j]])
             first = 0
-            shares = _split(net_total, parts)
+            shares = [net_total] if parts == 1 else _split(net_total, parts)
             for k, j in enumerate(members):
                 phase = phase_at[j]
                 span = _CREATED_SPAN[phase]
@@ -814,6 +813,35 @@ FACT_SCHEMA: dict[str, dict[str, str | None]] = {
         "label": None,
     },
 }
+#: The facts of a generated payment, in the order :meth:`World._payment` makes them.
+PAYMENT_FACTS: tuple[str, ...] = (
+    "seq", "hex", "uuid", "customer", "subscription", "invoice", "installment", "status", "phase",
+    "amount", "subtotal", "tax", "currency", "created_at", "updated_at", "due_date", "effective_date",
+    "paid_at", "submitted_at", "cancelled_at", "method", "processor", "reference", "gateway_reference",
+    "failure_message", "applied_amount", "unapplied_amount", "refund_amount", "credit_balance_amount",
+    "created_by", "updated_by", "credits", "gift_certificates", "label",
+)  # fmt: skip
+
+
+def pack_facts(facts: Facts) -> bytes:
+    """Facts as stored: a payment's as a JSON array in :data:`PAYMENT_FACTS` order, anything else as an object.
+
+    The array is half the bytes of the object, for each of a million rows.
+    """
+    if len(facts) == len(PAYMENT_FACTS) and tuple(facts) == PAYMENT_FACTS:
+        return orjson.dumps(list(facts.values()))
+    return orjson.dumps(facts)
+
+
+def unpack_facts(blob: bytes) -> Facts:
+    """The facts :func:`pack_facts` stored."""
+    value = orjson.loads(blob)
+    if isinstance(value, list):
+        return dict(zip(PAYMENT_FACTS, value, strict=True))
+    facts: Facts = value
+    return facts
+
+
 #: Facts holding epoch seconds: rendered as dates or date-times.
 TIME_FACTS = frozenset(
     {

@@ -107,3 +107,15 @@ def test_one_customer_one_currency(world: World, payments: list[dict]) -> None:
 def test_identifiers_are_unique(payments: list[dict]) -> None:
     assert len({p["hex"] for p in payments}) == len(payments)
     assert len({p["uuid"] for p in payments}) == len(payments)
+
+
+def test_payment_facts_pack_to_an_array_and_back(payments: list[dict]) -> None:
+    from mock_server.world import PAYMENT_FACTS, pack_facts, unpack_facts
+
+    for p in payments[:50]:
+        assert tuple(p) == PAYMENT_FACTS
+        packed = pack_facts(p)
+        assert packed.startswith(b"[")
+        assert unpack_facts(packed) == p
+    changed = {**payments[0], "note": "added by a transition"}
+    assert pack_facts(changed).startswith(b"{") and unpack_facts(pack_facts(changed)) == changed
