@@ -18,19 +18,23 @@ from __future__ import annotations
 
 import hashlib
 import math
+import multiprocessing
 import random
 from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import accumulate
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from faker import Faker
 
 Facts = dict[str, Any]
+T = TypeVar("T")
 
 DAY = 86_400
 #: Payments per independently generated chunk of pass two.
@@ -113,6 +117,43 @@ class WorldConfig:
     countries: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_COUNTRIES))
 
 
+def _customer_names(seed_key: str, countries: list[str]) -> list[tuple[str, str]]:
+    """Name and e-mail of each customer (a company or a person, in the customer's country's locale)."""
+    rng = random.Random(f"{seed_key}:customer-names")
+    fakes: dict[str, Faker] = {}
+    names = []
+    for country in countries:
+        locale = COUNTRIES[country][0]
+        fake = fakes.get(locale)
+        if fake is None:
+            fake = fakes[locale] = _faker(locale)
+            fake.seed_instance(rng.getrandbits(32))
+        if rng.random() < 0.7:
+            name = fake.company()
+            local = "billing"
+        else:
+            name = fake.name()
+            local = name.split()[0].lower()
+        domain = "".join(c for c in name.split()[0].lower() if c.isalnum()) or "mail"
+        names.append((name, f"{local}@{domain}.example"))
+    return names
+
+
+@contextmanager
+def _alongside(work: Callable[..., T], *args: Any, parallel: bool) -> Iterator[Callable[[], T]]:
+    """Run ``work(*args)`` in a forked process while the block runs; yields a getter of its result.
+
+    Without ``parallel`` (small worlds, or no fork on this platform) it runs here, on entering.
+    """
+    if not parallel or "fork" not in multiprocessing.get_all_start_methods():
+        result = work(*args)
+        yield lambda: result
+        return
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        future = pool.submit(work, *args)
+        yield future.result
+
+
 class _Picker:
     """A weighted choice prepared once; ``random.choices`` rebuilds its tables on every call."""
 
@@ -142,8 +183,17 @@ def _identity(rng: random.Random) -> tuple[str, str]:
 
 
 def _money(cents: int) -> str:
-    whole, part = divmod(abs(cents), 100)
-    return f"{'-' if cents < 0 else ''}{whole}.{part:02d}"
+    text = _MONEY_TEXT.get(cents)
+    if text is None:
+        whole, part = divmod(abs(cents), 100)
+        text = f"{'-' if cents < 0 else ''}{whole}.{part:02d}"
+        if len(_MONEY_TEXT) < 100_000:
+            _MONEY_TEXT[cents] = text
+    return text
+
+
+#: Amounts repeat (plan prices, taxes, zeros): seeding formats each distinct one once.
+_MONEY_TEXT: dict[int, str] = {}
 
 
 @cache
@@ -202,8 +252,13 @@ class World:
         self.seed_key = f"{seed}:{config.api}:{tenant['seq']}"
         self.users = self._make_users()
         self.customers = self._make_customers(max(8, math.ceil(payments / 18)))
-        self.subscriptions = self._make_subscriptions()
-        self._skeleton()
+        # Names come from Faker, the slowest part of the world: made by another process meanwhile.
+        countries = [c["country"] for c in self.customers]
+        with _alongside(_customer_names, self.seed_key, countries, parallel=len(countries) > 5000) as names:
+            self.subscriptions = self._make_subscriptions()
+            self._skeleton()
+        for customer, (name, email) in zip(self.customers, names(), strict=True):
+            customer["name"], customer["email"] = name, email
         self.hydrator = Hydrator(self.customers, self.subscriptions, self.invoices, self.users)
 
     # -- entities --------------------------------------------------------------------------
@@ -232,24 +287,13 @@ class World:
         return users
 
     def _make_customers(self, count: int) -> list[Facts]:
+        """Customers without their names, which :func:`_customer_names` makes (the slow part)."""
         rng = self._rng("customers")
         country_of = _Picker(self.config.countries)
-        fakes: dict[str, Faker] = {}
         customers = []
         for i in range(1, count + 1):
             country = country_of(rng)
-            locale, currency, tax = COUNTRIES[country]
-            fake = fakes.get(locale)
-            if fake is None:
-                fake = fakes[locale] = _faker(locale)
-                fake.seed_instance(rng.getrandbits(32))
-            if rng.random() < 0.7:
-                name = fake.company()
-                local = "billing"
-            else:
-                name = fake.name()
-                local = name.split()[0].lower()
-            domain = "".join(c for c in name.split()[0].lower() if c.isalnum()) or "mail"
+            _, currency, tax = COUNTRIES[country]
             h, u = _identity(rng)
             customers.append(
                 {
@@ -257,8 +301,8 @@ class World:
                     "hex": h,
                     "uuid": u,
                     "number": str(10000 + i),
-                    "name": name,
-                    "email": f"{local}@{domain}.example",
+                    "name": None,
+                    "email": None,
                     "country": country,
                     "currency": currency,
                     "tax_rate": tax,
@@ -415,7 +459,8 @@ class World:
         tax = _gross(net, customer["tax_rate"]) - net
         gross = net + tax
         method = self._method(rng)
-        processor = rng.choice(PROCESSORS[method])
+        processors = PROCESSORS[method]
+        processor = processors[int(rng.random() * len(processors))]
         h, u = _identity(rng)
         due = _due_for(rng, phase, created, self.as_of)
         paid_at = submitted_at = cancelled_at = None
@@ -425,7 +470,7 @@ class World:
             paid_at = min((submitted_at or due) + _between(rng, 60, 3 * DAY), self.as_of)
         if phase == "voided":
             cancelled_at = min(created + _between(rng, DAY, 10 * DAY), self.as_of)
-        updated = max(t for t in (created, submitted_at, paid_at, cancelled_at) if t is not None)
+        updated = max(created, submitted_at or 0, paid_at or 0, cancelled_at or 0)
         # A settled payment is applied in full to its invoice, unless it was refunded afterwards.
         refund = gross if phase == "settled" and self.refunded[j] else 0
         applied = gross - refund if phase == "settled" else 0
