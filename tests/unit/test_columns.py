@@ -76,8 +76,12 @@ def _decimal_cents(text: str) -> int | None:
     value=st.one_of(
         st.integers(-(10**12), 10**12),
         st.decimals(places=2, min_value=-(10**9), max_value=10**9).map(float),
+        st.floats(allow_nan=False, allow_infinity=False, min_value=-1e14, max_value=1e14),
+        st.decimals(places=3, min_value=-1000, max_value=1000).map(float),  # half cents
         st.text(alphabet="0123456789.-+e٣ ", max_size=12),
     )
 )
+@example(value=-81.885).via("a half cent whose float times 100 rounds the other way")
+@example(value=0.125).via("a float exactly on a half cent")
 def test_money_shortcut_agrees_with_decimal(value: object) -> None:
     assert MONEY(value, None) == _decimal_cents(str(value))
