@@ -55,9 +55,9 @@ def _money(value: Any, parse: str | None = None) -> SqlValue:
     if value is None:
         return None
     if type(value) is float and -1e13 < value < 1e13:
-        cents = round(value * 100)
-        if cents / 100 == value:  # the float of a two-decimal amount: exactly what Decimal would read
-            return cents
+        rounded = round(value * 100)
+        if rounded / 100 == value:  # the float of a two-decimal amount: exactly what Decimal would read
+            return rounded
     text = str(value)  # a float prints its shortest form: 123.45, not 123.4500000001
     cents = _plain_cents(text)
     if cents is None:
