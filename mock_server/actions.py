@@ -18,6 +18,7 @@ from mock_server.filtering import Condition
 from mock_server.pagination import PageQuery, Paginator, load_paginator
 from mock_server.registry import Registry
 from mock_server.sorting import SORT_STYLES, Sorter
+from mock_server.store import DOC
 from mock_server.templates import Template
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ ACTIONS: Registry[ActionCompiler] = Registry("action")
 
 
 def _items(rows: list[Any]) -> bytes:
-    return b"[" + b",".join(r.doc for r in rows) + b"]"
+    return b"[" + b",".join([r[DOC] for r in rows]) + b"]"
 
 
 def _key_param(block: Mapping[str, Any], ctx: OperationContext) -> str:
@@ -224,7 +225,7 @@ class GetAction:
         row = request.runtime.store.find(self.collection.table, request.tenant_index, value)
         if row is None:
             raise _not_found(_noun(self.collection), value, self.key)
-        return request.reply(self.envelope.dumps({"item": row.doc}))
+        return request.reply(self.envelope.dumps({"item": row[DOC]}))
 
 
 @dataclass(frozen=True, slots=True)

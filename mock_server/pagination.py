@@ -15,7 +15,7 @@ from mock_server.errors import ApiError, SpecError, reject_unknown_keys
 from mock_server.filtering import Condition
 from mock_server.registry import Registry
 from mock_server.sorting import SortKey
-from mock_server.store import Row, Store
+from mock_server.store import ID, Row, Store
 
 #: Builds an absolute URL for the same request with some query parameters replaced.
 LinkBuilder = Callable[[Mapping[str, Any]], str]
@@ -115,7 +115,7 @@ class CursorPaginator:
             "items": rows,
             "count": len(rows),
             "has_more": more,
-            "next_cursor": rows[-1].id if more and rows else None,
+            "next_cursor": rows[-1][ID] if more and rows else None,
         }
 
 
@@ -156,7 +156,7 @@ class FromIdPaginator:
             limit + 1,
             after=(anchor, True) if anchor else None,
         )
-        next_url = query.link({self.from_param: rows[limit].id}) if len(rows) > limit else None
+        next_url = query.link({self.from_param: rows[limit][ID]}) if len(rows) > limit else None
         prev_url = None
         if anchor is not None:
             before = store.select(
@@ -169,7 +169,7 @@ class FromIdPaginator:
                 reverse=True,
             )
             if before:
-                prev_url = query.link({self.from_param: before[-1].id})
+                prev_url = query.link({self.from_param: before[-1][ID]})
         rows = rows[:limit]
         return {"items": rows, "count": len(rows), "next_url": next_url, "prev_url": prev_url}
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mock_server.filtering import Condition
-from mock_server.store import DEEP_OFFSET, Store, TableSpec
+from mock_server.store import DEEP_OFFSET, ID, KEYS, Store, TableSpec
 
 TABLE = TableSpec("r_unit_items", (('"c_kind"', "TEXT"), ('"c_rank"', "INTEGER")), (('"c_kind"', '"c_rank"'),))
 ROWS = DEEP_OFFSET * 2 + 500
@@ -36,8 +36,8 @@ def _plain(store: Store, where: str, args: tuple[object, ...], order: str, limit
 def test_deep_pages_match_plain_offset(store: Store, offset: int) -> None:
     condition = Condition('"c_kind" = ?', ("a",))
     got = store.select(TABLE.name, 1, [condition], [('"c_rank"', True)], 25, offset=offset)
-    assert [r.id for r in got] == _plain(store, 'AND "c_kind" = ?', ("a",), '"c_rank" DESC, pk DESC', 25, offset)
-    assert all(r.keys[0] is not None for r in got)
+    assert [r[ID] for r in got] == _plain(store, 'AND "c_kind" = ?', ("a",), '"c_rank" DESC, pk DESC', 25, offset)
+    assert all(r[KEYS] is not None for r in got)
 
 
 def test_writes_invalidate_counts_and_deep_pages(store: Store) -> None:
@@ -50,8 +50,8 @@ def test_writes_invalidate_counts_and_deep_pages(store: Store) -> None:
         store.bump(db, TABLE.name)
     assert store.count(TABLE.name, 1, [condition]) == before - 1
     again = store.select(TABLE.name, 1, [condition], [], 10, offset=DEEP_OFFSET)
-    assert [r.id for r in again] == _plain(store, 'AND "c_kind" = ?', ("b",), "pk ASC", 10, DEEP_OFFSET)
-    assert [r.id for r in again] != [r.id for r in deep]
+    assert [r[ID] for r in again] == _plain(store, 'AND "c_kind" = ?', ("b",), "pk ASC", 10, DEEP_OFFSET)
+    assert [r[ID] for r in again] != [r[ID] for r in deep]
 
 
 def test_data_written_by_another_version_is_refused(tmp_path: Path) -> None:
