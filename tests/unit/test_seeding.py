@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import mock_server.seeding as seeding
 from mock_server.spec import load_api, openapi_dir
 from mock_server.store import Store
@@ -40,3 +42,25 @@ def test_parallel_rendering_gives_the_same_rows_as_serial() -> None:
     assert [row[0] for row, _ in parallel] == list(range(101, 101 + world.size))  # keys follow creation order
     assert all(row[0] == doc[0] for row, doc in parallel)
     assert len({row[2] for row, _ in parallel}) == world.size  # ids unique across chunks
+
+
+def test_a_file_store_is_seeded_through_scratch_files_and_left_clean(tmp_path: Path) -> None:
+    from mock_server.seeding import SeedSettings, is_seeded, seed_api
+
+    api = load_api(openapi_dir() / "notify.yaml")
+    size = PAYMENT_CHUNK * 2 + 17  # three chunks per tenant: rendered by forked workers
+    settings = SeedSettings(seed=3, as_of=1_793_491_200, payments=size, tenants=2)
+    store = Store(tmp_path / "data.sqlite3")
+    progress: list[int] = []
+    seed_api(store, api, settings, lambda _api, done, _total: progress.append(done))
+    table = api.collections[api.payments_collection or ""].table
+    with store.reading() as db:
+        per_tenant = dict(db.execute(f'SELECT tenant, count(*) FROM "{table}" GROUP BY tenant').fetchall())
+        pks = [r[0] for r in db.execute(f'SELECT pk FROM "{table}" ORDER BY pk')]
+        docs = db.execute(f'SELECT count(*) FROM "d_{table}" JOIN "{table}" USING (pk)').fetchone()[0]
+    assert per_tenant == {1: size, 2: size}
+    assert pks == list(range(1, 2 * size + 1))  # creation order, tenant after tenant
+    assert docs == 2 * size
+    assert progress[-1] == 2 * size and progress == sorted(progress)
+    assert is_seeded(store, api, settings)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".paymock-seeding")] == []
