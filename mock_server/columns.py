@@ -176,12 +176,19 @@ def parse_day(value: Any, parse: str | None = None) -> str | None:
         return value.isoformat()
     text = str(value).strip()
     if parse:
-        return datetime.strptime(text, parse).date().isoformat()
+        return _strptime_day(text, parse)
     if _DATE_ONLY.match(text):
         return text
     instant = parse_instant(text)
     assert instant is not None
     return datetime.fromtimestamp(instant, UTC).date().isoformat()
+
+
+@lru_cache(maxsize=8192)
+def _strptime_day(text: str, parse: str) -> str:
+    # A world has a few hundred distinct days and a million records that show them: strptime
+    # once per day, not once per record. (Refusals raise and are not cached.)
+    return datetime.strptime(text, parse).date().isoformat()
 
 
 COLUMN_TYPES.register("text")(ColumnType("TEXT", _text, lambda v, edge: _text(v)))
