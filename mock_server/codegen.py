@@ -20,13 +20,16 @@ from typing import Any
 
 from mock_server.records import (
     Context,
+    PickTable,
     Render,
     as_is,
     as_string,
+    choice_seed,
     compile_schema,
     fact_kind,
     formatter,
     generated,
+    template_pieces,
 )
 from mock_server.world import TIME_FACTS
 
@@ -47,9 +50,10 @@ def compile_record(schema: Mapping[str, Any], ctx: Context) -> Render:
     gen = _Generator()
     result = gen.value(schema, ctx)
     roots = "".join(f"    {var} = env.get({root!r})\n" for root, var in gen.roots.items())
+    roots += "".join(f"    {seed} = choice_seed({gen.roots[root]})\n" for root, seed in gen.seeds.items())
     body = "".join(f"    {line}\n" for line in gen.lines)
     source = f"def render(env):\n{roots}{body}    return {result}\n"
-    namespace: dict[str, Any] = dict(gen.bound)
+    namespace: dict[str, Any] = {"choice_seed": choice_seed, **gen.bound}
     exec(
         compile(source, f"<paymock record {ctx.where}>", "exec"), namespace
     )  # source built from validated names only: see the module docstring
@@ -63,6 +67,7 @@ class _Generator:
     def __init__(self) -> None:
         self.lines: list[str] = []
         self.roots: dict[str, str] = {}
+        self.seeds: dict[str, str] = {}  # root -> variable holding its choice seed
         self.bound: dict[str, Any] = {}
 
     def bind(self, obj: Any) -> str:
@@ -73,6 +78,14 @@ class _Generator:
     def root(self, name: str) -> str:
         return self.roots.setdefault(name, f"r{len(self.roots)}")
 
+    def closure(self, made: Render) -> str:
+        """An expression calling a compiled closure; picks draw from a seed computed once per record."""
+        if isinstance(made, PickTable):
+            self.root(made.root)
+            seed = self.seeds.setdefault(made.root, f"s{len(self.seeds)}")
+            return f"{self.bind(made)}.choose({seed})"
+        return f"{self.bind(made)}(env)"
+
     def value(self, schema: Mapping[str, Any], ctx: Context) -> str:
         """An expression for the schema's value (statements it needs are appended to ``lines``)."""
         spec = schema.get("x-paymock")
@@ -80,12 +93,15 @@ class _Generator:
             return self._from(str(spec["from"]), ctx)
         if isinstance(spec, dict) and "const" in spec:
             return self.bind(spec["const"])  # the same object every time, as the closure returns it
+        if isinstance(spec, dict) and "template" in spec:
+            return self._template(spec["template"], ctx)
         if spec is not None:
-            return f"{self.bind(compile_schema(schema, ctx))}(env)"
+            return self.closure(compile_schema(schema, ctx))
         props = schema.get("properties")
         if props is None:
             made = generated(ctx, required=True)
-            return f"{self.bind(made)}(env)"
+            assert made is not None
+            return self.closure(made)
         required = set(schema.get("required", ()))
         fields = []
         for name, sub in props.items():
@@ -100,12 +116,12 @@ class _Generator:
                 made = generated(sub_ctx, name in required)
                 if made is None:
                     continue
-                expr = f"{self.bind(made)}(env)"
+                expr = self.closure(made)
             fields.append(f"{name!r}: {expr}")
         return "{" + ", ".join(fields) + "}"
 
-    def _from(self, path: str, ctx: Context) -> str:
-        parts, _ = fact_kind(path, ctx)
+    def _read(self, parts: list[str]) -> str:
+        """A variable holding the fact at ``parts`` (None when a step on the way is missing)."""
         root = self.root(parts[0])
         out = f"f{len(self.lines)}"
         if len(parts) == 1:
@@ -113,6 +129,28 @@ class _Generator:
         else:
             self.lines.append(f"{out} = None if {root} is None else {root}[{parts[1]!r}]")
             self.lines.extend(f"if {out} is not None: {out} = {out}[{part!r}]" for part in parts[2:])
+        return out
+
+    def _template(self, value: Any, ctx: Context) -> str:
+        parts, facts = [], []
+        for literal, path, spec in template_pieces(value, ctx):
+            if literal:
+                parts.append(repr(literal))
+            if path is not None:
+                var = self._read(path)
+                facts.append(var)
+                parts.append(f"format({var}, {spec!r})")
+        text = f"''.join(({', '.join(parts)},))" if parts else "''"
+        if not facts:
+            return text
+        out = f"f{len(self.lines)}"
+        # A template over a missing fact is missing, not "None".
+        self.lines.append(f"{out} = None if None in ({', '.join(facts)},) else {text}")
+        return out
+
+    def _from(self, path: str, ctx: Context) -> str:
+        parts, _ = fact_kind(path, ctx)
+        out = self._read(parts)
         shape = formatter(ctx, parts[-1] in TIME_FACTS)
         if shape is as_string:
             self.lines.append(f"if {out} is not None and {out}.__class__ is not str: {out} = str({out})")

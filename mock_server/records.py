@@ -200,20 +200,25 @@ def _from(value: Any, ctx: Context) -> Render:
     return render
 
 
-@SOURCES.register("template")
-def _template(value: Any, ctx: Context) -> Render:
+def template_pieces(value: Any, ctx: Context) -> list[tuple[str, list[str] | None, str]]:
+    """A template's (literal, fact path or None, format spec) pieces, validated."""
     if not isinstance(value, str):
         raise SpecError(ctx.where, f"'template' takes a format string, got {value!r}")
-    pieces: list[tuple[str, Render | None, str]] = []
     try:
         parsed = list(string.Formatter().parse(value))
     except ValueError as exc:
         raise SpecError(ctx.where, f"bad template {value!r}: {exc}") from None
+    pieces: list[tuple[str, list[str] | None, str]] = []
     for literal, field, spec, conv in parsed:
         if conv:
             raise SpecError(ctx.where, f"conversions (!{conv}) are not supported in {value!r}")
-        getter = _getter(fact_kind(field, ctx)[0]) if field else None
-        pieces.append((literal, getter, spec or ""))
+        pieces.append((literal, fact_kind(field, ctx)[0] if field else None, spec or ""))
+    return pieces
+
+
+@SOURCES.register("template")
+def _template(value: Any, ctx: Context) -> Render:
+    pieces = [(literal, _getter(path) if path else None, spec) for literal, path, spec in template_pieces(value, ctx)]
 
     def render(env: Env) -> Any:
         out = []
@@ -245,34 +250,44 @@ def _map(value: Any, ctx: Context) -> Render:
     return lambda env: table.get(get(env), default)
 
 
-def _choice_seed(env: Env, root: str) -> int:
-    facts = env.get(root) or {}
-    return int(str(facts.get("hex", "0"))[:12] or "0", 16)
+def choice_seed(facts: Mapping[str, Any] | None) -> int:
+    """The number a record's deterministic choices are drawn from (its ``hex`` fact)."""
+    return int(str((facts or {}).get("hex", "0"))[:12] or "0", 16)
+
+
+class PickTable:
+    """A weighted choice made from a hash of (record, property): stable across runs, independent per field."""
+
+    def __init__(self, value: Any, ctx: Context) -> None:
+        if (
+            not isinstance(value, dict)
+            or not value
+            or not all(isinstance(w, int | float) and w >= 0 for w in value.values())
+        ):
+            raise SpecError(ctx.where, f"'pick' takes a table of value -> weight, got {value!r}")
+        self.choices = list(value)
+        self.cumulative: list[float] = []
+        self.total = 0.0
+        for w in value.values():
+            self.total += w
+            self.cumulative.append(self.total)
+        self.last = len(self.choices) - 1
+        self.salt = zlib.crc32(ctx.path.encode())
+        self.root = next(iter(ctx.roots))
+
+    def choose(self, seed: int) -> Any:
+        """The choice for a record whose :func:`choice_seed` is ``seed``."""
+        u = ((seed ^ self.salt) * 2654435761 % 2**32) / 2**32
+        return self.choices[min(bisect.bisect_right(self.cumulative, u * self.total), self.last)]
+
+    def __call__(self, env: Env) -> Any:
+        """The choice for the record in ``env``."""
+        return self.choose(choice_seed(env.get(self.root)))
 
 
 @SOURCES.register("pick")
 def _pick(value: Any, ctx: Context) -> Render:
-    if (
-        not isinstance(value, dict)
-        or not value
-        or not all(isinstance(w, int | float) and w >= 0 for w in value.values())
-    ):
-        raise SpecError(ctx.where, f"'pick' takes a table of value -> weight, got {value!r}")
-    choices = list(value)
-    cumulative: list[float] = []
-    total = 0.0
-    for w in value.values():
-        total += w
-        cumulative.append(total)
-    salt = zlib.crc32(ctx.path.encode())
-    root = next(iter(ctx.roots))
-
-    def render(env: Env) -> Any:
-        # A hash of (record, property) keeps choices stable across runs and independent per field.
-        u = ((_choice_seed(env, root) ^ salt) * 2654435761 % 2**32) / 2**32
-        return choices[min(bisect.bisect_right(cumulative, u * total), len(choices) - 1)]
-
-    return render
+    return PickTable(value, ctx)
 
 
 @SOURCES.register("each")

@@ -84,6 +84,8 @@ SYNTHETIC = {
         "when": {"type": "string", "format": "date-time", "x-paymock": {"from": "payment.paid_at"}},
         "day": {"type": "string", "x-paymock": {"from": "payment.due_date", "strftime": "%d.%m.%Y"}},
         "label": {"type": "string", "x-paymock": {"template": "{payment.currency} {payment.amount}"}},
+        "paid": {"type": "string", "x-paymock": {"template": "paid at {payment.paid_at:>12}"}},
+        "plain": {"type": "string", "x-paymock": {"template": "no facts"}},
         "kind": {"type": "string", "x-paymock": {"map": "payment.phase", "values": {"settled": "S"}, "default": "X"}},
         "fixed": {"x-paymock": {"const": {"a": [1, 2]}}},
         "gone": {"type": "string", "nullable": True},
@@ -124,3 +126,5 @@ def test_every_kind_of_property_renders_as_the_reference() -> None:
         assert orjson.dumps(record) == orjson.dumps(slow({"payment": world.hydrate(p), "tenant": tenant}))
     assert records[0]["gone"] is None and "optional" not in records[0]
     assert {r["kind"] for r in records} == {"S", "X"}
+    assert {r["paid"] is None for r in records} == {True, False}  # missing fact: missing, not "None"
+    assert {r["choice"] for r in records} == {"a", "b", "c"}
