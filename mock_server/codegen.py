@@ -3,9 +3,10 @@
 :func:`mock_server.records.compile_schema` turns a schema into a tree of closures: clear, and the
 reference for what a record is. Seeding renders every record of a world once (a million payments
 are tens of millions of fields), and there a call per field per level is most of the cost. This
-module flattens the same tree into the source of one function: plain fact reads (``from``) and
-object nesting become inline statements and dict displays; every other source stays the closure
-``compile_schema`` built, called from the generated code. The result is the same record (a test
+module flattens the same tree into the source of one function: fact reads (``from``), templates
+and object nesting become inline statements and dict displays, weighted picks draw from a seed
+computed once per record; every other source stays the closure ``compile_schema`` built, called
+from the generated code. The result is the same record (a test
 compares both on every bundled document).
 
 Nothing from a document is pasted into the source as code: keys are written with :func:`repr`
@@ -54,9 +55,8 @@ def compile_record(schema: Mapping[str, Any], ctx: Context) -> Render:
     body = "".join(f"    {line}\n" for line in gen.lines)
     source = f"def render(env):\n{roots}{body}    return {result}\n"
     namespace: dict[str, Any] = {"choice_seed": choice_seed, **gen.bound}
-    exec(
-        compile(source, f"<paymock record {ctx.where}>", "exec"), namespace
-    )  # source built from validated names only: see the module docstring
+    # The source holds only generated names and repr() literals: see the module docstring.
+    exec(compile(source, f"<paymock record {ctx.where}>", "exec"), namespace)
     render: Render = namespace["render"]
     return render
 
