@@ -214,13 +214,16 @@ def _render_chunk(chunk: int) -> Rendered:
     columns = tuple(work.collection.columns.values())
     render = work.collection.render
     hydrate = work.world.hydrate
-    dumps = orjson.dumps
-    rows, documents = [], []
-    for facts in work.world.payments(chunk):
-        doc = render({"payment": hydrate(facts), "tenant": tenant_info})
-        pk = first_pk + facts["seq"] - 1
-        rows.append((pk, tenant, str(doc[id_field]), *[c.extract(doc) for c in columns]))
-        documents.append((pk, dumps(doc), pack_facts(facts)))
+    # One step at a time over the whole chunk (all facts, then all records, then each column...)
+    # rather than every step per payment: the interpreter then runs one small loop's code and data
+    # at a time, and the chunk costs 10-15 % less CPU than payment by payment (bench/README.md §3).
+    facts = list(work.world.payments(chunk))
+    docs = [render({"payment": hydrate(f), "tenant": tenant_info}) for f in facts]
+    pks = [first_pk + f["seq"] - 1 for f in facts]
+    ids = [str(doc[id_field]) for doc in docs]
+    values = [[column.extract(doc) for doc in docs] for column in columns]
+    rows = list(zip(pks, [tenant] * len(pks), ids, *values, strict=True))
+    documents = list(zip(pks, map(orjson.dumps, docs), map(pack_facts, facts), strict=True))
     return rows, documents
 
 
