@@ -264,7 +264,7 @@ def _rendered_payments(work: _Work, scratch_parent: str | None) -> Iterator[Iter
             _WORK = work
             yield map(_render_chunk, range(work.world.chunks))
             return
-        scratch = tempfile.mkdtemp(prefix=".paymock-seeding-", dir=scratch_parent)
+        scratch = _scratch_dir(scratch_parent)
         _WORK = dataclasses.replace(work, scratch=scratch)
         # The world is read, never changed, by the workers: frozen, the collector never walks it,
         # so its pages stay shared with this process instead of being copied into each worker.
@@ -277,6 +277,33 @@ def _rendered_payments(work: _Work, scratch_parent: str | None) -> Iterator[Iter
             shutil.rmtree(scratch, ignore_errors=True)
     finally:
         _WORK = None
+
+
+_SCRATCH_PREFIX = ".paymock-seeding-"
+
+
+def _scratch_dir(parent: str | None) -> str:
+    """A new scratch directory named after this process, beside the data file.
+
+    A seed that was killed leaves its directory behind (its chunk files are deleted only as they
+    are copied in); directories of processes that no longer exist are removed here, those of a
+    seed still running are left alone.
+    """
+    for old in Path(parent or tempfile.gettempdir()).glob(f"{_SCRATCH_PREFIX}*"):
+        pid = old.name.removeprefix(_SCRATCH_PREFIX).partition("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    return tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-", dir=parent)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def _row(collection: CollectionSpec, tenant: int, env: dict[str, Any], facts: Facts) -> tuple[Any, ...]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import mock_server.seeding as seeding
@@ -64,3 +67,20 @@ def test_a_file_store_is_seeded_through_scratch_files_and_left_clean(tmp_path: P
     assert progress[-1] == 2 * size and progress == sorted(progress)
     assert is_seeded(store, api, settings)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".paymock-seeding")] == []
+
+
+def test_scratch_left_by_a_killed_seed_is_removed_and_a_running_ones_kept(tmp_path: Path) -> None:
+    from mock_server.seeding import SeedSettings, seed_api
+
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, check=True)
+    dead = tmp_path / f".paymock-seeding-{int(finished.stdout)}-x1"
+    running = tmp_path / f".paymock-seeding-{os.getppid()}-x2"  # our parent: alive while we run
+    for leftover in (dead, running):
+        leftover.mkdir()
+        (leftover / "chunk-000001.sqlite3").write_bytes(b"half a chunk")
+    api = load_api(openapi_dir() / "notify.yaml")
+    settings = SeedSettings(seed=3, as_of=1_793_491_200, payments=PAYMENT_CHUNK * 2, tenants=1)
+    seed_api(Store(tmp_path / "data.sqlite3"), api, settings)
+    assert not dead.exists()
+    assert (running / "chunk-000001.sqlite3").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".paymock-seeding")] == [running.name]
