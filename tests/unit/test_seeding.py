@@ -69,7 +69,7 @@ def test_a_file_store_is_seeded_through_scratch_files_and_left_clean(tmp_path: P
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".paymock-seeding")] == []
 
 
-def test_scratch_left_by_a_killed_seed_is_removed_and_a_running_ones_kept(tmp_path: Path) -> None:
+def test_scratch_of_a_killed_seed_is_removed_and_of_a_running_seed_kept(tmp_path: Path) -> None:
     from mock_server.seeding import SeedSettings, seed_api
 
     finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, check=True)
