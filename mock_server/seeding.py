@@ -202,11 +202,14 @@ class _Work:
 
 _WORK: _Work | None = None
 
-Rendered = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]
+Rendered = tuple[list[tuple[Any, ...]], Iterator[tuple[Any, ...]]]
 
 
 def _render_chunk(chunk: int) -> Rendered:
-    """One chunk of payments as the store takes them: ``(pk, tenant, id, *columns)`` and ``(pk, doc, facts)``."""
+    """One chunk of payments as the store takes them: ``(pk, tenant, id, *columns)`` and ``(pk, doc, facts)``.
+
+    The second is an iterator, to be read once: see :func:`_json`.
+    """
     assert _WORK is not None
     work = _WORK
     tenant, tenant_info, first_pk = work.tenant, work.tenant_info, work.first_pk
@@ -224,7 +227,7 @@ def _render_chunk(chunk: int) -> Rendered:
     ids = [str(doc[id_field]) for doc in docs]
     values = [[column.extract(doc) for doc in docs] for column in columns]
     rows = list(zip(pks, [tenant] * len(pks), ids, *values, strict=True))
-    documents = list(zip(pks, map(orjson.dumps, docs), map(pack_facts, facts), strict=True))
+    documents = zip(pks, map(orjson.dumps, docs), map(pack_facts, facts), strict=True)
     return rows, documents
 
 
@@ -312,10 +315,20 @@ def _row(collection: CollectionSpec, tenant: int, env: dict[str, Any], facts: Fa
     return (
         tenant,
         str(doc[collection.id_field]),
-        pack_facts(facts),
-        orjson.dumps(doc),
+        _json(pack_facts(facts)),
+        _json(orjson.dumps(doc)),
         *(c.extract(doc) for c in collection.columns.values()),
     )
+
+
+def _json(encoded: bytes) -> bytes:
+    """JSON to be held until its batch is written, copied to its length.
+
+    orjson's bytes keep the 4 KiB buffer they were written in whatever their length: a list of
+    the 92,000 subscription rows of a million-payment world held 720 MiB for 50 MiB of JSON.
+    Payments are not held: their documents go to SQLite one by one as they are encoded.
+    """
+    return bytes(memoryview(encoded))
 
 
 def _store_entities(db: sqlite3.Connection, api: str, tenant: int, world: World) -> None:

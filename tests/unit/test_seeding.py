@@ -84,3 +84,19 @@ def test_scratch_of_a_killed_seed_is_removed_and_of_a_running_seed_kept(tmp_path
     assert not dead.exists()
     assert (running / "chunk-000001.sqlite3").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".paymock-seeding")] == [running.name]
+
+
+def test_json_held_for_a_batch_takes_its_length_not_a_buffer() -> None:
+    import tracemalloc
+
+    import orjson
+
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        held = [seeding._json(orjson.dumps({"seq": i, "status": "paid"})) for i in range(1000)]
+        per_item = (tracemalloc.get_traced_memory()[0] - before) / len(held)
+    finally:
+        tracemalloc.stop()
+    assert held[7] == b'{"seq":7,"status":"paid"}'
+    assert per_item < 200  # ~60 bytes each: the 25 bytes of JSON and a bytes header (not 4 KiB)
