@@ -131,3 +131,30 @@ def test_customer_names_made_in_another_process_are_the_same() -> None:
         pass
     assert there() == here()
     assert len(set(here())) > 150  # names vary, not one repeated value
+
+
+def test_invoices_are_paid_in_installments_that_hang_together(world: World, payments: list[dict]) -> None:
+    by_invoice: dict[int, list[dict]] = {}
+    for p in payments:
+        by_invoice.setdefault(p["invoice"], []).append(p)
+    assert sorted(by_invoice) == list(range(1, len(world.invoices) + 1))
+    rank = {"settled": 0, "in_flight": 1, "failed": 1, "voided": 1, "scheduled": 2}
+    sizes: Counter[int] = Counter()
+    for number, members in by_invoice.items():
+        invoice = world.invoices[number - 1]
+        members.sort(key=lambda p: p["installment"])
+        assert [p["installment"] for p in members] == list(range(1, len(members) + 1))
+        assert invoice["parts"] == len(members)
+        sizes[len(members)] += 1
+        # One subscription, billed in even shares; settled installments come before attempts,
+        # attempts before scheduled ones, and none is created before the first.
+        assert len({p["subscription"] for p in members}) == 1
+        assert len({p["subtotal"] for p in members}) == 1
+        assert [rank[p["phase"]] for p in members] == sorted(rank[p["phase"]] for p in members)
+        assert all(p["created_at"] >= members[0]["created_at"] for p in members[1:])
+        # Issued on a day boundary up to two days before the earliest installment.
+        earliest = min(p["created_at"] for p in members)
+        assert invoice["issue_date"] % DAY == 0
+        assert earliest - 3 * DAY < invoice["issue_date"] <= earliest
+    shares = {k: sizes[k] / sum(sizes.values()) for k in (1, 2, 3)}
+    assert abs(shares[1] - 0.7) < 0.04 and abs(shares[2] - 0.2) < 0.04 and abs(shares[3] - 0.1) < 0.04, shares
