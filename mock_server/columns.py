@@ -93,21 +93,12 @@ _FAST_LAYOUTS: dict[str | None, tuple[str, tuple[str, ...]]] = {
 }
 
 
-@lru_cache(maxsize=4096)
-def _epoch_day(text: str) -> int | None:
-    try:
-        return date.fromisoformat(text).toordinal() - _EPOCH_ORDINAL
-    except ValueError:
-        return None
-
-
-_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-
-
 def _fast_instant(text: str, parse: str | None) -> int | None:
     """Epoch seconds of ``YYYY-MM-DD?HH:MM:SS[Z]`` in a layout of :data:`_FAST_LAYOUTS`; None: not that shape.
 
-    Anything it does not recognise goes to the general parser, which also words the errors.
+    The shape is checked here and the digits read by ``datetime.fromisoformat`` (C, and five
+    times quicker than reading them in Python; seeding reads millions). Anything it does not
+    recognise goes to the general parser, which also words the errors.
     """
     layout = _FAST_LAYOUTS.get(parse)
     if layout is None or len(text) not in (19, 20):
@@ -120,16 +111,18 @@ def _fast_instant(text: str, parse: str | None) -> int | None:
         or text[7] != "-"
         or text[13] != ":"
         or text[16] != ":"
+        or not text.isascii()
     ):
         return None
-    clock = text[11:13] + text[14:16] + text[17:19]
-    if not (clock.isascii() and clock.isdigit()):
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
         return None
-    hours, minutes, seconds = int(clock[:2]), int(clock[2:4]), int(clock[4:])
-    if hours > 23 or minutes > 59 or seconds > 59:
-        return None
-    day = _epoch_day(text[:10]) if text[:4].isascii() and text[:4].isdigit() else None
-    return None if day is None else day * 86_400 + hours * 3600 + minutes * 60 + seconds
+    # UTC either way (a Z, or no offset): days and seconds add up without timestamp()'s tz arithmetic.
+    return (moment.toordinal() - _EPOCH_ORDINAL) * 86_400 + moment.hour * 3600 + moment.minute * 60 + moment.second
+
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
 def normalize_iso(text: str) -> str:
@@ -147,9 +140,13 @@ def normalize_iso(text: str) -> str:
 
 def parse_instant(value: Any, parse: str | None = None, edge: str = "start") -> int | None:
     """Epoch seconds of an ISO 8601 date or date-time (or of ``parse``'s layout); UTC if no offset."""
-    if value is None:
+    if isinstance(value, str):  # the common case first: seeding reads millions
+        fast = _fast_instant(value, parse)
+        if fast is not None:
+            return fast
+    elif value is None:
         return None
-    if isinstance(value, int | float):
+    elif isinstance(value, int | float):
         return int(value)
     text = str(value).strip()
     fast = _fast_instant(text, parse)

@@ -225,6 +225,27 @@ def _compact(typecode: str, values: npt.NDArray[Any]) -> array[int]:
     return compact
 
 
+def _pick(cumulative: npt.NDArray[Any], draws: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    """Weighted picks for uniform ``draws``, as :class:`_Picker` makes them one at a time."""
+    picks: npt.NDArray[np.int64] = np.minimum(
+        np.searchsorted(cumulative, draws * cumulative[-1], side="right"), len(cumulative) - 1
+    )
+    return picks
+
+
+def _draw(draws: npt.NDArray[np.float64], low: int, high: int) -> npt.NDArray[np.int64]:
+    """Uniform integers in [low, high] for uniform ``draws``, as :func:`_between` makes them one at a time."""
+    return low + (draws * (high - low + 1)).astype(np.int64)
+
+
+def _unless(values: npt.NDArray[Any], present: npt.NDArray[np.bool_]) -> list[Any]:
+    """``values`` as Python values, ``None`` where not ``present``."""
+    out: list[Any] = values.tolist()
+    for i in np.flatnonzero(~present).tolist():
+        out[i] = None
+    return out
+
+
 def tenant_facts(seed: int, api: str, index: int) -> Facts:
     """Facts of tenant ``index`` (1-based): identifiers and a name, stable for a seed."""
     rng = random.Random(f"{seed}:{api}:tenant:{index}")
@@ -375,14 +396,12 @@ class World:
         """
         rng = self._rng("skeleton")
         n = self.size
-        weights = [w for w, _ in self.config.statuses.values()]
-        phase_of = np.array([PHASES.index(p) for _, p in self.config.statuses.values()], dtype=np.int8)
-        # The weighted pick of random.choices: the first status whose cumulative weight exceeds the draw.
-        cumulative = np.cumsum(weights)
-        status_index = np.minimum(
-            np.searchsorted(cumulative, _uniforms(rng, n) * cumulative[-1], side="right"), len(weights) - 1
-        ).astype(np.int8)
-        phase = phase_of[status_index]
+        self._statuses = list(self.config.statuses)
+        self._phase_names = [p for _, p in self.config.statuses.values()]
+        self._phase_of = np.array([PHASES.index(p) for p in self._phase_names], dtype=np.int8)
+        weights = np.cumsum([w for w, _ in self.config.statuses.values()])
+        status_index = _pick(weights, _uniforms(rng, n)).astype(np.int8)
+        phase = self._phase_of[status_index]
         # Refunds are decided here, not in pass two, because they change what invoices were paid.
         refunded = _uniforms(rng, n) < 0.03
 
@@ -414,23 +433,27 @@ class World:
         cap = np.where(phase == 0, self.as_of, self.as_of - 3 * DAY)
         created = np.where(late, np.minimum(first + part_of * 30 * DAY, cap), created)
 
-        self.status_index = _compact("b", status_index)
-        self.refunded = _compact("b", refunded)
-        self.created = _compact("q", created)
-        self.subscription_of = _compact("q", subscription_of)
-        self.part_of = _compact("b", part_of)  # installment number within the invoice, from 0
-        self.invoice_of = _compact("q", invoice_of)
-        # An invoice's total is split evenly between its installments.
-        self.net_cents = _compact("q", nets[subscription_of])
-        self.order = _compact("q", np.argsort(created, kind="stable"))
-
-        # Invoices' applied totals (settled, unrefunded installments with tax) and issue dates
-        # (a day at most two before the earliest installment).
+        # Kept as numpy arrays: pass two reads them a chunk at a time, with fancy indexing.
+        net = nets[subscription_of]  # an invoice's total is split evenly between its installments
         tax_of_sub = np.array(
             [self.customers[s["customer"] - 1]["tax_rate"] for s in self.subscriptions], dtype=np.int64
         )
-        net = nets[subscription_of]
         gross = net + (net * tax_of_sub[subscription_of] + 50) // 100
+        self._skeleton_of = _Skeleton(
+            status=status_index,
+            refunded=refunded,
+            created=created,
+            subscription=subscription_of,
+            installment=(part_of + 1).astype(np.int8),
+            parts=parts[invoice_of].astype(np.int8),
+            invoice=invoice_of,
+            net=net,
+            gross=gross,
+            order=np.argsort(created, kind="stable"),
+        )
+
+        # Invoices' applied totals (settled, unrefunded installments with tax) and issue dates
+        # (a day at most two before the earliest installment).
         paid = (phase == PHASES.index("settled")) & ~refunded
         applied = np.zeros(count, dtype=np.int64)
         np.add.at(applied, invoice_of[paid], gross[paid])
@@ -452,98 +475,174 @@ class World:
                 Each chunk draws from its own generator, so chunks can be made in parallel and
                 the world is the same however many processes make it.
         """
-        self._method = _Picker(METHODS)
-        statuses = list(self.config.statuses)
-        phase_of = [p for _, p in self.config.statuses.values()]
-        chunks = range(self.chunks) if chunk is None else (chunk,)
-        for c in chunks:
-            rng = self._rng(f"payments:{c}")
-            start = c * PAYMENT_CHUNK
-            for seq, j in enumerate(self.order[start : start + PAYMENT_CHUNK], start=start + 1):
-                status = statuses[self.status_index[j]]
-                yield self._payment(rng, seq, j, status, phase_of[self.status_index[j]])
+        for c in range(self.chunks) if chunk is None else (chunk,):
+            yield from self._chunk(c)
 
     @property
     def chunks(self) -> int:
         """How many chunks of :data:`PAYMENT_CHUNK` payments there are."""
         return -(-self.size // PAYMENT_CHUNK)
 
-    def _payment(self, rng: random.Random, seq: int, j: int, status: str, phase: str) -> Facts:
-        sub = self.subscriptions[self.subscription_of[j]]
-        customer = self.customers[sub["customer"] - 1]
-        invoice = self.invoice_of[j]
-        created = self.created[j]
-        net = self.net_cents[j]
-        tax = _gross(net, customer["tax_rate"]) - net
-        gross = net + tax
-        method = self._method(rng)
-        processors = PROCESSORS[method]
-        processor = processors[int(rng.random() * len(processors))]
-        h, u = _identity(rng)
-        due = _due_for(rng, phase, created, self.as_of)
-        paid_at = submitted_at = cancelled_at = None
-        if phase in ("in_flight", "settled", "failed"):
-            submitted_at = min(max(due, created) + _between(rng, 0, 6 * 3600), self.as_of)
-        if phase == "settled":
-            paid_at = min((submitted_at or due) + _between(rng, 60, 3 * DAY), self.as_of)
-        if phase == "voided":
-            cancelled_at = min(created + _between(rng, DAY, 10 * DAY), self.as_of)
-        updated = max(created, submitted_at or 0, paid_at or 0, cancelled_at or 0)
+    def _chunk(self, c: int) -> list[Facts]:
+        """The facts of chunk ``c``'s payments.
+
+        Every draw, date and amount of the chunk is computed column-wise with numpy; only each
+        payment's dict and strings are made one at a time.
+        """
+        rng = self._rng(f"payments:{c}")
+        sk = self._skeleton_of
+        js = sk.order[c * PAYMENT_CHUNK : (c + 1) * PAYMENT_CHUNK]
+        m = len(js)
+        as_of = self.as_of
+        u = _uniforms(rng, 14 * m).reshape(14, m)
+        hexes = rng.getrandbits(128 * m).to_bytes(16 * m, "little").hex() if m else ""
+
+        status = sk.status[js]
+        phase = self._phase_of[status]
+        created = sk.created[js]
+        net = sk.net[js]
+        gross = sk.gross[js]
+        method = _pick(_METHOD_CUMULATIVE, u[0])
+        processor = _PROCESSOR_FIRST[method] + (u[1] * _PROCESSOR_COUNT[method]).astype(np.int64)
+        scheduled, in_flight, settled, failed, voided = (phase == k for k in range(len(PHASES)))
+        # Due: scheduled in 7-21 days (at most 30 days ahead); in flight within the last 2 days;
+        # otherwise 7-14 days after creation (never after as-of); always at midnight.
+        due = np.where(
+            scheduled,
+            created + _draw(u[2], 7, 21) * DAY,
+            np.where(
+                in_flight,
+                np.maximum(created + DAY, as_of - _draw(u[2], 0, 2) * DAY),
+                created + _draw(u[2], 7, 14) * DAY,
+            ),
+        )
+        due = np.minimum(due, np.where(scheduled, as_of + 30 * DAY, as_of))
+        due -= due % DAY
+        submitted_any = in_flight | settled | failed
+        submitted = np.minimum(np.maximum(due, created) + _draw(u[3], 0, 6 * 3600), as_of)
+        paid = np.minimum(submitted + _draw(u[4], 60, 3 * DAY), as_of)
+        cancelled = np.minimum(created + _draw(u[5], DAY, 10 * DAY), as_of)
+        updated = np.maximum.reduce(
+            [created, np.where(submitted_any, submitted, 0), np.where(settled, paid, 0), np.where(voided, cancelled, 0)]
+        )
+        effective = np.where(settled, paid, np.where(submitted_any, submitted, due))
         # A settled payment is applied in full to its invoice, unless it was refunded afterwards.
-        refund = gross if phase == "settled" and self.refunded[j] else 0
-        applied = gross - refund if phase == "settled" else 0
-        unapplied = 0
-        reference = f"ch_{h[:24]}" if method == "card" else f"{processor.upper()}-{h[:10].upper()}"
-        parts = self.invoices.parts[invoice]
-        label = sub["plan"] + (f" (installment {self.part_of[j] + 1} of {parts})" if parts > 1 else "")
-        creator = self.users[int(rng.random() * len(self.users))]
-        updater = creator if updated == created else self.users[int(rng.random() * len(self.users))]
-        credits = (
-            [{"amount": _money(_between(rng, 500, 2500)), "code": f"CN-{h[12:18].upper()}"}]
-            if rng.random() < 0.06
-            else []
+        refund = np.where(settled & sk.refunded[js], gross, 0)
+        applied = np.where(settled, gross - refund, 0)
+        users = len(self.users)
+        creator = (u[6] * users).astype(np.int64)
+        updater = np.where(updated == created, creator, (u[7] * users).astype(np.int64))
+        credit = _draw(u[9], 500, 2500)
+        credit[u[8] >= 0.06] = -1
+        gift = _draw(u[11], 1000, 5000)
+        gift[u[10] >= 0.02] = -1
+        failure = (u[12] * len(FAILURES)).astype(np.int64)
+
+        sub = sk.subscription[js]
+        invoice = sk.invoice[js]
+        columns = zip(
+            range(c * PAYMENT_CHUNK + 1, c * PAYMENT_CHUNK + m + 1),
+            sub.tolist(),
+            (invoice + 1).tolist(),
+            sk.installment[js].tolist(),
+            status.tolist(),
+            gross.tolist(),
+            net.tolist(),
+            created.tolist(),
+            updated.tolist(),
+            due.tolist(),
+            effective.tolist(),
+            _unless(paid, settled),
+            _unless(submitted, submitted_any),
+            _unless(cancelled, voided),
+            method.tolist(),
+            processor.tolist(),
+            _unless(failure, failed),
+            applied.tolist(),
+            refund.tolist(),
+            (creator + 1).tolist(),
+            (updater + 1).tolist(),
+            credit.tolist(),
+            gift.tolist(),
+            sk.parts[js].tolist(),
+            strict=True,
         )
-        gifts = (
-            [{"amount": _money(_between(rng, 1000, 5000)), "code": f"GC-{h[18:24].upper()}"}]
-            if rng.random() < 0.02
-            else []
-        )
-        return {
-            "seq": seq,
-            "hex": h,
-            "uuid": u,
-            "customer": customer["seq"],
-            "subscription": sub["seq"],
-            "invoice": invoice + 1,
-            "installment": self.part_of[j] + 1,
-            "status": status,
-            "phase": phase,
-            "amount": _money(gross),
-            "subtotal": _money(net),
-            "tax": _money(tax),
-            "currency": customer["currency"],
-            "created_at": created,
-            "updated_at": updated,
-            "due_date": due,
-            "effective_date": paid_at or submitted_at or due,
-            "paid_at": paid_at,
-            "submitted_at": submitted_at,
-            "cancelled_at": cancelled_at,
-            "method": method,
-            "processor": processor,
-            "reference": reference,
-            "gateway_reference": f"{h[8:20]}" if submitted_at else None,
-            "failure_message": rng.choice(FAILURES) if phase == "failed" else None,
-            "applied_amount": _money(applied),
-            "unapplied_amount": _money(unapplied),
-            "refund_amount": _money(refund),
-            "credit_balance_amount": _money(0),
-            "created_by": creator["seq"],
-            "updated_by": updater["seq"],
-            "credits": credits,
-            "gift_certificates": gifts,
-            "label": label,
-        }
+        subscriptions, customers = self.subscriptions, self.customers
+        statuses, phases = self._statuses, self._phase_names
+        methods, processors = _METHOD_NAMES, _PROCESSOR_NAMES
+        payments = []
+        for i, row in enumerate(columns):
+            (
+                seq,
+                s,
+                inv,
+                part,
+                st,
+                gross_,
+                net_,
+                cr,
+                up,
+                du,
+                eff,
+                pd,
+                sbm,
+                cnc,
+                me,
+                pr,
+                fl,
+                ap,
+                rf,
+                cb,
+                ub,
+                cn,
+                gc,
+                parts,
+            ) = row
+            h = hexes[32 * i : 32 * i + 32]
+            subscription = subscriptions[s]
+            customer = customers[subscription["customer"] - 1]
+            method_ = methods[me]
+            processor_ = processors[pr]
+            plan = subscription["plan"]
+            payments.append(
+                {
+                    "seq": seq,
+                    "hex": h,
+                    "uuid": _uuid_from_hex(h),
+                    "customer": customer["seq"],
+                    "subscription": subscription["seq"],
+                    "invoice": inv,
+                    "installment": part,
+                    "status": statuses[st],
+                    "phase": phases[st],
+                    "amount": _money(gross_),
+                    "subtotal": _money(net_),
+                    "tax": _money(gross_ - net_),
+                    "currency": customer["currency"],
+                    "created_at": cr,
+                    "updated_at": up,
+                    "due_date": du,
+                    "effective_date": eff,
+                    "paid_at": pd,
+                    "submitted_at": sbm,
+                    "cancelled_at": cnc,
+                    "method": method_,
+                    "processor": processor_,
+                    "reference": f"ch_{h[:24]}" if method_ == "card" else f"{processor_.upper()}-{h[:10].upper()}",
+                    "gateway_reference": h[8:20] if sbm is not None else None,
+                    "failure_message": FAILURES[fl] if fl is not None else None,
+                    "applied_amount": _money(ap),
+                    "unapplied_amount": "0.00",
+                    "refund_amount": _money(rf),
+                    "credit_balance_amount": "0.00",
+                    "created_by": cb,
+                    "updated_by": ub,
+                    "credits": [{"amount": _money(cn), "code": f"CN-{h[12:18].upper()}"}] if cn >= 0 else [],
+                    "gift_certificates": [{"amount": _money(gc), "code": f"GC-{h[18:24].upper()}"}] if gc >= 0 else [],
+                    "label": f"{plan} (installment {part} of {parts})" if parts > 1 else plan,
+                }
+            )
+        return payments
 
     def hydrate(self, payment: Facts) -> Mapping[str, Any]:
         """Resolve a payment's references to the entities they name, for rendering."""
@@ -736,6 +835,34 @@ class _Hydrated(dict[str, Any]):
         return value
 
 
+@dataclass(frozen=True, slots=True)
+class _Skeleton:
+    """Pass one's result, one array per fact, indexed in generation order (not creation order).
+
+    Per payment: status index, whether it was refunded, creation time, subscription and invoice
+    (0-based), installment number (1-based) and its invoice's number of installments, net and
+    gross cents. ``order`` lists the payments by creation time.
+    """
+
+    status: npt.NDArray[np.int8]
+    refunded: npt.NDArray[np.bool_]
+    created: npt.NDArray[np.int64]
+    subscription: npt.NDArray[np.int64]
+    installment: npt.NDArray[np.int8]
+    parts: npt.NDArray[np.int8]
+    invoice: npt.NDArray[np.int64]
+    net: npt.NDArray[np.int64]
+    gross: npt.NDArray[np.int64]
+    order: npt.NDArray[np.int64]
+
+
+_METHOD_NAMES = list(METHODS)
+_METHOD_CUMULATIVE = np.cumsum(list(METHODS.values()))
+#: Every method's processors in one list: method i's are the _PROCESSOR_COUNT[i] from _PROCESSOR_FIRST[i].
+_PROCESSOR_NAMES = [p for m in METHODS for p in PROCESSORS[m]]
+_PROCESSOR_COUNT = np.array([len(PROCESSORS[m]) for m in METHODS], dtype=np.int64)
+_PROCESSOR_FIRST = np.cumsum(_PROCESSOR_COUNT) - _PROCESSOR_COUNT
+
 #: Phase index -> rank of an installment in its invoice: settled first, then attempts, scheduled last.
 _PHASE_ORDER = np.array([2, 1, 0, 1, 1], dtype=np.int64)
 
@@ -756,17 +883,6 @@ _CREATED_SPAN = np.array(
     ],
     dtype=np.int64,
 )
-
-
-def _due_for(rng: random.Random, phase: str, created: int, as_of: int) -> int:
-    if phase == "scheduled":
-        due = created + _between(rng, 7, 21) * DAY
-    elif phase == "in_flight":
-        due = max(created + DAY, as_of - _between(rng, 0, 2) * DAY)
-    else:
-        due = created + _between(rng, 7, 14) * DAY
-    due = min(due, as_of + 30 * DAY) if phase == "scheduled" else min(due, as_of)
-    return due - due % DAY
 
 
 #: The facts each entity offers, for validating ``x-paymock`` sources at load time.
