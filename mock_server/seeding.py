@@ -1,8 +1,8 @@
 """Fill the store with each API's generated world, and rebuild records after a state change.
 
-Seeding is keyed by a fingerprint of (document, seed, tenants, size, as-of): a data file that
-already holds exactly that world is used as it is, so a restart is instant and keeps every state
-change; anything else is regenerated for that API alone.
+Seeding is keyed by a fingerprint of (generator, document, seed, tenants, size, as-of): a data
+file that already holds exactly that world is used as it is, so a restart is instant and keeps
+every state change; anything else is regenerated for that API alone.
 """
 
 from __future__ import annotations
@@ -113,9 +113,15 @@ def _orders(sorter: Sorter | None) -> list[tuple[str, ...]]:
     return [()]
 
 
+#: Changes whenever the same seed makes a different world (a new way of drawing it), so that a
+#: data file never holds a world other than the one a fresh seed would make.
+GENERATOR_VERSION = "2"
+
+
 def fingerprint(api: ApiSpec, settings: SeedSettings) -> str:
-    """Identifies one generated world; changes whenever the document or a setting does."""
-    h = hashlib.sha256(api.file.read_bytes())
+    """Identifies one generated world; changes whenever the generator, the document or a setting does."""
+    h = hashlib.sha256(f"generator {GENERATOR_VERSION}\n".encode())
+    h.update(api.file.read_bytes())
     h.update(f"{settings.seed}:{settings.as_of}:{settings.size(api)}:{settings.tenant_count(api)}".encode())
     return h.hexdigest()
 

@@ -183,8 +183,10 @@ class Store:
         """Create the table's indexes; done after bulk loading, which is much faster."""
         db.execute(f'CREATE UNIQUE INDEX "{table.name}__id" ON "{table.name}" (tenant, id)')
         for i, columns in enumerate(table.indexes):
-            full = columns if "pk" in columns else (*columns, "pk")
-            db.execute(f'CREATE INDEX "{table.name}__{i}" ON "{table.name}" (tenant, {", ".join(full)})')
+            # Every index entry ends with the rowid, which is pk: an order ending in pk needs no
+            # column of its own for it (SQLite plans keyset conditions on it all the same).
+            keys = columns[:-1] if columns[-1:] == ("pk",) else columns
+            db.execute(f'CREATE INDEX "{table.name}__{i}" ON "{table.name}" (tenant, {", ".join(keys)})')
 
     @staticmethod
     def next_pk(db: sqlite3.Connection, table: TableSpec) -> int:

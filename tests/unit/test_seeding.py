@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import mock_server.seeding as seeding
 from mock_server.spec import load_api, openapi_dir
 from mock_server.store import Store
@@ -100,3 +102,12 @@ def test_json_held_for_a_batch_takes_its_length_not_a_buffer() -> None:
         tracemalloc.stop()
     assert held[7] == b'{"seq":7,"status":"paid"}'
     assert per_item < 200  # ~60 bytes each: the 25 bytes of JSON and a bytes header (not 4 KiB)
+
+
+def test_a_new_generator_makes_stored_worlds_stale(monkeypatch: pytest.MonkeyPatch) -> None:
+    api = load_api(openapi_dir() / "notify.yaml")
+    settings = seeding.SeedSettings(seed=1, as_of=1_793_491_200, payments=10, tenants=1)
+    before = seeding.fingerprint(api, settings)
+    assert seeding.fingerprint(api, settings) == before
+    monkeypatch.setattr(seeding, "GENERATOR_VERSION", seeding.GENERATOR_VERSION + "-next")
+    assert seeding.fingerprint(api, settings) != before
