@@ -147,32 +147,22 @@ def seed_api(store: Store, api: ApiSpec, settings: SeedSettings, progress: Progr
     total = size * tenants
     payments = api.collections[api.payments_collection or ""]
     spec = table_spec(payments)
+    side = [c for c in api.collections.values() if c.entity != "payment"]
     for t in range(1, tenants + 1):
         tenant = tenant_facts(settings.seed, api.name, t)
         world = World(api.world, settings.seed, tenant, size, settings.as_of)
         with store.transaction() as db:
             first_pk = store.next_pk(db, spec)
-        # Payments are rendered by worker processes from here on; this process stores the other
-        # entities meanwhile, then writes the payments as they arrive.
-        work = _Work(payments, t, world, tenant, first_pk, spec)
-        with _rendered_payments(work, None if store.memory else str(Path(store.path).parent)) as rendered:
-            with store.transaction() as db:
-                _store_entities(db, api.name, t, world)
-                for collection in api.collections.values():
-                    if collection.entity != "payment":
-                        rows = [
-                            _row(
-                                collection,
-                                t,
-                                {collection.entity: world.hydrate_subscription(s), "tenant": tenant},
-                                s,
-                            )
-                            for s in world.subscriptions
-                        ]
-                        store.insert(db, table_spec(collection), rows)
+            side_pks = tuple(store.next_pk(db, table_spec(c)) for c in side)
+        work = _Work(api.name, payments, t, world, tenant, first_pk, spec, tuple(zip(side, side_pks, strict=True)))
+        with _rendered_payments(work, None if store.memory else str(Path(store.path).parent)) as (rendered, extras):
+            if extras is None:  # rendered here: store the other entities first, as the workers would
+                with store.transaction() as db:
+                    _store_side(db, work, "entities")
+                    _store_side(db, work, "collections")
             for batch in rendered:
                 if isinstance(batch, str):
-                    done += store.copy_in(spec, batch)
+                    done += store.copy_in(batch, [spec])
                     os.unlink(batch)
                 else:
                     with store.transaction() as db:
@@ -180,6 +170,9 @@ def seed_api(store: Store, api: ApiSpec, settings: SeedSettings, progress: Progr
                     done += len(batch[0])
                 if progress:
                     progress(api.name, done, total)
+            for path in extras() if extras is not None else ():
+                store.copy_in(path, [table_spec(c) for c in side], entities=True)
+                os.unlink(path)
     with store.transaction() as db:
         for collection in api.collections.values():
             store.create_indexes(db, table_spec(collection, api))
@@ -195,14 +188,28 @@ def seed_api(store: Store, api: ApiSpec, settings: SeedSettings, progress: Progr
 
 @dataclass(frozen=True, slots=True)
 class _Work:
-    """What forked workers render (set just before the pool forks, so children inherit it)."""
+    """What forked workers render (set just before the pool forks, so children inherit it).
 
+    Attributes:
+        api: The API's name.
+        collection: The payments collection, rendered in chunks.
+        tenant: Tenant number.
+        world: The tenant's world.
+        tenant_info: The tenant's facts.
+        first_pk: Primary key of the tenant's first payment.
+        table: The payments table.
+        side: The other collections, each with the primary key of its first record of this tenant.
+        scratch: Directory for the workers' scratch files.
+    """
+
+    api: str
     collection: CollectionSpec
     tenant: int
     world: World
     tenant_info: Facts
     first_pk: int
     table: TableSpec
+    side: tuple[tuple[CollectionSpec, int], ...] = ()
     scratch: str = ""
 
 
@@ -259,20 +266,55 @@ def _render_chunk_to_file(chunk: int) -> str:
     return path
 
 
+def _render_side_to_file(part: str) -> str:
+    """Store one part of the tenant's other records (see :func:`_store_side`) in a scratch database; returns its path.
+
+    The writing process copies it in as it does payment chunks (see :func:`_render_chunk_to_file`).
+    """
+    assert _WORK is not None
+    path = os.path.join(_WORK.scratch, f"{part}.sqlite3")
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("PRAGMA journal_mode = OFF")
+        db.execute("PRAGMA synchronous = OFF")
+        db.execute("BEGIN")
+        Store.create_entities(db)
+        for collection, _ in _WORK.side:
+            Store.create_table(db, table_spec(collection))
+        _store_side(db, _WORK, part)
+        db.execute("COMMIT")
+    finally:
+        db.close()
+    return path
+
+
+#: The parts :func:`_store_side` stores, one task each.
+_SIDE_PARTS = ("entities", "collections")
+
+Extras = Callable[[], list[str]]
+
+
 @contextmanager
-def _rendered_payments(work: _Work, scratch_parent: str | None) -> Iterator[Iterator[Rendered | str]]:
-    """Rendered payments of one tenant, chunk by chunk in creation order.
+def _rendered_payments(
+    work: _Work, scratch_parent: str | None
+) -> Iterator[tuple[Iterator[Rendered | str], Extras | None]]:
+    """Rendered payments of one tenant, chunk by chunk in creation order, and the tenant's other records.
 
     Large worlds are rendered by forked workers (one per core), which start on entering and hand
     back scratch database files (see :func:`_render_chunk_to_file`); small ones are rendered here,
     as rows. The result does not depend on how many workers there are.
+
+    The second item is ``None`` when rendering here (the caller stores the entities and other
+    collections itself); with workers it returns the scratch files holding them, which the
+    workers make once the payments are rendered, so that the writing process spends its time
+    meanwhile on copying payments in.
     """
     global _WORK
     workers = min(os.cpu_count() or 1, work.world.chunks)
     try:
         if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
             _WORK = work
-            yield map(_render_chunk, range(work.world.chunks))
+            yield map(_render_chunk, range(work.world.chunks)), None
             return
         scratch = _scratch_dir(scratch_parent)
         _WORK = dataclasses.replace(work, scratch=scratch)
@@ -281,7 +323,10 @@ def _rendered_payments(work: _Work, scratch_parent: str | None) -> Iterator[Iter
         gc.freeze()
         try:
             with multiprocessing.get_context("fork").Pool(workers) as pool:
-                yield pool.imap(_render_chunk_to_file, range(work.world.chunks))
+                chunks = pool.imap(_render_chunk_to_file, range(work.world.chunks))
+                # Queued after every chunk: the workers take them up as the payments run out.
+                side = [pool.apply_async(_render_side_to_file, (part,)) for part in _SIDE_PARTS]
+                yield chunks, lambda: [result.get() for result in side]
         finally:
             gc.unfreeze()
             shutil.rmtree(scratch, ignore_errors=True)
@@ -335,6 +380,25 @@ def _json(encoded: bytes) -> bytes:
     Payments are not held: their documents go to SQLite one by one as they are encoded.
     """
     return bytes(memoryview(encoded))
+
+
+def _store_side(db: sqlite3.Connection, work: _Work, part: str) -> None:
+    """Store one part of a tenant's records besides its payments: "entities" or "collections"."""
+    world = work.world
+    if part == "entities":
+        _store_entities(db, work.api, work.tenant, world)
+        return
+    for collection, first_pk in work.side:
+        rows = [
+            _row(
+                collection,
+                work.tenant,
+                {collection.entity: world.hydrate_subscription(s), "tenant": work.tenant_info},
+                s,
+            )
+            for s in world.subscriptions
+        ]
+        Store.insert(db, table_spec(collection), rows, start=first_pk)
 
 
 def _store_entities(db: sqlite3.Connection, api: str, tenant: int, world: World) -> None:

@@ -76,10 +76,7 @@ class Store:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         with self.transaction() as db:
             db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS entities (api TEXT NOT NULL, tenant INTEGER NOT NULL, kind TEXT NOT NULL,"
-                " seq INTEGER NOT NULL, facts BLOB NOT NULL, PRIMARY KEY (api, tenant, kind, seq)) WITHOUT ROWID"
-            )
+            self.create_entities(db)
             version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             if version is None:
                 db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
@@ -159,6 +156,14 @@ class Store:
     # -- tables ----------------------------------------------------------------------------
 
     @staticmethod
+    def create_entities(db: sqlite3.Connection) -> None:
+        """Create the table of entities records refer to (customers, invoices, ...), if missing."""
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS entities (api TEXT NOT NULL, tenant INTEGER NOT NULL, kind TEXT NOT NULL,"
+            " seq INTEGER NOT NULL, facts BLOB NOT NULL, PRIMARY KEY (api, tenant, kind, seq)) WITHOUT ROWID"
+        )
+
+    @staticmethod
     def create_table(db: sqlite3.Connection, table: TableSpec) -> None:
         """(Re)create a collection table, its documents and its shadow of original rows (for reset).
 
@@ -209,25 +214,38 @@ class Store:
         db.executemany(f'INSERT INTO "{table.name}" VALUES ({marks})', rows)
         db.executemany(f'INSERT INTO "d_{table.name}" VALUES (?, ?, ?)', documents)
 
-    def copy_in(self, table: TableSpec, path: str) -> int:
-        """Append the rows of ``table`` (and its documents) from another database file; returns how many.
+    def copy_in(self, path: str, tables: Sequence[TableSpec], entities: bool = False) -> int:
+        """Append rows of ``tables`` (and their documents) from another database file; returns how many.
 
-        Rows keep their primary keys. SQLite copies the records without decoding them.
+        With ``entities``, the file's entities are appended too, in the same transaction. Rows keep
+        their primary keys. SQLite copies the records without decoding them.
         """
+        copied = 0
         with self.reading() as db:
             db.execute("ATTACH DATABASE ? AS chunk", (path,))
             try:
                 with self.transaction() as tx:
-                    copied = tx.execute(f'INSERT INTO main."{table.name}" SELECT * FROM chunk."{table.name}"').rowcount
-                    tx.execute(f'INSERT INTO main."d_{table.name}" SELECT * FROM chunk."d_{table.name}"')
+                    for table in tables:
+                        copied += tx.execute(
+                            f'INSERT INTO main."{table.name}" SELECT * FROM chunk."{table.name}"'
+                        ).rowcount
+                        tx.execute(f'INSERT INTO main."d_{table.name}" SELECT * FROM chunk."d_{table.name}"')
+                    if entities:
+                        tx.execute("INSERT INTO main.entities SELECT * FROM chunk.entities")
             finally:
                 db.execute("DETACH DATABASE chunk")
-        return int(copied)
+        return copied
 
     @classmethod
-    def insert(cls, db: sqlite3.Connection, table: TableSpec, rows: Iterable[Sequence[Any]]) -> None:
-        """Bulk insert ``(tenant, id, facts, doc, *columns)`` rows, after every row already there."""
-        start = cls.next_pk(db, table)
+    def insert(
+        cls, db: sqlite3.Connection, table: TableSpec, rows: Iterable[Sequence[Any]], start: int | None = None
+    ) -> None:
+        """Bulk insert ``(tenant, id, facts, doc, *columns)`` rows from primary key ``start``.
+
+        Without ``start``, after every row already there.
+        """
+        if start is None:
+            start = cls.next_pk(db, table)
         batch = list(rows)
         cls.insert_rows(
             db,

@@ -15,20 +15,35 @@ from mock_server.store import Store
 from mock_server.world import PAYMENT_CHUNK, World, tenant_facts
 
 
+def _side_records(store: Store, tables: list[seeding.TableSpec]) -> list[tuple]:
+    with store.reading() as db:
+        records = list(db.execute("SELECT * FROM entities ORDER BY api, tenant, kind, seq"))
+        for t in tables:
+            records += db.execute(f'SELECT * FROM "{t.name}" m JOIN "d_{t.name}" d USING (pk) ORDER BY pk')
+    return records
+
+
 def test_parallel_rendering_gives_the_same_rows_as_serial() -> None:
-    api = load_api(openapi_dir() / "notify.yaml")
+    api = load_api(openapi_dir() / "flexportal.yaml")
     collection = api.collections[api.payments_collection or ""]
     tenant = tenant_facts(3, api.name, 1)
     world = World(api.world, 3, tenant, PAYMENT_CHUNK * 2 + 17, 1_793_491_200)
     table = seeding.table_spec(collection)
-    work = seeding._Work(collection, 1, world, tenant, 101, table)
+    side = tuple((c, 7) for c in api.collections.values() if c.entity != "payment")
+    assert side  # the entities and the other collections are rendered by the workers too
+    side_tables = [seeding.table_spec(c) for c, _ in side]
+    work = seeding._Work(api.name, collection, 1, world, tenant, 101, table, side)
     store = Store(":memory:")
     with store.transaction() as db:
-        store.create_table(db, table)
-    with seeding._rendered_payments(work, None) as rendered:
+        for t in [table, *side_tables]:
+            store.create_table(db, t)
+    with seeding._rendered_payments(work, None) as (rendered, extras):
+        assert extras is not None
         for path in rendered:
             assert isinstance(path, str)  # rendered by workers into scratch files
-            store.copy_in(table, path)
+            store.copy_in(path, [table])
+        for path in extras():
+            store.copy_in(path, side_tables, entities=True)
     with store.reading() as db:
         parallel = [
             ((pk, tenant_, id_, *cols), (pk, doc, facts))
@@ -47,6 +62,17 @@ def test_parallel_rendering_gives_the_same_rows_as_serial() -> None:
     assert [row[0] for row, _ in parallel] == list(range(101, 101 + world.size))  # keys follow creation order
     assert all(row[0] == doc[0] for row, doc in parallel)
     assert len({row[2] for row, _ in parallel}) == world.size  # ids unique across chunks
+    # The entities and other collections the workers stored are those stored here, keys included.
+    here = Store(":memory:")
+    with here.transaction() as db:
+        for t in side_tables:
+            here.create_table(db, t)
+        for part in ("entities", "collections"):
+            seeding._store_side(db, work, part)
+    stored_here = _side_records(here, side_tables)
+    assert len(stored_here) > len(world.customers) + len(world.subscriptions) * 2
+    assert [r[0] for r in stored_here[-len(world.subscriptions) :]] == list(range(7, 7 + len(world.subscriptions)))
+    assert _side_records(store, side_tables) == stored_here
 
 
 def test_a_file_store_is_seeded_through_scratch_files_and_left_clean(tmp_path: Path) -> None:
