@@ -253,11 +253,8 @@ def _render_chunk_to_file(chunk: int) -> str:
     assert _WORK is not None
     rows, documents = _render_chunk(chunk)
     path = os.path.join(_WORK.scratch, f"chunk-{chunk:06d}.sqlite3")
-    db = sqlite3.connect(path, isolation_level=None)
+    db = _scratch_db(path)
     try:
-        db.execute("PRAGMA journal_mode = OFF")  # scratch: a crash just leaves a file to delete
-        db.execute("PRAGMA synchronous = OFF")
-        db.execute("BEGIN")
         Store.create_table(db, _WORK.table)
         Store.insert_rows(db, _WORK.table, rows, documents)
         db.execute("COMMIT")
@@ -273,11 +270,8 @@ def _render_side_to_file(part: str) -> str:
     """
     assert _WORK is not None
     path = os.path.join(_WORK.scratch, f"{part}.sqlite3")
-    db = sqlite3.connect(path, isolation_level=None)
+    db = _scratch_db(path)
     try:
-        db.execute("PRAGMA journal_mode = OFF")
-        db.execute("PRAGMA synchronous = OFF")
-        db.execute("BEGIN")
         Store.create_entities(db)
         for collection, _ in _WORK.side:
             Store.create_table(db, table_spec(collection))
@@ -286,6 +280,19 @@ def _render_side_to_file(part: str) -> str:
     finally:
         db.close()
     return path
+
+
+def _scratch_db(path: str) -> sqlite3.Connection:
+    """A new scratch database for a worker to fill, with a transaction begun."""
+    db = sqlite3.connect(path, isolation_level=None)
+    # Written once, copied once, deleted: no journal (a crash just leaves a file to delete), and
+    # large pages, which make a worker's inserts ~20 % cheaper (the store keeps SQLite's default
+    # page size, which suits the random reads of serving).
+    db.execute("PRAGMA page_size = 65536")
+    db.execute("PRAGMA journal_mode = OFF")
+    db.execute("PRAGMA synchronous = OFF")
+    db.execute("BEGIN")
+    return db
 
 
 #: The parts :func:`_store_side` stores, one task each.
