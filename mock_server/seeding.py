@@ -173,7 +173,7 @@ def seed_api(store: Store, api: ApiSpec, settings: SeedSettings, progress: Progr
             for path in extras() if extras is not None else ():
                 store.copy_in(path, [table_spec(c) for c in side], entities=True)
                 os.unlink(path)
-    with store.transaction() as db:
+    with store.bulk_indexing(), store.transaction() as db:
         for collection in api.collections.values():
             store.create_indexes(db, table_spec(collection, api))
         store.set_meta(db, f"world:{api.name}", fingerprint(api, settings))
@@ -329,7 +329,7 @@ def _rendered_payments(
         # so its pages stay shared with this process instead of being copied into each worker.
         gc.freeze()
         try:
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
+            with multiprocessing.get_context("fork").Pool(workers, initializer=_start_worker) as pool:
                 chunks = pool.imap(_render_chunk_to_file, range(work.world.chunks))
                 # Queued after every chunk: the workers take them up as the payments run out.
                 side = [pool.apply_async(_render_side_to_file, (part,)) for part in _SIDE_PARTS]
@@ -339,6 +339,15 @@ def _rendered_payments(
             shutil.rmtree(scratch, ignore_errors=True)
     finally:
         _WORK = None
+
+
+def _start_worker() -> None:
+    """Pool initializer: no cyclic garbage collection in a worker.
+
+    Rendering allocates millions of short-lived dicts and lists and no cycles; the collector's
+    passes over them were ~5 % of a worker's time (perf, over a seed).
+    """
+    gc.disable()
 
 
 _SCRATCH_PREFIX = ".paymock-seeding-"

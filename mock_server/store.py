@@ -13,11 +13,12 @@ transitions exactly one wins. ``:memory:`` is one process's private state (tests
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from array import array
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -182,6 +183,27 @@ class Store:
             f'CREATE TABLE "o_{table.name}" (pk INTEGER PRIMARY KEY, tenant INTEGER NOT NULL,'
             f" id TEXT NOT NULL{cols}, doc BLOB NOT NULL, facts BLOB NOT NULL)"
         )
+
+    @contextmanager
+    def bulk_indexing(self) -> Iterator[None]:
+        """Settings for building indexes over freshly loaded tables on this thread's connection.
+
+        SQLite's sorter can hand runs to a helper thread per core, but only when it spills them to
+        temporary files (never with ``temp_store = MEMORY``), and small runs stay in the CPU's
+        cache: over a million payments an index of random keys is built ~40 % faster this way
+        (bench/README.md, figure 3). Use it outside a transaction; the serving settings come back
+        afterwards.
+        """
+        db = self.connection()
+        saved = {name: db.execute(f"PRAGMA {name}").fetchone()[0] for name in ("threads", "cache_size", "temp_store")}
+        db.execute(f"PRAGMA threads = {max(1, len(os.sched_getaffinity(0)))}")
+        db.execute("PRAGMA cache_size = -4096")
+        db.execute("PRAGMA temp_store = FILE")
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                db.execute(f"PRAGMA {name} = {int(value)}")
 
     @staticmethod
     def create_indexes(db: sqlite3.Connection, table: TableSpec) -> None:

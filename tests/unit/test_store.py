@@ -65,3 +65,31 @@ def test_data_written_by_another_version_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(StoreError, match="another paymock data version"):
         Store(path)
+
+
+def test_bulk_indexing_sorts_with_helper_threads_and_restores_serving_settings(tmp_path: Path) -> None:
+    store = Store(tmp_path / "bulk.sqlite3")
+    db = store.connection()
+
+    def settings() -> tuple[int, int, int]:
+        return tuple(db.execute(f"PRAGMA {name}").fetchone()[0] for name in ("threads", "cache_size", "temp_store"))  # type: ignore[return-value]
+
+    serving = settings()
+    with store.transaction() as tx:
+        store.create_table(tx, TABLE)
+        store.insert(tx, TABLE, ((1, f"id{i}", b"{}", b"{}", "ab"[i % 2], i % 97) for i in range(2000)))
+    with store.bulk_indexing():
+        threads, _, temp_store = settings()
+        # Helper threads only sort when runs spill to temporary files (temp_store FILE = 1).
+        assert threads >= 1 and temp_store == 1
+        with store.transaction() as tx:
+            store.create_indexes(tx, TABLE)
+    assert settings() == serving
+    plan = " ".join(
+        r[3]
+        for r in db.execute(
+            f'EXPLAIN QUERY PLAN SELECT pk FROM "{TABLE.name}" WHERE tenant = 1 AND "c_kind" = ? ORDER BY "c_rank"',
+            ("a",),
+        )
+    )
+    assert f"{TABLE.name}__0" in plan
