@@ -149,12 +149,14 @@ _DAY_LAYOUT = re.compile(r"(?:[^%]|%[Ymd%])*")
 _CLOCK_LAYOUT = re.compile(r"%H([^%]*)%M([^%]*)%S([^%]*)")
 
 
+@lru_cache(maxsize=64)
 def time_shape(pattern: str) -> Callable[[Any], Any]:
     """Format epoch seconds with a strftime ``pattern`` (other values pass through unchanged).
 
     Seeding formats millions of instants: when the pattern is a date layout optionally followed
-    by ``%H?%M?%S?``, the date part is formatted once per day (cached) and the clock with ``%``
-    formatting; any other pattern goes to ``time.strftime`` as it is.
+    by ``%H?%M?%S?``, each day's text and each second-of-day's clock text is made once and then
+    looked up (a world has a few thousand days; a dict lookup is a twentieth of formatting);
+    any other pattern goes to ``time.strftime`` as it is. One formatter per pattern, shared.
     """
     day_part, mark, rest = pattern.partition("%H")
     clock = _CLOCK_LAYOUT.fullmatch(mark + rest) if mark else None
@@ -165,21 +167,41 @@ def time_shape(pattern: str) -> Callable[[Any], Any]:
 
         return general
 
-    @lru_cache(maxsize=4096)
+    days: dict[int, str] = {}
+
     def day_text(day: int) -> str:
-        return time.strftime(day_part, time.gmtime(day * 86_400))
+        if len(days) >= _DAYS_KEPT:  # bounded, whatever instants a long-running server formats
+            days.clear()
+        text = days[day] = time.strftime(day_part, time.gmtime(day * 86_400))
+        return text
 
     if clock is None:
-        return lambda v: day_text(v // 86_400) if isinstance(v, int) else v
+
+        def date_only(v: Any) -> Any:
+            if not isinstance(v, int):
+                return v
+            day = v // 86_400
+            return days.get(day) or day_text(day)
+
+        return date_only
     template = "%02d{}%02d{}%02d{}".format(*(part.replace("%", "%%") for part in clock.groups()))
+    clocks: dict[int, str] = {}
+
+    def clock_text(seconds: int) -> str:
+        text = clocks[seconds] = template % (seconds // 3600, seconds // 60 % 60, seconds % 60)
+        return text
 
     def moment(v: Any) -> Any:
         if not isinstance(v, int):
             return v
         day, seconds = divmod(v, 86_400)
-        return day_text(day) + template % (seconds // 3600, seconds // 60 % 60, seconds % 60)
+        return (days.get(day) or day_text(day)) + (clocks.get(seconds) or clock_text(seconds))
 
     return moment
+
+
+#: Day texts a formatter keeps (about 27 years of days).
+_DAYS_KEPT = 10_000
 
 
 @SOURCES.register("from")

@@ -133,11 +133,13 @@ def is_seeded(store: Store, api: ApiSpec, settings: SeedSettings) -> bool:
 
 def seed_api(store: Store, api: ApiSpec, settings: SeedSettings, progress: Progress | None = None) -> None:
     """Generate and store every collection of ``api`` (replacing what was there)."""
+    with store.bulk_loading():
+        _seed_api(store, api, settings, progress)
+
+
+def _seed_api(store: Store, api: ApiSpec, settings: SeedSettings, progress: Progress | None) -> None:
     size = settings.size(api)
     tenants = settings.tenant_count(api)
-    # A half-written world is never used (its fingerprint is written last), so the bulk load
-    # need not wait for the disk.
-    store.connection().execute("PRAGMA synchronous = OFF")
     with store.transaction() as db:
         db.execute("DELETE FROM entities WHERE api = ?", (api.name,))
         db.execute("DELETE FROM meta WHERE key = ?", (f"world:{api.name}",))
@@ -183,7 +185,6 @@ def seed_api(store: Store, api: ApiSpec, settings: SeedSettings, progress: Progr
         # A bounded ANALYZE: planner statistics without reading a million rows again.
         db.execute("PRAGMA analysis_limit = 1000")
         db.execute("ANALYZE")
-    store.connection().execute("PRAGMA synchronous = NORMAL")
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,8 +228,7 @@ def _render_chunk(chunk: int) -> Rendered:
     work = _WORK
     tenant, tenant_info, first_pk = work.tenant, work.tenant_info, work.first_pk
     id_field = work.collection.id_field
-    columns = tuple(work.collection.columns.values())
-    render = work.collection.render
+    render, extract = work.collection.render, work.collection.extract
     hydrate = work.world.hydrate
     # One step at a time over the whole chunk (all facts, then all records, then each column...)
     # rather than every step per payment: each small loop's code stays hot, and in one process a
@@ -237,9 +237,7 @@ def _render_chunk(chunk: int) -> Rendered:
     facts = list(work.world.payments(chunk))
     docs = [render({"payment": hydrate(f), "tenant": tenant_info}) for f in facts]
     pks = [first_pk + f["seq"] - 1 for f in facts]
-    ids = [str(doc[id_field]) for doc in docs]
-    values = [[column.extract(doc) for doc in docs] for column in columns]
-    rows = list(zip(pks, [tenant] * len(pks), ids, *values, strict=True))
+    rows = [(pk, tenant, str(doc[id_field]), *extract(doc)) for pk, doc in zip(pks, docs, strict=True)]
     documents = zip(pks, map(orjson.dumps, docs), map(pack_facts, facts), strict=True)
     return rows, documents
 
@@ -384,7 +382,7 @@ def _row(collection: CollectionSpec, tenant: int, env: dict[str, Any], facts: Fa
         str(doc[collection.id_field]),
         _json(pack_facts(facts)),
         _json(orjson.dumps(doc)),
-        *(c.extract(doc) for c in collection.columns.values()),
+        *collection.extract(doc),
     )
 
 
@@ -465,4 +463,4 @@ def rebuild(
     invoices = InvoiceBlocks(lambda b: store.entity(api.name, tenant, "invoice-block", b), subscriptions, customers)
     hydrate = Hydrator(customers, subscriptions, invoices, _Entities(*args, "user"))
     doc = collection.render({"payment": hydrate(facts), "tenant": tenant_info})
-    return orjson.dumps(doc), [c.extract(doc) for c in collection.columns.values()]
+    return orjson.dumps(doc), collection.extract(doc)

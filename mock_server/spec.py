@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from mock_server.codegen import compile_record
+from mock_server.codegen import compile_columns, compile_record
 from mock_server.columns import COLUMN_TYPES, ColumnType, SqlValue
 from mock_server.error_format import ErrorFormat
 from mock_server.errors import SpecError, reject_unknown_keys
@@ -91,6 +91,7 @@ class CollectionSpec:
         statuses: Vendor status -> (weight, phase).
         columns: Column name -> column.
         render: Facts environment -> record.
+        extract: Record -> every column's stored value, in ``columns``' order.
     """
 
     name: str
@@ -101,6 +102,7 @@ class CollectionSpec:
     statuses: Mapping[str, tuple[float, str]]
     columns: Mapping[str, Column]
     render: Render
+    extract: Callable[[Any], list[SqlValue]]
 
     def column(self, name: str, where: str) -> Column:
         """Look a column up by name, or fail naming the declared ones."""
@@ -278,6 +280,7 @@ def _load_collection(name: str, block: Mapping[str, Any], api: str, resolver: Re
     size = block.get("size")
     if size is not None and (not isinstance(size, int) or size < 0):
         raise SpecError(f"{where}.size", f"must be a non-negative integer, got {size!r}")
+    columns = _load_columns(block.get("columns", {}), table, f"{where}.columns")
     return CollectionSpec(
         name=name,
         table=table,
@@ -285,8 +288,9 @@ def _load_collection(name: str, block: Mapping[str, Any], api: str, resolver: Re
         size=size,
         id_field=id_field,
         statuses=statuses,
-        columns=_load_columns(block.get("columns", {}), table, f"{where}.columns"),
+        columns=columns,
         render=render,
+        extract=compile_columns(list(columns.values())),
     )
 
 

@@ -42,7 +42,10 @@ def test_generated_renderers_match_the_reference(monkeypatch: pytest.MonkeyPatch
         else:
             envs = [{collection.entity: world.hydrate_subscription(s), "tenant": tenant} for s in world.subscriptions]
         for env in envs:
-            assert orjson.dumps(collection.render(env)) == orjson.dumps(reference.render(env))
+            record = collection.render(env)
+            assert orjson.dumps(record) == orjson.dumps(reference.render(env))
+            # The generated column extraction stores what each column's own extract gives.
+            assert collection.extract(record) == [c.extract(record) for c in collection.columns.values()]
             compared += 1
     assert compared >= 800
 
@@ -128,3 +131,26 @@ def test_every_kind_of_property_renders_as_the_reference() -> None:
     assert {r["kind"] for r in records} == {"S", "X"}
     assert {r["paid"] is None for r in records} == {True, False}  # missing fact: missing, not "None"
     assert {r["choice"] for r in records} == {"a", "b", "c"}
+
+
+def test_generated_column_extraction_handles_missing_and_odd_values() -> None:
+    from mock_server.codegen import compile_columns
+    from mock_server.columns import COLUMN_TYPES
+    from mock_server.spec import Column
+
+    columns = [
+        Column("name", '"c_name"', COLUMN_TYPES.get("text", "t"), ("name",), None),
+        Column("first", '"c_first"', COLUMN_TYPES.get("money", "t"), ("lines", 0, "amount"), None),
+        Column("at", '"c_at"', COLUMN_TYPES.get("datetime", "t"), ("meta", "at"), "%d/%m/%Y %H:%M"),
+    ]
+    extract = compile_columns(columns)
+    docs = [
+        {"name": "a", "lines": [{"amount": "12.30"}], "meta": {"at": "02/01/2026 10:30"}},
+        {"name": 7, "lines": [], "meta": None},  # a number as text; no first line; a null parent
+        {"lines": "not a list", "meta": {"at": None}},
+        {"name": None, "lines": [{"amount": 0.1}], "meta": "x"},
+    ]
+    for doc in docs:
+        assert extract(doc) == [c.extract(doc) for c in columns]
+    assert extract(docs[0]) == ["a", 1230, 1767349800]
+    assert extract(docs[1]) == ["7", None, None]

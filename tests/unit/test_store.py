@@ -93,3 +93,22 @@ def test_bulk_indexing_sorts_with_helper_threads_and_restores_serving_settings(t
         )
     )
     assert f"{TABLE.name}__0" in plan
+
+
+def test_bulk_loading_leaves_the_log_only_when_alone_and_comes_back_to_it(tmp_path: Path) -> None:
+    store = Store(tmp_path / "load.sqlite3")
+    db = store.connection()
+
+    def mode() -> tuple[str, int]:
+        return db.execute("PRAGMA journal_mode").fetchone()[0], db.execute("PRAGMA synchronous").fetchone()[0]
+
+    assert mode() == ("wal", 1)
+    with store.bulk_loading():
+        assert mode() == ("delete", 0)  # rows and index pages written once, straight into the file
+    assert mode() == ("wal", 1)
+    other = sqlite3.connect(store.path)
+    other.execute("SELECT count(*) FROM meta").fetchone()
+    with store.bulk_loading():
+        assert mode() == ("wal", 0)  # a reader has the file open: it keeps its log
+    assert mode() == ("wal", 1)
+    other.close()
