@@ -39,6 +39,8 @@ DEEP_CACHE_SHAPES = 4
 #: Rows :meth:`Store.sample` reads at most.
 SAMPLE_ROWS = 5000
 MAX_SQL_INT = 2**62
+#: How long a write waits for another process's write to finish.
+BUSY_TIMEOUT_MS = 30_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +94,7 @@ class Store:
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=not self.memory, timeout=30)
-        db.execute("PRAGMA busy_timeout = 30000")
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         if not self.memory:
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
@@ -198,10 +200,13 @@ class Store:
         db.execute("PRAGMA synchronous = OFF")
         logged = False
         if not self.memory:
+            db.execute("PRAGMA busy_timeout = 0")  # another connection open: stay in WAL, without waiting
             try:
                 logged = db.execute("PRAGMA journal_mode = DELETE").fetchone()[0] == "wal"
-            except sqlite3.OperationalError:  # another connection is open: stay in WAL
+            except sqlite3.OperationalError:
                 logged = True
+            finally:
+                db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         try:
             yield
         finally:
