@@ -194,7 +194,8 @@ class Store:
         wait for the disk. And when nothing else has the file open, it leaves write-ahead logging
         for the while: rows and index pages are then written once, straight into the file,
         instead of into the log and again at each checkpoint (seconds per million payments).
-        Use it outside a transaction; the serving settings come back afterwards.
+        Use it outside a transaction; the serving settings come back afterwards, and the file is
+        synced to disk once the load succeeded.
         """
         db = self.connection()
         db.execute("PRAGMA synchronous = OFF")
@@ -213,6 +214,14 @@ class Store:
             if not self.memory and not logged:
                 db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
+        if not self.memory:
+            # Done means on disk: the unsynced writes are flushed here, not by whatever the
+            # kernel does next (a server started right after a seed waited 1-2 s on that flush).
+            fd = os.open(self.path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
     @contextmanager
     def bulk_indexing(self) -> Iterator[None]:
