@@ -147,3 +147,17 @@ def test_same_seed_same_data_other_seed_other_data(tmp_path: Path) -> None:
 
     assert first_page("7", "a.sqlite3") == first_page("7", "b.sqlite3")
     assert first_page("7", "c.sqlite3") != first_page("8", "d.sqlite3")
+
+
+def test_serve_and_seed_start_without_the_contract_kit_which_check_still_finds() -> None:
+    import sys
+
+    probe = (
+        "import sys, mock_server.cli as cli; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('contracts', 'hypothesis', 'schemathesis'))); "
+        "print(cli.main.get_command(None, 'check').name)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert out == ["[]", "check"]
+    listed = subprocess.run([PAYMOCK, "--help"], capture_output=True, text=True, check=True).stdout
+    assert "check " in listed and "serve " in listed
