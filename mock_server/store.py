@@ -43,6 +43,12 @@ MAX_SQL_INT = 2**62
 BUSY_TIMEOUT_MS = 30_000
 
 
+def _usable_cores() -> int:
+    """Cores this process may run on (its affinity where the OS has one: Linux; else all)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return max(1, len(affinity(0)) if affinity is not None else os.cpu_count() or 1)
+
+
 @dataclass(frozen=True, slots=True)
 class TableSpec:
     """The columns of one collection table, as the spec declares them."""
@@ -235,7 +241,7 @@ class Store:
         """
         db = self.connection()
         saved = {name: db.execute(f"PRAGMA {name}").fetchone()[0] for name in ("threads", "cache_size", "temp_store")}
-        db.execute(f"PRAGMA threads = {max(1, len(os.sched_getaffinity(0)))}")
+        db.execute(f"PRAGMA threads = {_usable_cores()}")
         db.execute("PRAGMA cache_size = -4096")
         db.execute("PRAGMA temp_store = FILE")
         try:

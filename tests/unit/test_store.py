@@ -112,3 +112,15 @@ def test_bulk_loading_leaves_the_log_only_when_alone_and_comes_back_to_it(tmp_pa
         assert mode() == ("wal", 0)  # a reader has the file open: it keeps its log
     assert mode() == ("wal", 1)
     other.close()
+
+
+def test_bulk_indexing_counts_cores_where_the_os_has_no_affinity(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)  # macOS, for one
+    monkeypatch.setattr(os, "cpu_count", lambda: 3)
+    store = Store(tmp_path / "cores.sqlite3")
+    with store.bulk_indexing():
+        assert store.connection().execute("PRAGMA threads").fetchone()[0] == 3
