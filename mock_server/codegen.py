@@ -3,11 +3,12 @@
 :func:`mock_server.records.compile_schema` turns a schema into a tree of closures: clear, and the
 reference for what a record is. Seeding renders every record of a world once (a million payments
 are tens of millions of fields), and there a call per field per level is most of the cost. This
-module flattens the same tree into the source of one function: fact reads (``from``), templates,
-value maps and object nesting become inline statements and dict displays, weighted picks draw from a seed
-computed once per record; every other source stays the closure ``compile_schema`` built, called
-from the generated code. The result is the same record (a test
-compares both on every bundled document).
+module flattens the same tree into the source of one function: fact reads (``from``),
+templates, value maps and object nesting become inline statements and dict displays, weighted
+picks draw from a seed computed once per record; every other source stays the closure
+``compile_schema`` built, called from the generated code. The result is the same record (a test
+compares both on every bundled document). :func:`compile_columns` does the same for reading a
+record's typed columns back.
 
 Nothing from a document is pasted into the source as code: keys are written with :func:`repr`
 (always a plain string literal) and values, formatters and closures are passed in the function's
