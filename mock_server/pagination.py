@@ -15,7 +15,7 @@ from mock_server.errors import ApiError, SpecError, reject_unknown_keys
 from mock_server.filtering import Condition
 from mock_server.registry import Registry
 from mock_server.sorting import SortKey
-from mock_server.store import ID, Row, Store
+from mock_server.store import Row, Store
 
 #: Builds an absolute URL for the same request with some query parameters replaced.
 LinkBuilder = Callable[[Mapping[str, Any]], str]
@@ -46,7 +46,7 @@ class Paginator(Protocol):
         """Envelope variables this style provides."""
 
     def page(self, store: Store, query: PageQuery) -> dict[str, Any]:
-        """Fetch one page; returns envelope variables, ``items`` being the rows."""
+        """Fetch one page; returns envelope variables, ``items`` being the :class:`~mock_server.store.Page`."""
 
 
 PaginatorFactory = Callable[[Mapping[str, Any], str, Mapping[str, Mapping[str, Any]]], Paginator]
@@ -108,14 +108,14 @@ class CursorPaginator:
         limit = _limit(query, self.limit_param, self.cap)
         cursor = query.values.get(self.cursor_param)
         after = (_anchor(store, query, self.cursor_param, cursor), False) if cursor else None
-        rows = store.select(query.table, query.tenant, query.conditions, query.order, limit + 1, after=after)
+        rows = store.page(query.table, query.tenant, query.conditions, query.order, limit + 1, after=after)
         more = len(rows) > limit
-        rows = rows[:limit]
+        rows = rows.head(limit)
         return {
             "items": rows,
             "count": len(rows),
             "has_more": more,
-            "next_cursor": rows[-1][ID] if more and rows else None,
+            "next_cursor": rows.ids[-1] if more and rows.ids else None,
         }
 
 
@@ -148,7 +148,7 @@ class FromIdPaginator:
         limit = _limit(query, self.limit_param, self.cap)
         start = query.values.get(self.from_param)
         anchor = _anchor(store, query, self.from_param, start) if start else None
-        rows = store.select(
+        rows = store.page(
             query.table,
             query.tenant,
             query.conditions,
@@ -156,10 +156,10 @@ class FromIdPaginator:
             limit + 1,
             after=(anchor, True) if anchor else None,
         )
-        next_url = query.link({self.from_param: rows[limit][ID]}) if len(rows) > limit else None
+        next_url = query.link({self.from_param: rows.ids[limit]}) if len(rows) > limit else None
         prev_url = None
         if anchor is not None:
-            before = store.select(
+            before = store.page(
                 query.table,
                 query.tenant,
                 query.conditions,
@@ -167,10 +167,11 @@ class FromIdPaginator:
                 limit,
                 after=(anchor, False),
                 reverse=True,
+                documents=False,
             )
-            if before:
-                prev_url = query.link({self.from_param: before[-1][ID]})
-        rows = rows[:limit]
+            if before.ids:
+                prev_url = query.link({self.from_param: before.ids[-1]})
+        rows = rows.head(limit)
         return {"items": rows, "count": len(rows), "next_url": next_url, "prev_url": prev_url}
 
 
@@ -211,7 +212,7 @@ class OffsetPaginator:
         """One page at ``offset``."""
         limit = _limit(query, self.limit_param, self.cap)
         offset = int(query.values.get(self.offset_param) or 0)
-        rows = store.select(query.table, query.tenant, query.conditions, query.order, limit, offset=offset)
+        rows = store.page(query.table, query.tenant, query.conditions, query.order, limit, offset=offset)
         total = store.count(query.table, query.tenant, query.conditions)
         next_url = query.link({self.offset_param: offset + limit}) if offset + limit < total else self.empty_link
         prev_url = self.empty_link
@@ -258,7 +259,7 @@ class PageNumberPaginator:
         """One numbered page."""
         size = _limit(query, self.size_param, self.cap)
         number = int(query.values.get(self.page_param) or 1)
-        rows = store.select(
+        rows = store.page(
             query.table,
             query.tenant,
             query.conditions,
@@ -267,7 +268,7 @@ class PageNumberPaginator:
             offset=(number - 1) * size,
         )
         more = len(rows) > size
-        rows = rows[:size]
+        rows = rows.head(size)
         next_url = query.link({self.page_param: number + 1, self.size_param: size}) if more else None
         return {
             "items": rows,
@@ -301,7 +302,7 @@ class Unpaginated:
 
     def page(self, store: Store, query: PageQuery) -> dict[str, Any]:
         """All rows."""
-        rows = store.select(query.table, query.tenant, query.conditions, query.order, None)
+        rows = store.page(query.table, query.tenant, query.conditions, query.order, None)
         return {"items": rows, "count": len(rows)}
 
 

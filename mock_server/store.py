@@ -65,6 +65,37 @@ Row = tuple[Any, ...]
 PK, ID, DOC, KEYS = 0, 1, 2, 3
 
 
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Records of one list page, in order: their IDs, and their JSON documents joined by commas.
+
+    Attributes:
+        ids: Each record's ID.
+        sizes: Each document's length in bytes.
+        docs: The documents, ``doc,doc,...`` (the inside of a JSON array).
+    """
+
+    ids: list[str]
+    sizes: list[int]
+    docs: bytes
+
+    @classmethod
+    def of(cls, rows: Sequence[Row]) -> Page:
+        """The page of some rows."""
+        return cls([r[ID] for r in rows], [len(r[DOC]) for r in rows], b",".join([r[DOC] for r in rows]))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def head(self, n: int) -> Page:
+        """The first ``n`` records."""
+        if n >= len(self.ids):
+            return self
+        if n <= 0:
+            return Page([], [], b"")
+        return Page(self.ids[:n], self.sizes[:n], self.docs[: sum(self.sizes[:n]) + n - 1])
+
+
 class Store:
     """A SQLite database holding every API's collections.
 
@@ -346,6 +377,60 @@ class Store:
             after: ``(anchor, inclusive)``: start after (or at) the anchor row, in this order.
             reverse: Walk the order backwards (for "previous page" links).
         """
+        query = self._listing(table, tenant, conditions, order, limit, offset, after, reverse)
+        if isinstance(query, list):
+            return query
+        sql, args = query
+        with self.reading() as db:
+            rows: list[Row] = db.execute(sql, args).fetchall()
+        return rows
+
+    def page(
+        self,
+        table: str,
+        tenant: int,
+        conditions: Sequence[Condition],
+        order: Sequence[SortKey],
+        limit: int | None,
+        offset: int = 0,
+        after: tuple[Row, bool] | None = None,
+        reverse: bool = False,
+        documents: bool = True,
+    ) -> Page:
+        """The records :meth:`select` gives, as one :class:`Page`: their IDs and their documents joined.
+
+        SQLite joins the documents itself and hands over one row: per returned row, Python's
+        sqlite3 module costs more than SQLite does (a row object, a bytes object, a step that
+        lets go of the interpreter lock), and serving a list page is mostly that. With
+        ``documents=False`` only the IDs are read.
+        """
+        query = self._listing(table, tenant, conditions, order, limit, offset, after, reverse, documents)
+        if isinstance(query, list):
+            return Page.of(query)
+        sql, args = query
+        # The subquery keeps its ORDER BY because it has a LIMIT (an unlimited page asks for
+        # LIMIT -1): SQLite reads its rows in that order into the aggregates, and a test compares
+        # every page with select()'s rows.
+        docs = "CAST(group_concat(doc, ',') AS BLOB)" if documents else "NULL"
+        sizes = "json_group_array(length(CAST(doc AS BLOB)))" if documents else "'[]'"
+        wrapped = f"SELECT json_group_array(id), {sizes}, {docs} FROM ({sql})"
+        with self.reading() as db:
+            ids, lengths, joined = db.execute(wrapped, args).fetchone()
+        return Page(orjson.loads(ids), orjson.loads(lengths), joined or b"")
+
+    def _listing(
+        self,
+        table: str,
+        tenant: int,
+        conditions: Sequence[Condition],
+        order: Sequence[SortKey],
+        limit: int | None,
+        offset: int,
+        after: tuple[Row, bool] | None,
+        reverse: bool,
+        documents: bool = True,
+    ) -> tuple[str, tuple[Any, ...]] | list[Row]:
+        """The SQL of a list query (see :meth:`select`), or its rows when a deep page is sliced from a cache."""
         full = _full_order(order)
         where, args = _where(tenant, conditions)
         if after is None and not reverse and limit is not None and offset >= DEEP_OFFSET:
@@ -360,16 +445,13 @@ class Store:
         keys = "".join(f", {col}" for col, _ in order)
         # Joined, the document costs least per returned row; but rows that OFFSET skips would be
         # joined too, so offset pages read each document in a subquery of the rows they return.
-        source = f'"{table}" JOIN "d_{table}" USING (pk)' if offset == 0 else f'"{table}"'
-        doc = "doc" if offset == 0 else _doc(table)
-        sql = f"SELECT pk, id, {doc}{keys} FROM {source} WHERE {where} ORDER BY {order_sql}"
-        if limit is not None:
-            sql += " LIMIT ? OFFSET ?"
-            # Any integer is a valid offset; past SQLite's 64-bit range the page is simply empty.
-            args += (min(limit, MAX_SQL_INT), min(offset, MAX_SQL_INT))
-        with self.reading() as db:
-            rows: list[Row] = db.execute(sql, args).fetchall()
-        return rows
+        joined = documents and offset == 0
+        source = f'"{table}" JOIN "d_{table}" USING (pk)' if joined else f'"{table}"'
+        doc = "doc" if joined else f"{_doc(table)} AS doc" if documents else "NULL AS doc"
+        sql = f"SELECT pk, id, {doc}{keys} FROM {source} WHERE {where} ORDER BY {order_sql} LIMIT ? OFFSET ?"
+        # Any integer is a valid offset; past SQLite's 64-bit range the page is simply empty.
+        args += (-1 if limit is None else min(limit, MAX_SQL_INT), min(offset, MAX_SQL_INT))
+        return sql, args
 
     def count(self, table: str, tenant: int, conditions: Sequence[Condition]) -> int:
         """How many rows of a tenant meet every condition (cached until the next write)."""

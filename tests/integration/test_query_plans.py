@@ -80,13 +80,17 @@ def _sorts(db: sqlite3.Connection, sql: str) -> list[str]:
 
 
 def _run(store: Store, action: ListAction, conditions: list[Condition], order: list[SortKey]) -> list[str]:
-    """The SQL of a first page and of the keyset page after its last row."""
+    """The SQL of a first page and of the keyset page after its last record, as the paginators read them."""
     table = action.collection.table
     with _captured(store) as statements:
-        first = store.select(table, 1, conditions, order, limit=20)
-        if first:
-            store.select(table, 1, conditions, order, limit=20, after=(first[-1], False))
-    return [s for s in statements if s.lstrip().upper().startswith("SELECT") and f'"{table}"' in s]
+        first = store.page(table, 1, conditions, order, limit=20)
+        anchor = store.find(table, 1, first.ids[-1], order) if first.ids else None
+        if anchor is not None:
+            store.page(table, 1, conditions, order, limit=20, after=(anchor, False))
+    # The anchor's lookup by ID is not a list query.
+    pages = [s for s in statements if s.lstrip().upper().startswith("SELECT JSON_GROUP_ARRAY")]
+    assert pages and all(f'"{table}"' in s for s in pages)
+    return pages
 
 
 def _condition(column: str, value: Any, is_range: bool) -> Condition:

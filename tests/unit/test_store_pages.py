@@ -1,0 +1,134 @@
+"""Store.page: one row from SQLite per list page, the same records as Store.select's rows.
+
+Every paginator reads its page through :meth:`Store.page` (documents joined by SQLite, IDs as a
+JSON array); :meth:`Store.select` is the plain per-row query. Both must give the same records
+in the same order for every shape of list query the paginators make.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mock_server.filtering import Condition
+from mock_server.sorting import SortKey
+from mock_server.store import DEEP_OFFSET, DOC, ID, Page, Row, Store, TableSpec
+
+TABLE = TableSpec(
+    "r_unit_pages",
+    (('"c_kind"', "TEXT"), ('"c_rank"', "INTEGER"), ('"c_day"', "TEXT")),
+    (('"c_kind"', "pk"), ('"c_rank"', "pk"), ('"c_day"', '"c_rank"', "pk")),
+)
+# IDs with the characters a JSON array or a comma-joined list could trip over, and documents of
+# varied length with multi-byte characters (sizes are bytes, not characters).
+IDS = [f"id-{i}" if i % 5 else f'id,"{i}"\\é' for i in range(300)]
+DOCS = [
+    json.dumps({"i": i, "note": "ü€" * (i % 7), "pad": "x" * (i * 13 % 200)}, ensure_ascii=False).encode()
+    for i in range(300)
+]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    store = Store(tmp_path_factory.mktemp("pages") / "pages.sqlite3")
+    rows = [
+        (1 + (i % 3 == 0), IDS[i], b"{}", DOCS[i], "abc"[i % 3], (i * 37) % 11, f"2024-01-{1 + i % 28:02d}")
+        for i in range(300)
+    ]
+    with store.transaction() as db:
+        store.create_table(db, TABLE)
+        store.insert(db, TABLE, rows)
+        store.create_indexes(db, TABLE)
+    return store
+
+
+COLUMNS = ['"c_kind"', '"c_rank"', '"c_day"']
+orders = st.lists(st.tuples(st.sampled_from(COLUMNS), st.booleans()), max_size=2, unique_by=lambda k: k[0])
+conditions = st.sampled_from(
+    [[], [Condition('"c_kind" = ?', ("b",))], [Condition('"c_rank" >= ?', (5,))], [Condition('"c_kind" = ?', ("z",))]]
+)
+
+
+def _same(page: Page, rows: list[Row], documents: bool = True) -> None:
+    assert page.ids == [r[ID] for r in rows]
+    if documents:
+        assert page.docs == b",".join(r[DOC] for r in rows)
+        assert page.sizes == [len(r[DOC]) for r in rows]
+        assert json.loads(b"[" + page.docs + b"]") == [json.loads(r[DOC]) for r in rows]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    order=orders,
+    where=conditions,
+    tenant=st.sampled_from([1, 2, 3]),
+    limit=st.one_of(st.none(), st.integers(0, 120)),
+    offset=st.integers(0, 320),
+)
+def test_a_page_is_the_rows_select_gives(
+    store: Store, order: list[SortKey], where: list[Condition], tenant: int, limit: int | None, offset: int
+) -> None:
+    rows = store.select(TABLE.name, tenant, where, order, limit, offset=offset)
+    _same(store.page(TABLE.name, tenant, where, order, limit, offset=offset), rows)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    order=orders,
+    where=conditions,
+    at=st.integers(0, 299),
+    inclusive=st.booleans(),
+    reverse=st.booleans(),
+    documents=st.booleans(),
+    limit=st.integers(1, 60),
+)
+def test_a_keyset_page_is_the_rows_select_gives(
+    store: Store,
+    order: list[SortKey],
+    where: list[Condition],
+    at: int,
+    inclusive: bool,
+    reverse: bool,
+    documents: bool,
+    limit: int,
+) -> None:
+    tenant = 1 + (at % 3 == 0)
+    anchor = store.find(TABLE.name, tenant, IDS[at], order)
+    assert anchor is not None
+    after = (anchor, inclusive)
+    rows = store.select(TABLE.name, tenant, where, order, limit, after=after, reverse=reverse)
+    page = store.page(TABLE.name, tenant, where, order, limit, after=after, reverse=reverse, documents=documents)
+    _same(page, rows, documents)
+    if not documents:
+        assert page.docs == b""
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 7, 8, 50])
+def test_head_keeps_the_first_records_whole(store: Store, n: int) -> None:
+    page = store.page(TABLE.name, 1, [], [], 8)
+    rows = store.select(TABLE.name, 1, [], [], 8)
+    _same(page.head(n), rows[:n])
+
+
+def test_an_empty_page_has_no_documents(store: Store) -> None:
+    page = store.page(TABLE.name, 9, [], [], 50)
+    assert (page.ids, page.sizes, page.docs, len(page)) == ([], [], b"", 0)
+
+
+def test_deep_pages_come_from_the_cached_order_as_pages(tmp_path: Path) -> None:
+    store = Store(tmp_path / "deep.sqlite3")
+    table = TableSpec("r_unit_deep", (('"c_rank"', "INTEGER"),), (('"c_rank"', "pk"),))
+    with store.transaction() as db:
+        store.create_table(db, table)
+        store.insert(db, table, ((1, f"d{i}", b"{}", b'{"i":%d}' % i, i % 13) for i in range(DEEP_OFFSET + 300)))
+        store.create_indexes(db, table)
+    order: list[SortKey] = [('"c_rank"', True)]
+    for offset in (DEEP_OFFSET - 5, DEEP_OFFSET, DEEP_OFFSET + 290):
+        _same(
+            store.page(table.name, 1, [], order, 20, offset=offset),
+            store.select(table.name, 1, [], order, 20, offset=offset),
+        )
