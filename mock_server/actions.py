@@ -18,7 +18,7 @@ from mock_server.filtering import Condition
 from mock_server.pagination import PageQuery, Paginator, load_paginator
 from mock_server.registry import Registry
 from mock_server.sorting import SORT_STYLES, Sorter
-from mock_server.store import DOC, Page
+from mock_server.store import DOC
 from mock_server.templates import Template
 
 if TYPE_CHECKING:
@@ -77,10 +77,6 @@ class Action(Protocol):
 #: Compiles an operation's ``x-paymock`` block into its action.
 ActionCompiler = Callable[[Mapping[str, Any], OperationContext], Action]
 ACTIONS: Registry[ActionCompiler] = Registry("action")
-
-
-def _items(page: Page) -> bytes:
-    return b"[" + page.docs + b"]"
 
 
 def _key_param(block: Mapping[str, Any], ctx: OperationContext) -> str:
@@ -197,7 +193,7 @@ class ListAction:
                 _noun(self.collection),
             ),
         )
-        page["items"] = _items(page["items"])
+        page["items"] = page["items"].items()
         return request.reply(self.envelope.dumps(page))
 
 

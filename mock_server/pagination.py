@@ -108,7 +108,7 @@ class CursorPaginator:
         limit = _limit(query, self.limit_param, self.cap)
         cursor = query.values.get(self.cursor_param)
         after = (_anchor(store, query, self.cursor_param, cursor), False) if cursor else None
-        rows = store.page(query.table, query.tenant, query.conditions, query.order, limit + 1, after=after)
+        rows = store.page(query.table, query.tenant, query.conditions, query.order, limit + 1, after=after, ids=True)
         more = len(rows) > limit
         rows = rows.head(limit)
         return {
@@ -155,6 +155,7 @@ class FromIdPaginator:
             query.order,
             limit + 1,
             after=(anchor, True) if anchor else None,
+            ids=True,
         )
         next_url = query.link({self.from_param: rows.ids[limit]}) if len(rows) > limit else None
         prev_url = None
@@ -167,6 +168,7 @@ class FromIdPaginator:
                 limit,
                 after=(anchor, False),
                 reverse=True,
+                ids=True,
                 documents=False,
             )
             if before.ids:

@@ -65,35 +65,56 @@ Row = tuple[Any, ...]
 PK, ID, DOC, KEYS = 0, 1, 2, 3
 
 
+#: Separates a page's documents as SQLite joins them: JSON text never holds a raw control character.
+SEP = b"\x1e"
+
+
 @dataclass(frozen=True, slots=True)
 class Page:
-    """Records of one list page, in order: their IDs, and their JSON documents joined by commas.
+    """The records of one list page, in order.
 
     Attributes:
-        ids: Each record's ID.
-        sizes: Each document's length in bytes.
-        docs: The documents, ``doc,doc,...`` (the inside of a JSON array).
+        count: How many records.
+        ids: Their IDs (empty when not asked for).
+        joined: Their JSON documents as SQLite joined them, separated by :data:`SEP`.
+        docs: Or their documents one by one (pages built from rows); ``None`` when joined.
     """
 
+    count: int
     ids: list[str]
-    sizes: list[int]
-    docs: bytes
+    joined: bytes = b""
+    docs: list[bytes] | None = None
 
     @classmethod
-    def of(cls, rows: Sequence[Row]) -> Page:
+    def of(cls, rows: Sequence[Row], ids: bool = True) -> Page:
         """The page of some rows."""
-        return cls([r[ID] for r in rows], [len(r[DOC]) for r in rows], b",".join([r[DOC] for r in rows]))
+        return cls(len(rows), [r[ID] for r in rows] if ids else [], docs=[r[DOC] for r in rows if r[DOC] is not None])
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return self.count
+
+    def items(self) -> bytes:
+        """The documents as one JSON array."""
+        if self.docs is not None:
+            return b"[" + b",".join(self.docs) + b"]"
+        return b"[" + self.joined.replace(SEP, b",") + b"]"
 
     def head(self, n: int) -> Page:
         """The first ``n`` records."""
-        if n >= len(self.ids):
+        if n >= self.count:
             return self
-        if n <= 0:
-            return Page([], [], b"")
-        return Page(self.ids[:n], self.sizes[:n], self.docs[: sum(self.sizes[:n]) + n - 1])
+        n = max(n, 0)
+        if self.docs is not None:
+            return Page(n, self.ids[:n], docs=self.docs[:n])
+        joined = self.joined
+        if joined:
+            # Pages are read one record long to tell whether more follow: the cut is nearly always the last.
+            cut = joined.rfind(SEP) if n == self.count - 1 else -1
+            if cut < 0:
+                for _ in range(n):
+                    cut = joined.index(SEP, cut + 1)
+            joined = joined[: max(cut, 0)]
+        return Page(n, self.ids[:n], joined)
 
 
 class Store:
@@ -395,28 +416,33 @@ class Store:
         offset: int = 0,
         after: tuple[Row, bool] | None = None,
         reverse: bool = False,
+        *,
+        ids: bool = False,
         documents: bool = True,
     ) -> Page:
-        """The records :meth:`select` gives, as one :class:`Page`: their IDs and their documents joined.
+        """The records :meth:`select` gives, as one :class:`Page` read in one step.
 
-        SQLite joins the documents itself and hands over one row: per returned row, Python's
-        sqlite3 module costs more than SQLite does (a row object, a bytes object, a step that
-        lets go of the interpreter lock), and serving a list page is mostly that. With
-        ``documents=False`` only the IDs are read.
+        SQLite joins the documents itself and hands over a single row instead of one per record
+        (each a tuple, a bytes object and a step that lets go of the interpreter lock, which the
+        other threads of a worker then contend for). ``ids`` reads the records' IDs too;
+        ``documents=False`` reads none of their documents.
         """
         query = self._listing(table, tenant, conditions, order, limit, offset, after, reverse, documents)
         if isinstance(query, list):
-            return Page.of(query)
+            return Page.of(query, ids)
         sql, args = query
         # The subquery keeps its ORDER BY because it has a LIMIT (an unlimited page asks for
-        # LIMIT -1): SQLite reads its rows in that order into the aggregates, and a test compares
-        # every page with select()'s rows.
-        docs = "CAST(group_concat(doc, ',') AS BLOB)" if documents else "NULL"
-        sizes = "json_group_array(length(CAST(doc AS BLOB)))" if documents else "'[]'"
-        wrapped = f"SELECT json_group_array(id), {sizes}, {docs} FROM ({sql})"
+        # LIMIT -1): SQLite feeds its rows to the aggregates in that order (a test compares every
+        # shape of page with select()'s rows).
+        id_list = "json_group_array(id)" if ids else "NULL"
+        docs = "CAST(group_concat(doc, char(30)) AS BLOB)" if documents else "NULL"
         with self.reading() as db:
-            ids, lengths, joined = db.execute(wrapped, args).fetchone()
-        return Page(orjson.loads(ids), orjson.loads(lengths), joined or b"")
+            count, listed, joined = db.execute(f"SELECT count(*), {id_list}, {docs} FROM ({sql})", args).fetchone()
+        joined = joined or b""
+        if documents and count and joined.count(SEP) != count - 1:
+            # A document holding the separator is not JSON this store wrote; read it row by row.
+            return Page.of(self.select(table, tenant, conditions, order, limit, offset, after, reverse), ids)
+        return Page(count, orjson.loads(listed) if ids else [], joined)
 
     def _listing(
         self,
