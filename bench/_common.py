@@ -137,6 +137,20 @@ def memory_kib(pids: Sequence[int]) -> dict[int, tuple[int, int]]:
     return out
 
 
+def cpu_seconds(pids: Sequence[int]) -> list[float]:
+    """CPU time (user + system, all threads) each of ``pids`` has used so far; 0 for one that is gone."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = []
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            out.append(0.0)
+            continue
+        out.append((int(fields[11]) + int(fields[12])) / tick)
+    return out
+
+
 @dataclass
 class Server:
     """A running server process on a loopback port."""
@@ -155,6 +169,10 @@ class Server:
     def pids(self) -> list[int]:
         """The master and every worker."""
         return [self.proc.pid, *children(self.proc.pid)]
+
+    def workers(self) -> list[int]:
+        """The worker processes (gunicorn's master's children)."""
+        return children(self.proc.pid)
 
     def stop(self) -> None:
         """SIGTERM (gunicorn's graceful stop), then SIGKILL after 15 s."""
