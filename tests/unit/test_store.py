@@ -123,4 +123,4 @@ def test_bulk_indexing_counts_cores_where_the_os_has_no_affinity(
     monkeypatch.setattr(os, "cpu_count", lambda: 3)
     store = Store(tmp_path / "cores.sqlite3")
     with store.bulk_indexing():
-        assert store.connection().execute("PRAGMA threads").fetchone()[0] == 3
+        assert store.connection().execute("PRAGMA threads").fetchone()[0] == 2 * 3
