@@ -108,14 +108,14 @@ class CursorPaginator:
         limit = _limit(query, self.limit_param, self.cap)
         cursor = query.values.get(self.cursor_param)
         after = (_anchor(store, query, self.cursor_param, cursor), False) if cursor else None
-        rows = store.page(query.table, query.tenant, query.conditions, query.order, limit + 1, after=after, ids=True)
-        more = len(rows) > limit
-        rows = rows.head(limit)
+        records = store.page(query.table, query.tenant, query.conditions, query.order, limit + 1, after=after, ids=True)
+        more = len(records) > limit
+        records = records.head(limit)
         return {
-            "items": rows,
-            "count": len(rows),
+            "items": records,
+            "count": len(records),
             "has_more": more,
-            "next_cursor": rows.ids[-1] if more and rows.ids else None,
+            "next_cursor": records.ids[-1] if more and records.ids else None,
         }
 
 
@@ -148,7 +148,7 @@ class FromIdPaginator:
         limit = _limit(query, self.limit_param, self.cap)
         start = query.values.get(self.from_param)
         anchor = _anchor(store, query, self.from_param, start) if start else None
-        rows = store.page(
+        records = store.page(
             query.table,
             query.tenant,
             query.conditions,
@@ -157,7 +157,7 @@ class FromIdPaginator:
             after=(anchor, True) if anchor else None,
             ids=True,
         )
-        next_url = query.link({self.from_param: rows.ids[limit]}) if len(rows) > limit else None
+        next_url = query.link({self.from_param: records.ids[limit]}) if len(records) > limit else None
         prev_url = None
         if anchor is not None:
             before = store.page(
@@ -173,8 +173,8 @@ class FromIdPaginator:
             )
             if before.ids:
                 prev_url = query.link({self.from_param: before.ids[-1]})
-        rows = rows.head(limit)
-        return {"items": rows, "count": len(rows), "next_url": next_url, "prev_url": prev_url}
+        records = records.head(limit)
+        return {"items": records, "count": len(records), "next_url": next_url, "prev_url": prev_url}
 
 
 @PAGINATION_STYLES.register("from-id")
@@ -214,15 +214,15 @@ class OffsetPaginator:
         """One page at ``offset``."""
         limit = _limit(query, self.limit_param, self.cap)
         offset = int(query.values.get(self.offset_param) or 0)
-        rows = store.page(query.table, query.tenant, query.conditions, query.order, limit, offset=offset)
+        records = store.page(query.table, query.tenant, query.conditions, query.order, limit, offset=offset)
         total = store.count(query.table, query.tenant, query.conditions)
         next_url = query.link({self.offset_param: offset + limit}) if offset + limit < total else self.empty_link
         prev_url = self.empty_link
         if offset > 0:
             prev_url = query.link({self.offset_param: max(0, offset - limit)})
         return {
-            "items": rows,
-            "count": len(rows),
+            "items": records,
+            "count": len(records),
             "total": total,
             "limit": limit,
             "offset": offset,
@@ -261,7 +261,7 @@ class PageNumberPaginator:
         """One numbered page."""
         size = _limit(query, self.size_param, self.cap)
         number = int(query.values.get(self.page_param) or 1)
-        rows = store.page(
+        records = store.page(
             query.table,
             query.tenant,
             query.conditions,
@@ -269,12 +269,12 @@ class PageNumberPaginator:
             size + 1,
             offset=(number - 1) * size,
         )
-        more = len(rows) > size
-        rows = rows.head(size)
+        more = len(records) > size
+        records = records.head(size)
         next_url = query.link({self.page_param: number + 1, self.size_param: size}) if more else None
         return {
-            "items": rows,
-            "count": len(rows),
+            "items": records,
+            "count": len(records),
             "page": number,
             "page_size": size,
             "next_url": next_url,
@@ -303,9 +303,9 @@ class Unpaginated:
         return {}
 
     def page(self, store: Store, query: PageQuery) -> dict[str, Any]:
-        """All rows."""
-        rows = store.page(query.table, query.tenant, query.conditions, query.order, None)
-        return {"items": rows, "count": len(rows)}
+        """All matching records."""
+        records = store.page(query.table, query.tenant, query.conditions, query.order, None)
+        return {"items": records, "count": len(records)}
 
 
 @PAGINATION_STYLES.register("none")
