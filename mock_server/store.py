@@ -294,7 +294,7 @@ class Store:
         db = self.connection()
         saved = {name: db.execute(f"PRAGMA {name}").fetchone()[0] for name in ("threads", "cache_size", "temp_store")}
         # Twice as many helpers as cores, and 1 MiB runs: while one helper writes or reads its
-        # temporary file another sorts (zuora's 15 payment indexes: 16.2 s -> 13.5-14.8 s).
+        # temporary file another sorts (15 indexes over a million payments: 16.2 s -> 13.5-14.8 s).
         db.execute(f"PRAGMA threads = {2 * _usable_cores()}")
         db.execute("PRAGMA cache_size = -1024")
         db.execute("PRAGMA temp_store = FILE")
