@@ -177,7 +177,7 @@ def _seed_api(store: Store, api: ApiSpec, settings: SeedSettings, progress: Prog
                 os.unlink(path)
     with store.bulk_indexing(), store.transaction() as db:
         for collection in api.collections.values():
-            store.create_indexes(db, table_spec(collection, api), tenants)
+            store.create_indexes(db, table_spec(collection, api))
         store.set_meta(db, f"world:{api.name}", fingerprint(api, settings))
         store.set_meta(db, f"tenants:{api.name}", str(tenants))
         for collection in api.collections.values():

@@ -55,7 +55,7 @@ class TableSpec:
 
     name: str
     columns: tuple[tuple[str, str], ...]  # (quoted SQL name, affinity)
-    indexes: tuple[tuple[str, ...], ...] = ()  # column lists, each holding pk; create_indexes adds the tenant
+    indexes: tuple[tuple[str, ...], ...] = ()  # column lists; every index starts with tenant, ends with pk
 
 
 #: One record as a query returns it: ``(pk, id, doc, *sort-key values)``, the tuple SQLite gives
@@ -305,28 +305,14 @@ class Store:
                 db.execute(f"PRAGMA {name} = {int(value)}")
 
     @staticmethod
-    def create_indexes(db: sqlite3.Connection, table: TableSpec, tenants: int) -> None:
-        """Create the table's indexes for a world of ``tenants`` tenants; done after bulk loading, which is much faster.
-
-        With several tenants every index leads with the tenant, so each tenant's entries are one
-        contiguous range. With one, the tenant goes last: every entry holds the same tenant, and
-        SQLite's sorter compares a leading column that never differs by decoding both entries in
-        full, where a leading column that does differ is compared on its own. Over a million
-        payments that makes each index ~25 % cheaper to build (bench/README.md, figure 3); the
-        tenant is still checked inside the index, and the rows and plans are the same.
-        """
-        leading = tenants > 1
-        key = "tenant, id" if leading else "id, tenant"
-        db.execute(f'CREATE UNIQUE INDEX "{table.name}__id" ON "{table.name}" ({key})')
+    def create_indexes(db: sqlite3.Connection, table: TableSpec) -> None:
+        """Create the table's indexes; done after bulk loading, which is much faster."""
+        db.execute(f'CREATE UNIQUE INDEX "{table.name}__id" ON "{table.name}" (tenant, id)')
         for i, columns in enumerate(table.indexes):
-            if leading:
-                # Every index entry ends with the rowid, which is pk: an order ending in pk needs
-                # no column of its own for it (SQLite plans keyset conditions on it all the same).
-                keys = ("tenant", *(columns[:-1] if columns[-1:] == ("pk",) else columns))
-            else:
-                # pk is a column here: every order ends with it, and must be complete before the tenant.
-                keys = (*columns, *(() if "pk" in columns else ("pk",)), "tenant")
-            db.execute(f'CREATE INDEX "{table.name}__{i}" ON "{table.name}" ({", ".join(keys)})')
+            # Every index entry ends with the rowid, which is pk: an order ending in pk needs no
+            # column of its own for it (SQLite plans keyset conditions on it all the same).
+            keys = columns[:-1] if columns[-1:] == ("pk",) else columns
+            db.execute(f'CREATE INDEX "{table.name}__{i}" ON "{table.name}" (tenant, {", ".join(keys)})')
 
     @staticmethod
     def next_pk(db: sqlite3.Connection, table: TableSpec) -> int:

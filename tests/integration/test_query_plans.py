@@ -16,10 +16,9 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from live import AS_OF, PAYMENTS
 
 from mock_server.actions import ListAction
-from mock_server.cli import Served, prepare
+from mock_server.cli import Served
 from mock_server.filtering import Condition
 from mock_server.sorting import DirectionSort, FixedSort, SignedFieldsSort, SortKey
 from mock_server.spec import OperationSpec
@@ -98,15 +97,7 @@ def _condition(column: str, value: Any, is_range: bool) -> Condition:
     return Condition(f"{column} {'>=' if is_range else '='} ?", (value,))
 
 
-@pytest.fixture(scope="module")
-def one_tenant() -> Served:
-    """Every API seeded with a single tenant: its indexes end with the tenant (see Store.create_indexes)."""
-    return prepare((), ":memory:", 1, PAYMENTS, 1, AS_OF, quiet=True)
-
-
-@pytest.mark.parametrize("world", ["served", "one_tenant"], ids=["tenant-led-indexes", "one-tenant-indexes"])
-def test_every_filter_and_every_order_is_served_by_an_index(world: str, request: pytest.FixtureRequest) -> None:
-    served: Served = request.getfixturevalue(world)
+def test_every_filter_and_every_order_is_served_by_an_index(served: Served) -> None:
     store = served.store
     checked = 0
     problems: list[str] = []

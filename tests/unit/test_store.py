@@ -14,16 +14,15 @@ TABLE = TableSpec("r_unit_items", (('"c_kind"', "TEXT"), ('"c_rank"', "INTEGER")
 ROWS = DEEP_OFFSET * 2 + 500
 
 
-@pytest.fixture(scope="module", params=[1, 2], ids=["one-tenant-indexes", "tenant-led-indexes"])
-def store(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Store:
-    """The same rows under either index layout (see Store.create_indexes): the results must not differ."""
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     store = Store(tmp_path_factory.mktemp("store") / "unit.sqlite3")
     with store.transaction() as db:
         store.create_table(db, TABLE)
         store.insert(
             db, TABLE, ((1, f"id{i}", b"{}", b'{"i":%d}' % i, "ab"[i % 2], (i * 7919) % 1000) for i in range(ROWS))
         )
-        store.create_indexes(db, TABLE, request.param)
+        store.create_indexes(db, TABLE)
     return store
 
 
@@ -84,7 +83,7 @@ def test_bulk_indexing_sorts_with_helper_threads_and_restores_serving_settings(t
         # Helper threads only sort when runs spill to temporary files (temp_store FILE = 1).
         assert threads >= 1 and temp_store == 1
         with store.transaction() as tx:
-            store.create_indexes(tx, TABLE, 2)
+            store.create_indexes(tx, TABLE)
     assert settings() == serving
     plan = " ".join(
         r[3]
@@ -94,38 +93,6 @@ def test_bulk_indexing_sorts_with_helper_threads_and_restores_serving_settings(t
         )
     )
     assert f"{TABLE.name}__0" in plan
-
-
-@pytest.mark.parametrize("tenants", [1, 2])
-def test_each_index_layout_serves_a_filter_a_keyset_page_and_an_id_without_scan_or_sort(
-    tmp_path: Path, tenants: int
-) -> None:
-    store = Store(tmp_path / "layout.sqlite3")
-    with store.transaction() as tx:
-        store.create_table(tx, TABLE)
-        rows = ((t, f"id{i}", b"{}", b"{}", "ab"[i % 2], i % 97) for i in range(3000) for t in range(1, tenants + 1))
-        store.insert(tx, TABLE, rows)
-        store.create_indexes(tx, TABLE, tenants)
-    db = store.connection()
-    columns = {r[2] for r in db.execute(f'PRAGMA index_info("{TABLE.name}__0")')}
-    first = next(r[2] for r in db.execute(f'PRAGMA index_info("{TABLE.name}__0")') if r[0] == 0)
-    assert "tenant" in columns and first == ("tenant" if tenants > 1 else "c_kind")
-    queries = [
-        ('SELECT pk FROM "{t}" WHERE tenant = ? AND "c_kind" = ? ORDER BY "c_rank" DESC, pk DESC LIMIT 20', (1, "a")),
-        (
-            'SELECT pk FROM "{t}" WHERE tenant = ? AND "c_kind" = ? AND ("c_rank", pk) < (?, ?) ORDER BY "c_rank" DESC,'
-            " pk DESC LIMIT 20",
-            (1, "a", 50, 400),
-        ),
-        ('SELECT pk FROM "{t}" WHERE tenant = ? AND id = ?', (1, "id7")),
-    ]
-    for sql, args in queries:
-        plan = " | ".join(r[3] for r in db.execute(f"EXPLAIN QUERY PLAN {sql.format(t=TABLE.name)}", args))
-        assert "USING" in plan and "INDEX" in plan, plan
-        assert "TEMP B-TREE" not in plan, plan
-    # The same rows whichever layout: the tenant is checked inside the index either way.
-    got = store.select(TABLE.name, 1, [Condition('"c_kind" = ?', ("a",))], [('"c_rank"', True)], 30)
-    assert [r[ID] for r in got] == _plain(store, 'AND "c_kind" = ?', ("a",), '"c_rank" DESC, pk DESC', 30, 0)
 
 
 def test_bulk_loading_leaves_the_log_only_when_alone_and_comes_back_to_it(tmp_path: Path) -> None:

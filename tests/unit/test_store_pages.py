@@ -32,9 +32,8 @@ DOCS = [
 ]
 
 
-@pytest.fixture(scope="module", params=[1, 2], ids=["one-tenant-indexes", "tenant-led-indexes"])
-def store(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Store:
-    """Rows of two tenants under either index layout (see Store.create_indexes)."""
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     store = Store(tmp_path_factory.mktemp("pages") / "pages.sqlite3")
     rows = [
         (1 + (i % 3 == 0), IDS[i], b"{}", DOCS[i], "abc"[i % 3], (i * 37) % 11, f"2024-01-{1 + i % 28:02d}")
@@ -43,7 +42,7 @@ def store(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureReque
     with store.transaction() as db:
         store.create_table(db, TABLE)
         store.insert(db, TABLE, rows)
-        store.create_indexes(db, TABLE, request.param)
+        store.create_indexes(db, TABLE)
     return store
 
 
@@ -142,7 +141,7 @@ def test_deep_pages_come_from_the_cached_order_as_pages(tmp_path: Path) -> None:
     with store.transaction() as db:
         store.create_table(db, table)
         store.insert(db, table, ((1, f"d{i}", b"{}", b'{"i":%d}' % i, i % 13) for i in range(DEEP_OFFSET + 300)))
-        store.create_indexes(db, table, 1)
+        store.create_indexes(db, table)
     order: list[SortKey] = [('"c_rank"', True)]
     for offset in (DEEP_OFFSET - 5, DEEP_OFFSET, DEEP_OFFSET + 290):
         rows = store.select(table.name, 1, [], order, 20, offset=offset)
