@@ -270,7 +270,8 @@ def _paging(action: ListAction, op: Operation) -> Paging:
 
 
 def _sort(action: ListAction) -> SortDecl | None:
-    by_sql = {c.sql: c for c in action.collection.columns.values()}
+    # Orders name a creation-ordered column as the primary key (at most one per collection).
+    by_sql = {c.order_sql: c for c in action.collection.columns.values()}
     s = action.sorter
     if isinstance(s, FixedSort):
         return SortDecl("fixed", None, tuple(SortKey(by_sql[sql], desc) for sql, desc in s.keys))

@@ -132,7 +132,7 @@ class ListAction:
             if not isinstance(sort, Mapping):
                 raise SpecError(f"{ctx.where}.sort", "must be a mapping with a 'style'")
             factory = SORT_STYLES.get(sort.get("style"), f"{ctx.where}.sort.style")
-            sorter = factory(sort, f"{ctx.where}.sort", lambda name, where: collection.column(name, where).sql)
+            sorter = factory(sort, f"{ctx.where}.sort", lambda name, where: collection.column(name, where).order_sql)
             if sorter.param is not None:
                 if sorter.param not in ctx.query_params():
                     raise SpecError(
@@ -175,7 +175,7 @@ class ListAction:
             value = scope.column.ctype.bound(raw, "start")
             if not scope.missing_is_empty and not store.exists(self.collection.table, tenant, scope.column.sql, value):
                 raise _not_found(scope.column.name, str(raw), scope.param)
-            conditions.append(Condition(f"{scope.column.sql} = ?", (value,)))
+            conditions.append(Condition(f"{scope.column.sql} = ?", (value,), fixes=scope.column.sql))
         order = (
             self.sorter.order(request.values.get(self.sorter.param) if self.sorter and self.sorter.param else None)
             if self.sorter

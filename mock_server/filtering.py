@@ -13,10 +13,16 @@ from mock_server.registry import Registry
 
 @dataclass(frozen=True, slots=True)
 class Condition:
-    """One SQL condition on a column: ``sql`` with ``?`` placeholders and its arguments."""
+    """One SQL condition on a column: ``sql`` with ``?`` placeholders and its arguments.
+
+    ``fixes`` names the column when the condition holds it to one value (equality, or null):
+    such a column never decides an order among the rows that pass, and a keyset condition
+    leaves it out so that SQLite reads the rows by the equality (see ``Store.select``).
+    """
 
     sql: str
     args: tuple[Any, ...]
+    fixes: str | None = None
 
 
 Operator = Callable[[str, ColumnType, Any], Condition]
@@ -26,11 +32,11 @@ FILTER_OPERATORS: Registry[Operator] = Registry("filter operator")
 @FILTER_OPERATORS.register("eq")
 def _eq(column: str, ctype: ColumnType, value: Any) -> Condition:
     if value is None:
-        return Condition(f"{column} IS NULL", ())
+        return Condition(f"{column} IS NULL", (), fixes=column)
     start, end = ctype.bound(value, "start"), ctype.bound(value, "end")
     if start != end:  # a date against a date-time column: the whole day
         return Condition(f"{column} BETWEEN ? AND ?", (start, end))
-    return Condition(f"{column} = ?", (start,))
+    return Condition(f"{column} = ?", (start,), fixes=column)
 
 
 @FILTER_OPERATORS.register("gte")
@@ -75,7 +81,7 @@ class Filter:
                 is not a value of the column's type, such as the date ``0000-00-00``.
         """
         if self.null_literal is not None and value == self.null_literal:
-            return Condition(f"{self.column} IS NULL", ())
+            return Condition(f"{self.column} IS NULL", (), fixes=self.column)
         try:
             return self.op(self.column, self.ctype, value)
         except (ValueError, OverflowError) as exc:

@@ -168,7 +168,11 @@ class SignedFieldsSort:
                 )
             seen.add(name)
             keys.append((self.fields[name], desc))
-        return keys + self.ties(keys)
+        keys += self.ties(keys)
+        # The primary key is unique: keys after it (a creation-ordered field, which sorts as
+        # the key, followed by another) could never decide an order.
+        cut = next((i for i, (col, _) in enumerate(keys) if col == "pk"), len(keys))
+        return keys[: cut + 1]
 
     def ties(self, keys: list[SortKey]) -> list[SortKey]:
         """The default order's columns not already in ``keys``, in the direction of the first key."""

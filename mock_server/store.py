@@ -18,7 +18,7 @@ import sqlite3
 import threading
 from array import array
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -32,7 +32,7 @@ from mock_server.filtering import Condition
 from mock_server.sorting import SortKey
 from mock_server.world import pack_facts, unpack_facts
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 #: Offsets from which pages are sliced from a cached ordering (see Store._deep_page).
 DEEP_OFFSET = 10_000
 DEEP_CACHE_SHAPES = 4
@@ -307,12 +307,16 @@ class Store:
     @staticmethod
     def create_indexes(db: sqlite3.Connection, table: TableSpec) -> None:
         """Create the table's indexes; done after bulk loading, which is much faster."""
-        db.execute(f'CREATE UNIQUE INDEX "{table.name}__id" ON "{table.name}" (tenant, id)')
+        # Looked up by both, so either may lead: the ID first makes the index ~25 % cheaper to
+        # build, as SQLite's sorter decides most comparisons on the first column alone (a
+        # tenant first always ties). List indexes keep the tenant first: an order is served
+        # only by an index whose leading columns are all held equal.
+        db.execute(f'CREATE UNIQUE INDEX "{table.name}__id" ON "{table.name}" (id, tenant)')
         for i, columns in enumerate(table.indexes):
             # Every index entry ends with the rowid, which is pk: an order ending in pk needs no
             # column of its own for it (SQLite plans keyset conditions on it all the same).
             keys = columns[:-1] if columns[-1:] == ("pk",) else columns
-            db.execute(f'CREATE INDEX "{table.name}__{i}" ON "{table.name}" (tenant, {", ".join(keys)})')
+            db.execute(f'CREATE INDEX "{table.name}__{i}" ON "{table.name}" ({", ".join(("tenant", *keys))})')
 
     @staticmethod
     def next_pk(db: sqlite3.Connection, table: TableSpec) -> int:
@@ -465,7 +469,8 @@ class Store:
             return self._deep_page(table, tenant, where, args, order, limit, offset)
         if after is not None:
             anchor, inclusive = after
-            kw, kargs = _keyset(full, anchor, inclusive, reverse)
+            fixed = {c.fixes for c in conditions if c.fixes is not None}
+            kw, kargs = _keyset(full, anchor, inclusive, reverse, fixed)
             where += f" AND ({kw})"
             args += kargs
         direction = [(col, desc != reverse) for col, desc in full]
@@ -664,6 +669,8 @@ def _doc(table: str) -> str:
 
 
 def _full_order(order: Sequence[SortKey]) -> list[SortKey]:
+    if order and order[-1][0] == "pk":  # already total (a creation-ordered column sorts as pk)
+        return list(order)
     tie_desc = order[0][1] if order else False
     return [*order, ("pk", tie_desc)]
 
@@ -677,9 +684,19 @@ def _where(tenant: int, conditions: Sequence[Condition]) -> tuple[str, tuple[Any
     return " AND ".join(parts), tuple(args)
 
 
-def _keyset(full: Sequence[SortKey], anchor: Row, inclusive: bool, reverse: bool) -> tuple[str, tuple[Any, ...]]:
-    """SQL for "after the anchor in this order" (a keyset condition, so deep pages stay cheap)."""
-    values = [*anchor[KEYS:], anchor[PK]]
+def _keyset(
+    full: Sequence[SortKey], anchor: Row, inclusive: bool, reverse: bool, fixed: Collection[str] = ()
+) -> tuple[str, tuple[Any, ...]]:
+    """SQL for "after the anchor in this order" (a keyset condition, so deep pages stay cheap).
+
+    Keys on ``fixed`` columns (held to one value by the query) are left out: they decide
+    nothing, and in a row value they would make SQLite read a range of that column instead of
+    the rows equal to it, and sort them.
+    """
+    # The anchor holds the order's keys and then pk, which ``full`` ends with unless the order did.
+    kept = [(key, value) for key, value in zip(full, [*anchor[KEYS:], anchor[PK]], strict=False) if key[0] not in fixed]
+    full = [key for key, _ in kept]
+    values = [value for _, value in kept]
     directions = {desc != reverse for _, desc in full}
     if len(directions) == 1:
         op = "<" if directions.pop() else ">"

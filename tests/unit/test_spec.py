@@ -123,6 +123,19 @@ CASES = [
         "unknown filter operator 'after'; available: eq, gte, lte",
     ),
     (
+        "creation-order that is not a boolean",
+        lambda d: d["x-paymock"]["collections"]["payments"]["columns"]["status"].update({"creation-order": "yes"}),
+        "collections.payments.columns.status.creation-order: must be true or false, got 'yes'",
+    ),
+    (
+        "two creation-ordered columns",
+        lambda d: [
+            d["x-paymock"]["collections"]["payments"]["columns"][c].update({"creation-order": True})
+            for c in ("status", "dueDate")
+        ],
+        "at most one column is creation-order: true; got status, dueDate",
+    ),
+    (
         "unknown phase",
         lambda d: d["x-paymock"]["collections"]["payments"]["statuses"]["paid"].update(phase="done"),
         "unknown phase 'done'",
