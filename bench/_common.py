@@ -100,6 +100,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def children(pid: int) -> list[int]:
     """Every descendant of ``pid`` (from /proc)."""
     by_parent: dict[int, list[int]] = {}
@@ -171,8 +178,13 @@ class Server:
         return [self.proc.pid, *children(self.proc.pid)]
 
     def workers(self) -> list[int]:
-        """The worker processes (gunicorn's master's children)."""
-        return children(self.proc.pid)
+        """The worker processes (gunicorn's master's children).
+
+        Not multiprocessing's resource tracker: ``serve`` starts one when it generates a missing
+        data file in a spawned child, and it idles beside the workers for the server's life
+        (counted as a worker, it made every round look one-sided).
+        """
+        return [pid for pid in children(self.proc.pid) if b"resource_tracker" not in _cmdline(pid)]
 
     def stop(self) -> None:
         """SIGTERM (gunicorn's graceful stop), then SIGKILL after 15 s."""

@@ -156,7 +156,8 @@ def main() -> None:
                     theirs = measure(bare, bare_url, {}, seconds, args.connections)
                     pairs.append((ours, theirs))
             Path(f.name).unlink()
-            kept = [(x, y) for x, y in pairs if x.balanced and y.balanced] or pairs
+            balanced = [(x, y) for x, y in pairs if x.balanced and y.balanced]
+            kept = balanced or pairs
             a, b = median_load([x.load for x, _ in kept]), median_load([y.load for _, y in kept])
             # Each round's ratio compares two loads seconds apart; their median resists the drift
             # of a shared machine better than a ratio of medians.
@@ -173,8 +174,9 @@ def main() -> None:
                 ]
             )  # fmt: skip
             print(
-                f"   {ep.api}: {a.rps:,.0f} rps vs bare {b.rps:,.0f} rps ({ratio:.2f}x over {len(kept)} balanced"
-                f" pairs; {every:.2f}x over all {len(pairs)}; one-sided rounds paymock/bare {one_sided})",
+                f"   {ep.api}: {a.rps:,.0f} rps vs bare {b.rps:,.0f} rps ({ratio:.2f}x over {len(kept)}"
+                f" {'balanced pairs' if balanced else 'pairs, none balanced'}; {every:.2f}x over all {len(pairs)};"
+                f" one-sided rounds paymock/bare {one_sided})",
                 flush=True,
             )
     print()
