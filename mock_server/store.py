@@ -18,7 +18,7 @@ import sqlite3
 import threading
 from array import array
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -469,7 +469,7 @@ class Store:
             return self._deep_page(table, tenant, where, args, order, limit, offset)
         if after is not None:
             anchor, inclusive = after
-            fixed = {c.fixes for c in conditions if c.fixes is not None}
+            fixed = {c.fixes: c.args[0] if c.args else None for c in conditions if c.fixes is not None}
             kw, kargs = _keyset(full, anchor, inclusive, reverse, fixed)
             where += f" AND ({kw})"
             args += kargs
@@ -685,16 +685,19 @@ def _where(tenant: int, conditions: Sequence[Condition]) -> tuple[str, tuple[Any
 
 
 def _keyset(
-    full: Sequence[SortKey], anchor: Row, inclusive: bool, reverse: bool, fixed: Collection[str] = ()
+    full: Sequence[SortKey], anchor: Row, inclusive: bool, reverse: bool, fixed: Mapping[str, Any] | None = None
 ) -> tuple[str, tuple[Any, ...]]:
     """SQL for "after the anchor in this order" (a keyset condition, so deep pages stay cheap).
 
-    Keys on ``fixed`` columns (held to one value by the query) are left out: they decide
-    nothing, and in a row value they would make SQLite read a range of that column instead of
-    the rows equal to it, and sort them.
+    Keys on ``fixed`` columns (column -> the one value the query holds it to) are left out when
+    the anchor has that value: they decide nothing then, and in a row value they would make
+    SQLite read a range of that column instead of the rows equal to it, and sort them. (An
+    anchor with another value, a cursor from another filter, keeps the full condition.)
     """
+    fixed = fixed or {}
     # The anchor holds the order's keys and then pk, which ``full`` ends with unless the order did.
-    kept = [(key, value) for key, value in zip(full, [*anchor[KEYS:], anchor[PK]], strict=False) if key[0] not in fixed]
+    pairs = zip(full, [*anchor[KEYS:], anchor[PK]], strict=False)
+    kept = [(key, value) for key, value in pairs if key[0] not in fixed or fixed[key[0]] != value]
     full = [key for key, _ in kept]
     values = [value for _, value in kept]
     directions = {desc != reverse for _, desc in full}
