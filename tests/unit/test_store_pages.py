@@ -79,6 +79,14 @@ def test_a_page_is_the_rows_select_gives(
     _same(store.page(TABLE.name, tenant, where, order, limit, offset=offset, ids=ids), rows, ids)
 
 
+def _anchor(store: Store, at: int, order: list[SortKey]) -> tuple[int, Row]:
+    """The tenant of the ``at``-th record and the record as an anchor in ``order``."""
+    tenant = 1 + (at % 3 == 0)
+    anchor = store.find(TABLE.name, tenant, IDS[at], order)
+    assert anchor is not None
+    return tenant, anchor
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     order=orders,
@@ -99,9 +107,7 @@ def test_a_keyset_page_is_the_rows_select_gives(
     documents: bool,
     limit: int,
 ) -> None:
-    tenant = 1 + (at % 3 == 0)
-    anchor = store.find(TABLE.name, tenant, IDS[at], order)
-    assert anchor is not None
+    tenant, anchor = _anchor(store, at, order)
     after = (anchor, inclusive)
     rows = store.select(TABLE.name, tenant, where, order, limit, after=after, reverse=reverse)
     page = store.page(
@@ -173,9 +179,7 @@ def test_an_equality_filter_on_an_order_key_gives_the_same_keyset_pages(
 
     Anchors are any record, so also ones the filter does not pass (a cursor from another list).
     """
-    tenant = 1 + (at % 3 == 0)
-    anchor = store.find(TABLE.name, tenant, IDS[at], order)
-    assert anchor is not None
+    tenant, anchor = _anchor(store, at, order)
     plain = Condition(condition.sql, condition.args)
     expected = store.select(TABLE.name, tenant, [plain], order, 40, after=(anchor, inclusive), reverse=reverse)
     got = store.select(TABLE.name, tenant, [condition], order, 40, after=(anchor, inclusive), reverse=reverse)
