@@ -135,6 +135,7 @@ def seed_api(store: Store, api: ApiSpec, settings: SeedSettings, progress: Progr
     """Generate and store every collection of ``api`` (replacing what was there)."""
     with store.bulk_loading():
         _seed_api(store, api, settings, progress)
+    store.forget_indexes()
 
 
 def _seed_api(store: Store, api: ApiSpec, settings: SeedSettings, progress: Progress | None) -> None:
@@ -154,6 +155,8 @@ def _seed_api(store: Store, api: ApiSpec, settings: SeedSettings, progress: Prog
         tenant = tenant_facts(settings.seed, api.name, t)
         world = World(api.world, settings.seed, tenant, size, settings.as_of)
         with store.transaction() as db:
+            for collection in api.collections.values():
+                store.create_rows(db, table_spec(collection), t)
             first_pk = store.next_pk(db, spec)
             side_pks = tuple(store.next_pk(db, table_spec(c)) for c in side)
         work = _Work(api.name, payments, t, world, tenant, first_pk, spec, tuple(zip(side, side_pks, strict=True)))
@@ -164,20 +167,21 @@ def _seed_api(store: Store, api: ApiSpec, settings: SeedSettings, progress: Prog
                     _store_side(db, work, "collections")
             for batch in rendered:
                 if isinstance(batch, str):
-                    done += store.copy_in(batch, [spec])
+                    done += store.copy_in(batch, [spec], t)
                     os.unlink(batch)
                 else:
                     with store.transaction() as db:
-                        store.insert_rows(db, spec, *batch)
+                        store.insert_rows(db, spec, t, *batch)
                     done += len(batch[0])
                 if progress:
                     progress(api.name, done, total)
             for path in extras() if extras is not None else ():
-                store.copy_in(path, [table_spec(c) for c in side], entities=True)
+                store.copy_in(path, [table_spec(c) for c in side], t, entities=True)
                 os.unlink(path)
     with store.bulk_indexing(), store.transaction() as db:
         for collection in api.collections.values():
-            store.create_indexes(db, table_spec(collection, api))
+            for t in range(1, tenants + 1):
+                store.create_indexes(db, table_spec(collection, api), t)
         store.set_meta(db, f"world:{api.name}", fingerprint(api, settings))
         store.set_meta(db, f"tenants:{api.name}", str(tenants))
         for collection in api.collections.values():
@@ -220,13 +224,13 @@ Rendered = tuple[list[tuple[Any, ...]], Iterator[tuple[Any, ...]]]
 
 
 def _render_chunk(chunk: int) -> Rendered:
-    """One chunk of payments as the store takes them: ``(pk, tenant, id, *columns)`` and ``(pk, doc, facts)``.
+    """One chunk of payments as the store takes them: ``(pk, id, *columns)`` and ``(pk, doc, facts)``.
 
     The second is an iterator, to be read once: see :func:`_json`.
     """
     assert _WORK is not None
     work = _WORK
-    tenant, tenant_info, first_pk = work.tenant, work.tenant_info, work.first_pk
+    tenant_info, first_pk = work.tenant_info, work.first_pk
     id_field = work.collection.id_field
     render, extract = work.collection.render, work.collection.extract
     hydrate = work.world.hydrate
@@ -237,7 +241,7 @@ def _render_chunk(chunk: int) -> Rendered:
     facts = list(work.world.payments(chunk))
     docs = [render({"payment": hydrate(f), "tenant": tenant_info}) for f in facts]
     pks = [first_pk + f["seq"] - 1 for f in facts]
-    rows = [(pk, tenant, str(doc[id_field]), *extract(doc)) for pk, doc in zip(pks, docs, strict=True)]
+    rows = [(pk, str(doc[id_field]), *extract(doc)) for pk, doc in zip(pks, docs, strict=True)]
     documents = zip(pks, map(orjson.dumps, docs), map(pack_facts, facts), strict=True)
     return rows, documents
 
@@ -254,7 +258,8 @@ def _render_chunk_to_file(chunk: int) -> str:
     db = _scratch_db(path)
     try:
         Store.create_table(db, _WORK.table)
-        Store.insert_rows(db, _WORK.table, rows, documents)
+        Store.create_rows(db, _WORK.table, _WORK.tenant)
+        Store.insert_rows(db, _WORK.table, _WORK.tenant, rows, documents)
         db.execute("COMMIT")
     finally:
         db.close()
@@ -273,6 +278,7 @@ def _render_side_to_file(part: str) -> str:
         Store.create_entities(db)
         for collection, _ in _WORK.side:
             Store.create_table(db, table_spec(collection))
+            Store.create_rows(db, table_spec(collection), _WORK.tenant)
         _store_side(db, _WORK, part)
         db.execute("COMMIT")
     finally:
@@ -375,10 +381,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _row(collection: CollectionSpec, tenant: int, env: dict[str, Any], facts: Facts) -> tuple[Any, ...]:
+def _row(collection: CollectionSpec, env: dict[str, Any], facts: Facts) -> tuple[Any, ...]:
     doc = collection.render(env)
     return (
-        tenant,
         str(doc[collection.id_field]),
         _json(pack_facts(facts)),
         _json(orjson.dumps(doc)),
@@ -406,13 +411,12 @@ def _store_side(db: sqlite3.Connection, work: _Work, part: str) -> None:
         rows = [
             _row(
                 collection,
-                work.tenant,
                 {collection.entity: world.hydrate_subscription(s), "tenant": work.tenant_info},
                 s,
             )
             for s in world.subscriptions
         ]
-        Store.insert(db, table_spec(collection), rows, start=first_pk)
+        Store.insert(db, table_spec(collection), work.tenant, rows, start=first_pk)
 
 
 def _store_entities(db: sqlite3.Connection, api: str, tenant: int, world: World) -> None:

@@ -1,9 +1,15 @@
-"""The SQLite store: one table per collection, typed columns for filters and sorts.
+"""The SQLite store: tables per collection, typed columns for filters and sorts.
 
-A collection is two tables: a narrow one of identifiers and typed filter/sort columns, which every
-index and every ordered scan reads, and beside it ``d_<table>`` with each record's rendered JSON
-and its facts, read only for the rows a page returns. A page is one indexed query and a string
-join.
+A collection is a narrow table of identifiers and typed filter/sort columns per tenant
+(``"<table>:<tenant>"``, see :meth:`Store.rows`), which every index and every ordered scan reads,
+and beside them ``d_<table>`` with every record's rendered JSON and its facts, read only for the
+rows a page returns. A page is one indexed query and a string join.
+
+A tenant's rows are a table of their own rather than rows marked with their tenant: tenants are
+kept apart by construction, and no index needs the tenant as its first column. Such a column
+ties in every comparison SQLite's sorter makes while it builds an index, which then decodes
+whole entries to compare them: building a million payments' indexes took 40 % more CPU that way
+(bench/README.md, figure 3).
 
 One data file is one state however many worker processes serve it: every process opens its own
 connections, WAL mode lets readers run beside the single writer, and every state change is a
@@ -32,7 +38,7 @@ from mock_server.filtering import Condition
 from mock_server.sorting import SortKey
 from mock_server.world import pack_facts, unpack_facts
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 #: Offsets from which pages are sliced from a cached ordering (see Store._deep_page).
 DEEP_OFFSET = 10_000
 DEEP_CACHE_SHAPES = 4
@@ -55,7 +61,7 @@ class TableSpec:
 
     name: str
     columns: tuple[tuple[str, str], ...]  # (quoted SQL name, affinity)
-    indexes: tuple[tuple[str, ...], ...] = ()  # column lists; every index starts with tenant, ends with pk
+    indexes: tuple[tuple[str, ...], ...] = ()  # column lists of a tenant's table; each ends with pk
 
 
 #: One record as a query returns it: ``(pk, id, doc, *sort-key values)``, the tuple SQLite gives
@@ -132,6 +138,7 @@ class Store:
         # An in-memory database exists once per connection: share one, serialised by a lock.
         self._lock = threading.RLock() if self.memory else None
         self._counts: dict[tuple[Any, ...], tuple[int, int]] = {}
+        self._indexes: dict[tuple[str, int], list[tuple[str, tuple[str, ...]]]] = {}
         self._orders: OrderedDict[tuple[Any, ...], tuple[int, array[int]]] = OrderedDict()
         if not self.memory:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -225,24 +232,38 @@ class Store:
         )
 
     @staticmethod
-    def create_table(db: sqlite3.Connection, table: TableSpec) -> None:
-        """(Re)create a collection table, its documents and its shadow of original rows (for reset).
+    def rows(table: str, tenant: int) -> str:
+        """The quoted name of a tenant's table of rows of a collection."""
+        return f'"{table}:{tenant}"'
 
-        Documents and facts live beside the table, not in it: indexes are built by scanning the
-        table and deep pages by walking it, and a row of ids and numbers is a tenth of a row that
-        carries a kilobyte of JSON.
+    @staticmethod
+    def create_table(db: sqlite3.Connection, table: TableSpec) -> None:
+        """(Re)create a collection's documents and its shadow of original rows (for reset), without rows.
+
+        Every tenant's table of rows is dropped; :meth:`create_rows` makes them. Documents and
+        facts live beside the rows, not in them: indexes are built by scanning the rows and deep
+        pages by walking them, and a row of ids and numbers is a tenth of a row that carries a
+        kilobyte of JSON.
         """
         cols = "".join(f", {name} {affinity}" for name, affinity in table.columns)
+        tenants = db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB ?", (f"{table.name}:*",)
+        )
+        for (name,) in tenants.fetchall():
+            db.execute(f'DROP TABLE "{name}"')
         for prefix in ("", "d_", "o_"):
             db.execute(f'DROP TABLE IF EXISTS "{prefix}{table.name}"')
-        db.execute(
-            f'CREATE TABLE "{table.name}" (pk INTEGER PRIMARY KEY, tenant INTEGER NOT NULL, id TEXT NOT NULL{cols})'
-        )
         db.execute(f'CREATE TABLE "d_{table.name}" (pk INTEGER PRIMARY KEY, doc BLOB NOT NULL, facts BLOB NOT NULL)')
         db.execute(
             f'CREATE TABLE "o_{table.name}" (pk INTEGER PRIMARY KEY, tenant INTEGER NOT NULL,'
             f" id TEXT NOT NULL{cols}, doc BLOB NOT NULL, facts BLOB NOT NULL)"
         )
+
+    @classmethod
+    def create_rows(cls, db: sqlite3.Connection, table: TableSpec, tenant: int) -> None:
+        """Create a tenant's (empty) table of rows of a collection."""
+        cols = "".join(f", {name} {affinity}" for name, affinity in table.columns)
+        db.execute(f"CREATE TABLE {cls.rows(table.name, tenant)} (pk INTEGER PRIMARY KEY, id TEXT NOT NULL{cols})")
 
     @contextmanager
     def bulk_loading(self) -> Iterator[None]:
@@ -304,43 +325,44 @@ class Store:
             for name, value in saved.items():
                 db.execute(f"PRAGMA {name} = {int(value)}")
 
-    @staticmethod
-    def create_indexes(db: sqlite3.Connection, table: TableSpec) -> None:
-        """Create the table's indexes; done after bulk loading, which is much faster."""
-        # Looked up by both, so either may lead: the ID first makes the index ~25 % cheaper to
-        # build, as SQLite's sorter decides most comparisons on the first column alone (a
-        # tenant first always ties). List indexes keep the tenant first: an order is served
-        # only by an index whose leading columns are all held equal.
-        db.execute(f'CREATE UNIQUE INDEX "{table.name}__id" ON "{table.name}" (id, tenant)')
+    @classmethod
+    def create_indexes(cls, db: sqlite3.Connection, table: TableSpec, tenant: int) -> None:
+        """Create the indexes of a tenant's rows; done after bulk loading, which is much faster."""
+        rows = cls.rows(table.name, tenant)
+        db.execute(f'CREATE UNIQUE INDEX "{table.name}:{tenant}__id" ON {rows} (id)')
         for i, columns in enumerate(table.indexes):
             # Every index entry ends with the rowid, which is pk: an order ending in pk needs no
-            # column of its own for it (SQLite plans keyset conditions on it all the same).
+            # column of its own for it (SQLite plans keyset conditions on it all the same), and
+            # an order of pk alone is the table's own.
             keys = columns[:-1] if columns[-1:] == ("pk",) else columns
-            db.execute(f'CREATE INDEX "{table.name}__{i}" ON "{table.name}" ({", ".join(("tenant", *keys))})')
+            if keys:
+                db.execute(f'CREATE INDEX "{table.name}:{tenant}__{i}" ON {rows} ({", ".join(keys)})')
 
     @staticmethod
     def next_pk(db: sqlite3.Connection, table: TableSpec) -> int:
-        """The primary key the next inserted row of ``table`` gets."""
-        return int(db.execute(f'SELECT coalesce(max(pk), 0) FROM "{table.name}"').fetchone()[0]) + 1
+        """The primary key the next inserted row of ``table`` gets, whatever its tenant."""
+        return int(db.execute(f'SELECT coalesce(max(pk), 0) FROM "d_{table.name}"').fetchone()[0]) + 1
 
-    @staticmethod
+    @classmethod
     def insert_rows(
+        cls,
         db: sqlite3.Connection,
         table: TableSpec,
+        tenant: int,
         rows: Iterable[Sequence[Any]],
         documents: Iterable[Sequence[Any]],
     ) -> None:
-        """Bulk insert ``(pk, tenant, id, *columns)`` rows and their ``(pk, doc, facts)``.
+        """Bulk insert a tenant's ``(pk, id, *columns)`` rows and their ``(pk, doc, facts)``.
 
         Seeding builds these tuples in its worker processes, so that the writing process only
         hands them to SQLite.
         """
-        marks = ", ".join("?" * (3 + len(table.columns)))
-        db.executemany(f'INSERT INTO "{table.name}" VALUES ({marks})', rows)
+        marks = ", ".join("?" * (2 + len(table.columns)))
+        db.executemany(f"INSERT INTO {cls.rows(table.name, tenant)} VALUES ({marks})", rows)
         db.executemany(f'INSERT INTO "d_{table.name}" VALUES (?, ?, ?)', documents)
 
-    def copy_in(self, path: str, tables: Sequence[TableSpec], entities: bool = False) -> int:
-        """Append rows of ``tables`` (and their documents) from another database file; returns how many.
+    def copy_in(self, path: str, tables: Sequence[TableSpec], tenant: int, entities: bool = False) -> int:
+        """Append a tenant's rows of ``tables`` (and their documents) from another database file; returns how many.
 
         With ``entities``, the file's entities are appended too, in the same transaction. Rows keep
         their primary keys. SQLite copies the records without decoding them.
@@ -351,9 +373,8 @@ class Store:
             try:
                 with self.transaction() as tx:
                     for table in tables:
-                        copied += tx.execute(
-                            f'INSERT INTO main."{table.name}" SELECT * FROM chunk."{table.name}"'
-                        ).rowcount
+                        rows = self.rows(table.name, tenant)
+                        copied += tx.execute(f"INSERT INTO main.{rows} SELECT * FROM chunk.{rows}").rowcount
                         tx.execute(f'INSERT INTO main."d_{table.name}" SELECT * FROM chunk."d_{table.name}"')
                     if entities:
                         tx.execute("INSERT INTO main.entities SELECT * FROM chunk.entities")
@@ -363,9 +384,14 @@ class Store:
 
     @classmethod
     def insert(
-        cls, db: sqlite3.Connection, table: TableSpec, rows: Iterable[Sequence[Any]], start: int | None = None
+        cls,
+        db: sqlite3.Connection,
+        table: TableSpec,
+        tenant: int,
+        rows: Iterable[Sequence[Any]],
+        start: int | None = None,
     ) -> None:
-        """Bulk insert ``(tenant, id, facts, doc, *columns)`` rows from primary key ``start``.
+        """Bulk insert a tenant's ``(id, facts, doc, *columns)`` rows from primary key ``start``.
 
         Without ``start``, after every row already there.
         """
@@ -375,8 +401,9 @@ class Store:
         cls.insert_rows(
             db,
             table,
-            ((start + i, tenant, id_, *cols) for i, (tenant, id_, _, _, *cols) in enumerate(batch)),
-            ((start + i, doc, facts) for i, (_, _, facts, doc, *_) in enumerate(batch)),
+            tenant,
+            ((start + i, id_, *cols) for i, (id_, _, _, *cols) in enumerate(batch)),
+            ((start + i, doc, facts) for i, (_, facts, doc, *_) in enumerate(batch)),
         )
 
     # -- queries ---------------------------------------------------------------------------
@@ -464,7 +491,7 @@ class Store:
     ) -> tuple[str, tuple[Any, ...]] | list[Row]:
         """The SQL of a list query (see :meth:`select`), or its rows when a deep page is sliced from a cache."""
         full = _full_order(order)
-        where, args = _where(tenant, conditions)
+        where, args = _where(conditions)
         if after is None and not reverse and limit is not None and offset >= DEEP_OFFSET:
             return self._deep_page(table, tenant, where, args, order, limit, offset)
         if after is not None:
@@ -479,23 +506,82 @@ class Store:
         # Joined, the document costs least per returned row; but rows that OFFSET skips would be
         # joined too, so offset pages read each document in a subquery of the rows they return.
         joined = documents and offset == 0
-        source = f'"{table}" JOIN "d_{table}" USING (pk)' if joined else f'"{table}"'
-        doc = "doc" if joined else f"{_doc(table)} AS doc" if documents else "NULL AS doc"
+        rows = self.rows(table, tenant)
+        index = self._index_for(table, tenant, conditions, order, limit)
+        read = f'{rows} INDEXED BY "{index}"' if index is not None else rows
+        source = f'{read} JOIN "d_{table}" USING (pk)' if joined else read
+        doc = "doc" if joined else f"{_doc(table, rows)} AS doc" if documents else "NULL AS doc"
         sql = f"SELECT pk, id, {doc}{keys} FROM {source} WHERE {where} ORDER BY {order_sql} LIMIT ? OFFSET ?"
         # Any integer is a valid offset; past SQLite's 64-bit range the page is simply empty.
         args += (-1 if limit is None else min(limit, MAX_SQL_INT), min(offset, MAX_SQL_INT))
         return sql, args
 
+    def _index_for(
+        self, table: str, tenant: int, conditions: Sequence[Condition], order: Sequence[SortKey], limit: int | None
+    ) -> str | None:
+        """The index a filtered list reads, chosen here rather than by SQLite's statistics; ``None``: SQLite's choice.
+
+        With a filter holding a column to one value, the page is read either through that
+        column's index (its matches come in creation order; another order sorts them) or by
+        walking the order's index and skipping the rows that fail. Which is cheaper depends on
+        how many rows hold the value, and SQLite's statistics know only a column's average: left
+        to them, it sorted the 30 % of payments with ``appliedAmount=0`` for every page, and it
+        walked the whole table, checking each row, for a value the statistics said every row
+        holds (a value only a state change can give is then found at the end of the walk).
+        Here the count of matches decides (both counts are cached until the next write): walk
+        the order when ``matches * matches > limit * rows``, that is when reading about
+        ``limit * rows / matches`` entries of the walk costs less than sorting ``matches`` rows.
+        An index that holds the filtered column and then the order needs no weighing.
+        """
+        held = [c.fixes for c in conditions if c.fixes is not None]
+        if not held:
+            return None
+        indexes = self._indexes_of(table, tenant)
+        keys = [col for col, _ in order if col not in held and col != "pk"]
+        filters = []
+        for name, columns in indexes:
+            if columns[0] in held:
+                if list(columns[1 : 1 + len(keys)]) == keys:
+                    return name  # the filter's matches in the order: nothing to weigh
+                filters.append(name)
+        if not filters:
+            return None
+        walks = [name for name, columns in indexes if keys and list(columns[: len(keys)]) == keys]
+        if not walks or limit is None:
+            return filters[0]
+        matches, rows = self.count(table, tenant, conditions), self.count(table, tenant, [])
+        return walks[0] if matches * matches > limit * rows else filters[0]
+
+    def forget_indexes(self) -> None:
+        """Read the indexes again before the next list: call after creating or dropping some."""
+        self._indexes.clear()
+
+    def _indexes_of(self, table: str, tenant: int) -> list[tuple[str, tuple[str, ...]]]:
+        """The indexes of a tenant's rows, each with its quoted columns (read once per table)."""
+        key = (table, tenant)
+        found = self._indexes.get(key)
+        if found is None:
+            found = []
+            with self.reading() as db:
+                for _, name, *_ in db.execute(f"PRAGMA index_list({self.rows(table, tenant)})").fetchall():
+                    info = db.execute(f'PRAGMA index_info("{name}")').fetchall()
+                    columns = tuple(f'"{r[2]}"' if r[2] != "pk" else "pk" for r in sorted(info))
+                    found.append((name, columns))
+            self._indexes[key] = found
+        return found
+
     def count(self, table: str, tenant: int, conditions: Sequence[Condition]) -> int:
         """How many rows of a tenant meet every condition (cached until the next write)."""
-        where, args = _where(tenant, conditions)
-        key = (table, where, args)
+        where, args = _where(conditions)
+        key = (table, tenant, where, args)
         generation = self.generation(table)
         cached = self._counts.get(key)
         if cached is not None and cached[0] == generation:
             return cached[1]
         with self.reading() as db:
-            total = int(db.execute(f'SELECT count(*) FROM "{table}" WHERE {where}', args).fetchone()[0])
+            total = int(
+                db.execute(f"SELECT count(*) FROM {self.rows(table, tenant)} WHERE {where}", args).fetchone()[0]
+            )
         if len(self._counts) >= 4096:
             self._counts.clear()
         self._counts[key] = (generation, total)
@@ -514,20 +600,21 @@ class Store:
         # SQLite has no order statistics: OFFSET n steps over n index entries. Past DEEP_OFFSET,
         # the ordered keys of this query are read once per write generation and pages are sliced
         # from them, so page 900,000 costs what page 1 does (after the first).
-        key = (table, where, args, tuple(order))
+        key = (table, tenant, where, args, tuple(order))
         generation = self.generation(table)
         cached = self._orders.get(key)
+        rows = self.rows(table, tenant)
         if cached is None or cached[0] != generation:
             full = _full_order(order)
             # This scan reads every matching row anyway: with a filter, let SQLite narrow through
             # the filter's index and sort, instead of walking the sort index and visiting each row
             # to test the filter (unary + keeps an ORDER BY column from choosing the index).
-            hint = "+" if " AND " in where else ""
+            hint = "+" if where != "1" else ""
             order_sql = ", ".join(f"{hint}{col} {'DESC' if desc else 'ASC'}" for col, desc in full)
             with self.reading() as db:
                 pks = array(
                     "q",
-                    (r[0] for r in db.execute(f'SELECT pk FROM "{table}" WHERE {where} ORDER BY {order_sql}', args)),
+                    (r[0] for r in db.execute(f"SELECT pk FROM {rows} WHERE {where} ORDER BY {order_sql}", args)),
                 )
             cached = (generation, pks)
             self._orders[key] = cached
@@ -544,7 +631,7 @@ class Store:
             found = {
                 r[PK]: r
                 for r in db.execute(
-                    f'SELECT pk, id, doc{keys} FROM "{table}" JOIN "d_{table}" USING (pk) WHERE pk IN ({marks})',
+                    f'SELECT pk, id, doc{keys} FROM {rows} JOIN "d_{table}" USING (pk) WHERE pk IN ({marks})',
                     tuple(wanted),
                 )
             }
@@ -569,8 +656,8 @@ class Store:
         keys = "".join(f", {col}" for col, _ in order)
         with self.reading() as db:
             r = db.execute(
-                f'SELECT pk, id, doc{keys} FROM "{table}" JOIN "d_{table}" USING (pk) WHERE tenant = ? AND id = ?',
-                (tenant, id_),
+                f'SELECT pk, id, doc{keys} FROM {self.rows(table, tenant)} JOIN "d_{table}" USING (pk) WHERE id = ?',
+                (id_,),
             ).fetchone()
         return None if r is None else tuple(r)
 
@@ -582,17 +669,17 @@ class Store:
         """
         with self.reading() as db:
             sql = (
-                f'SELECT {column} FROM "{table}" NOT INDEXED WHERE tenant = ? AND {column} IS NOT NULL'
+                f"SELECT {column} FROM {self.rows(table, tenant)} NOT INDEXED WHERE {column} IS NOT NULL"
                 " ORDER BY pk DESC LIMIT ?"
             )
-            values = dict.fromkeys(r[0] for r in db.execute(sql, (tenant, SAMPLE_ROWS)))
+            values = dict.fromkeys(r[0] for r in db.execute(sql, (SAMPLE_ROWS,)))
         return list(values)[:n]
 
     def exists(self, table: str, tenant: int, column: str, value: Any) -> bool:
         """Whether any row of a tenant has ``column = value``."""
         with self.reading() as db:
-            sql = f'SELECT 1 FROM "{table}" WHERE tenant = ? AND {column} = ? LIMIT 1'
-            return db.execute(sql, (tenant, value)).fetchone() is not None
+            sql = f"SELECT 1 FROM {self.rows(table, tenant)} WHERE {column} = ? LIMIT 1"
+            return db.execute(sql, (value,)).fetchone() is not None
 
     def update(
         self,
@@ -608,23 +695,23 @@ class Store:
         ``None`` when the tenant has no such record.
         """
         with self.transaction() as db:
-            t = table.name
+            t, rows = table.name, self.rows(table.name, tenant)
             r = db.execute(
-                f'SELECT m.pk, d.facts FROM "{t}" m JOIN "d_{t}" d ON d.pk = m.pk WHERE m.tenant = ? AND m.id = ?',
-                (tenant, id_),
+                f'SELECT m.pk, d.facts FROM {rows} m JOIN "d_{t}" d ON d.pk = m.pk WHERE m.id = ?', (id_,)
             ).fetchone()
             if r is None:
                 return None
             facts, doc, columns = change(unpack_facts(r[1]))
+            listed = "".join(f", m.{name}" for name, _ in table.columns)
             db.execute(
-                f'INSERT OR IGNORE INTO "o_{t}" SELECT m.*, d.doc, d.facts FROM "{t}" m'
+                f'INSERT OR IGNORE INTO "o_{t}" SELECT m.pk, ?, m.id{listed}, d.doc, d.facts FROM {rows} m'
                 f' JOIN "d_{t}" d ON d.pk = m.pk WHERE m.pk = ?',
-                (r[0],),
+                (tenant, r[0]),
             )
             self.bump(db, t)
             if table.columns:
                 sets = ", ".join(f"{name} = ?" for name, _ in table.columns)
-                db.execute(f'UPDATE "{t}" SET {sets} WHERE pk = ?', (*columns, r[0]))
+                db.execute(f"UPDATE {rows} SET {sets} WHERE pk = ?", (*columns, r[0]))
             db.execute(f'UPDATE "d_{t}" SET doc = ?, facts = ? WHERE pk = ?', (doc, pack_facts(facts), r[0]))
             return doc
 
@@ -634,11 +721,14 @@ class Store:
         with self.transaction() as db:
             for name in tables:
                 self.bump(db, name)
-                columns = [r[1] for r in db.execute(f'PRAGMA table_info("{name}")')]
-                listed = ", ".join(f'"{c}"' for c in columns)
-                restored += db.execute(
-                    f'INSERT OR REPLACE INTO "{name}" ({listed}) SELECT {listed} FROM "o_{name}"'
-                ).rowcount
+                columns = [r[1] for r in db.execute(f'PRAGMA table_info("o_{name}")')]
+                listed = ", ".join(f'"{c}"' for c in columns if c not in ("tenant", "doc", "facts"))
+                for (tenant,) in db.execute(f'SELECT DISTINCT tenant FROM "o_{name}"').fetchall():
+                    restored += db.execute(
+                        f"INSERT OR REPLACE INTO {self.rows(name, tenant)} ({listed})"
+                        f' SELECT {listed} FROM "o_{name}" WHERE tenant = ?',
+                        (tenant,),
+                    ).rowcount
                 db.execute(f'INSERT OR REPLACE INTO "d_{name}" SELECT pk, doc, facts FROM "o_{name}"')
                 db.execute(f'DELETE FROM "o_{name}"')
         return restored
@@ -663,9 +753,9 @@ def _entity_cached(store: Store, api: str, tenant: int, kind: str, seq: int) -> 
     return result
 
 
-def _doc(table: str) -> str:
+def _doc(table: str, rows: str) -> str:
     """A result column with a row's document: read from the side table only for rows returned."""
-    return f'(SELECT doc FROM "d_{table}" WHERE "d_{table}".pk = "{table}".pk)'
+    return f'(SELECT doc FROM "d_{table}" WHERE "d_{table}".pk = {rows}.pk)'
 
 
 def _full_order(order: Sequence[SortKey]) -> list[SortKey]:
@@ -675,13 +765,10 @@ def _full_order(order: Sequence[SortKey]) -> list[SortKey]:
     return [*order, ("pk", tie_desc)]
 
 
-def _where(tenant: int, conditions: Sequence[Condition]) -> tuple[str, tuple[Any, ...]]:
-    parts = ["tenant = ?"]
-    args: list[Any] = [tenant]
-    for c in conditions:
-        parts.append(c.sql)
-        args.extend(c.args)
-    return " AND ".join(parts), tuple(args)
+def _where(conditions: Sequence[Condition]) -> tuple[str, tuple[Any, ...]]:
+    parts = [c.sql for c in conditions]
+    args = tuple(a for c in conditions for a in c.args)
+    return " AND ".join(parts) or "1", args
 
 
 def _keyset(

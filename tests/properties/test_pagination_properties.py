@@ -16,6 +16,7 @@ from vendors import Session, walk
 
 from mock_server.cli import Served
 from mock_server.seeding import table_spec
+from mock_server.store import Store
 
 FLEX_FILTERS = st.fixed_dictionaries(
     {},
@@ -123,6 +124,7 @@ def test_cursor_walk_survives_inserts_between_pages(app: Flask, served: Served) 
     s = Session(app.test_client(), "flexportal")
     before = _ids(walk(s, "flexportal", {}, 100))
     table = "r_flexportal_payments"
+    rows = Store.rows(table, 1)
     spec = table_spec(served.specs[[s.name for s in served.specs].index("flexportal")].collections["payments"])
     db = served.store.connection()
     seen: list[str] = []
@@ -134,24 +136,19 @@ def test_cursor_walk_survives_inserts_between_pages(app: Flask, served: Served) 
             seen += _ids(body["payments"])
             # Insert a brand-new newest payment after every page.
             row = db.execute(
-                f'SELECT m.tenant, d.doc, {COLUMNS} FROM "{table}" m JOIN "d_{table}" d ON d.pk = m.pk'
-                " WHERE m.tenant = 1 ORDER BY m.pk DESC LIMIT 1"
+                f'SELECT d.doc, {COLUMNS} FROM {rows} m JOIN "d_{table}" d ON d.pk = m.pk ORDER BY m.pk DESC LIMIT 1'
             ).fetchone()
-            doc = orjson.loads(row[1])
+            doc = orjson.loads(row[0])
             doc["paymentId"] = f"pay_inserted{inserted:012d}"
             with served.store.transaction() as tx:
-                served.store.insert(
-                    tx, spec, [(row[0], doc["paymentId"], b"{}", orjson.dumps(doc), *row[2:7], row[7] + 1)]
-                )
+                served.store.insert(tx, spec, 1, [(doc["paymentId"], b"{}", orjson.dumps(doc), *row[1:6], row[6] + 1)])
             inserted += 1
             if not body["hasMore"]:
                 break
             params["startAfter"] = body["nextCursor"]
     finally:
         with served.store.transaction() as tx:
-            tx.execute(
-                f'DELETE FROM "d_{table}" WHERE pk IN (SELECT pk FROM "{table}" WHERE id LIKE \'pay_inserted%\')'
-            )
-            tx.execute(f"DELETE FROM \"{table}\" WHERE id LIKE 'pay_inserted%'")
+            tx.execute(f"DELETE FROM \"d_{table}\" WHERE pk IN (SELECT pk FROM {rows} WHERE id LIKE 'pay_inserted%')")
+            tx.execute(f"DELETE FROM {rows} WHERE id LIKE 'pay_inserted%'")
     assert inserted > 3
     assert [i for i in seen if not i.startswith("pay_inserted")] == before

@@ -19,7 +19,7 @@ def _side_records(store: Store, tables: list[seeding.TableSpec]) -> list[tuple]:
     with store.reading() as db:
         records = list(db.execute("SELECT * FROM entities ORDER BY api, tenant, kind, seq"))
         for t in tables:
-            records += db.execute(f'SELECT * FROM "{t.name}" m JOIN "d_{t.name}" d USING (pk) ORDER BY pk')
+            records += db.execute(f'SELECT * FROM {Store.rows(t.name, 1)} m JOIN "d_{t.name}" d USING (pk) ORDER BY pk')
     return records
 
 
@@ -37,18 +37,20 @@ def test_parallel_rendering_gives_the_same_rows_as_serial() -> None:
     with store.transaction() as db:
         for t in [table, *side_tables]:
             store.create_table(db, t)
+            store.create_rows(db, t, 1)
     with seeding._rendered_payments(work, None) as (rendered, extras):
         assert extras is not None
         for path in rendered:
             assert isinstance(path, str)  # rendered by workers into scratch files
-            store.copy_in(path, [table])
+            store.copy_in(path, [table], 1)
         for path in extras():
-            store.copy_in(path, side_tables, entities=True)
+            store.copy_in(path, side_tables, 1, entities=True)
     with store.reading() as db:
         parallel = [
-            ((pk, tenant_, id_, *cols), (pk, doc, facts))
-            for pk, tenant_, id_, *cols, doc, facts in db.execute(
-                f'SELECT m.*, d.doc, d.facts FROM "{table.name}" m JOIN "d_{table.name}" d USING (pk) ORDER BY pk'
+            ((pk, id_, *cols), (pk, doc, facts))
+            for pk, id_, *cols, doc, facts in db.execute(
+                f'SELECT m.*, d.doc, d.facts FROM {Store.rows(table.name, 1)} m JOIN "d_{table.name}" d USING (pk)'
+                " ORDER BY pk"
             )
         ]
     serial = []
@@ -61,12 +63,13 @@ def test_parallel_rendering_gives_the_same_rows_as_serial() -> None:
     assert parallel == serial
     assert [row[0] for row, _ in parallel] == list(range(101, 101 + world.size))  # keys follow creation order
     assert all(row[0] == doc[0] for row, doc in parallel)
-    assert len({row[2] for row, _ in parallel}) == world.size  # ids unique across chunks
+    assert len({row[1] for row, _ in parallel}) == world.size  # ids unique across chunks
     # The entities and other collections the workers stored are those stored here, keys included.
     here = Store(":memory:")
     with here.transaction() as db:
         for t in side_tables:
             here.create_table(db, t)
+            here.create_rows(db, t, 1)
         for part in ("entities", "collections"):
             seeding._store_side(db, work, part)
     stored_here = _side_records(here, side_tables)
@@ -86,11 +89,10 @@ def test_a_file_store_is_seeded_through_scratch_files_and_left_clean(tmp_path: P
     seed_api(store, api, settings, lambda _api, done, _total: progress.append(done))
     table = api.collections[api.payments_collection or ""].table
     with store.reading() as db:
-        per_tenant = dict(db.execute(f'SELECT tenant, count(*) FROM "{table}" GROUP BY tenant').fetchall())
-        pks = [r[0] for r in db.execute(f'SELECT pk FROM "{table}" ORDER BY pk')]
-        docs = db.execute(f'SELECT count(*) FROM "d_{table}" JOIN "{table}" USING (pk)').fetchone()[0]
-    assert per_tenant == {1: size, 2: size}
-    assert pks == list(range(1, 2 * size + 1))  # creation order, tenant after tenant
+        pks = {t: [r[0] for r in db.execute(f"SELECT pk FROM {Store.rows(table, t)} ORDER BY pk")] for t in (1, 2)}
+        docs = db.execute(f'SELECT count(*) FROM "d_{table}"').fetchone()[0]
+    # Creation order, tenant after tenant, each tenant's records in a table of their own.
+    assert pks == {1: list(range(1, size + 1)), 2: list(range(size + 1, 2 * size + 1))}
     assert docs == 2 * size
     assert progress[-1] == 2 * size and progress == sorted(progress)
     assert is_seeded(store, api, settings)

@@ -12,6 +12,7 @@ from mock_server.store import DEEP_OFFSET, ID, KEYS, Store, TableSpec
 
 TABLE = TableSpec("r_unit_items", (('"c_kind"', "TEXT"), ('"c_rank"', "INTEGER")), (('"c_kind"', '"c_rank"'),))
 ROWS = DEEP_OFFSET * 2 + 500
+ROWS_1 = Store.rows(TABLE.name, 1)
 
 
 @pytest.fixture(scope="module")
@@ -19,16 +20,17 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     store = Store(tmp_path_factory.mktemp("store") / "unit.sqlite3")
     with store.transaction() as db:
         store.create_table(db, TABLE)
+        store.create_rows(db, TABLE, 1)
         store.insert(
-            db, TABLE, ((1, f"id{i}", b"{}", b'{"i":%d}' % i, "ab"[i % 2], (i * 7919) % 1000) for i in range(ROWS))
+            db, TABLE, 1, ((f"id{i}", b"{}", b'{"i":%d}' % i, "ab"[i % 2], (i * 7919) % 1000) for i in range(ROWS))
         )
-        store.create_indexes(db, TABLE)
+        store.create_indexes(db, TABLE, 1)
     return store
 
 
 def _plain(store: Store, where: str, args: tuple[object, ...], order: str, limit: int, offset: int) -> list[str]:
     db = sqlite3.connect(store.path)
-    sql = f'SELECT id FROM "{TABLE.name}" WHERE tenant = 1 {where} ORDER BY {order} LIMIT ? OFFSET ?'
+    sql = f"SELECT id FROM {ROWS_1} WHERE 1 {where} ORDER BY {order} LIMIT ? OFFSET ?"
     return [r[0] for r in db.execute(sql, (*args, limit, offset))]
 
 
@@ -46,7 +48,7 @@ def test_writes_invalidate_counts_and_deep_pages(store: Store) -> None:
     deep = store.select(TABLE.name, 1, [condition], [], 10, offset=DEEP_OFFSET)
     with store.transaction() as db:
         # Another process's write is only a committed row and a generation bump to us.
-        db.execute(f'UPDATE "{TABLE.name}" SET "c_kind" = ? WHERE id = ?', ("a", "id1"))
+        db.execute(f'UPDATE {ROWS_1} SET "c_kind" = ? WHERE id = ?', ("a", "id1"))
         store.bump(db, TABLE.name)
     assert store.count(TABLE.name, 1, [condition]) == before - 1
     again = store.select(TABLE.name, 1, [condition], [], 10, offset=DEEP_OFFSET)
@@ -77,22 +79,23 @@ def test_bulk_indexing_sorts_with_helper_threads_and_restores_serving_settings(t
     serving = settings()
     with store.transaction() as tx:
         store.create_table(tx, TABLE)
-        store.insert(tx, TABLE, ((1, f"id{i}", b"{}", b"{}", "ab"[i % 2], i % 97) for i in range(2000)))
+        store.create_rows(tx, TABLE, 1)
+        store.insert(tx, TABLE, 1, ((f"id{i}", b"{}", b"{}", "ab"[i % 2], i % 97) for i in range(2000)))
     with store.bulk_indexing():
         threads, _, temp_store = settings()
         # Helper threads only sort when runs spill to temporary files (temp_store FILE = 1).
         assert threads >= 1 and temp_store == 1
         with store.transaction() as tx:
-            store.create_indexes(tx, TABLE)
+            store.create_indexes(tx, TABLE, 1)
     assert settings() == serving
     plan = " ".join(
         r[3]
         for r in db.execute(
-            f'EXPLAIN QUERY PLAN SELECT pk FROM "{TABLE.name}" WHERE tenant = 1 AND "c_kind" = ? ORDER BY "c_rank"',
+            f'EXPLAIN QUERY PLAN SELECT pk FROM {ROWS_1} WHERE "c_kind" = ? ORDER BY "c_rank"',
             ("a",),
         )
     )
-    assert f"{TABLE.name}__0" in plan
+    assert f"{TABLE.name}:1__0" in plan
 
 
 def test_bulk_loading_leaves_the_log_only_when_alone_and_comes_back_to_it(tmp_path: Path) -> None:

@@ -35,15 +35,21 @@ DOCS = [
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     store = Store(tmp_path_factory.mktemp("pages") / "pages.sqlite3")
-    rows = [
-        (1 + (i % 3 == 0), IDS[i], b"{}", DOCS[i], "abc"[i % 3], (i * 37) % 11, f"2024-01-{1 + i % 28:02d}")
-        for i in range(300)
-    ]
+    rows = [(IDS[i], b"{}", DOCS[i], "abc"[i % 3], (i * 37) % 11, f"2024-01-{1 + i % 28:02d}") for i in range(300)]
     with store.transaction() as db:
         store.create_table(db, TABLE)
-        store.insert(db, TABLE, rows)
-        store.create_indexes(db, TABLE)
+        # Records of two tenants, interleaved in creation order; a third tenant has none.
+        for tenant in (1, 2, 3):
+            store.create_rows(db, TABLE, tenant)
+        for i, row in enumerate(rows):
+            store.insert(db, TABLE, _tenant_of(i), [row])
+        for tenant in (1, 2, 3):
+            store.create_indexes(db, TABLE, tenant)
     return store
+
+
+def _tenant_of(i: int) -> int:
+    return 1 + (i % 3 == 0)
 
 
 COLUMNS = ['"c_kind"', '"c_rank"', '"c_day"']
@@ -81,7 +87,7 @@ def test_a_page_is_the_rows_select_gives(
 
 def _anchor(store: Store, at: int, order: list[SortKey]) -> tuple[int, Row]:
     """The tenant of the ``at``-th record and the record as an anchor in ``order``."""
-    tenant = 1 + (at % 3 == 0)
+    tenant = _tenant_of(at)
     anchor = store.find(TABLE.name, tenant, IDS[at], order)
     assert anchor is not None
     return tenant, anchor
@@ -124,7 +130,7 @@ def test_head_keeps_the_first_records_whole(store: Store, n: int) -> None:
 
 
 def test_an_empty_page_has_no_documents(store: Store) -> None:
-    page = store.page(TABLE.name, 9, [], [], 50, ids=True)
+    page = store.page(TABLE.name, 3, [], [], 50, ids=True)
     assert (page.count, page.ids, page.items()) == (0, [], b"[]")
 
 
@@ -134,7 +140,8 @@ def test_a_document_holding_the_separator_is_read_row_by_row(tmp_path: Path) -> 
     docs = [b'{"a":1}', b'{"b":"\x1e"}', b'{"c":3}']  # the second holds a raw separator byte
     with store.transaction() as db:
         store.create_table(db, table)
-        store.insert(db, table, ((1, f"o{i}", b"{}", doc, i) for i, doc in enumerate(docs)))
+        store.create_rows(db, table, 1)
+        store.insert(db, table, 1, ((f"o{i}", b"{}", doc, i) for i, doc in enumerate(docs)))
     page = store.page(table.name, 1, [], [], None, ids=True)
     assert page.items() == b"[" + b",".join(docs) + b"]"
     assert page.ids == ["o0", "o1", "o2"]
@@ -146,8 +153,9 @@ def test_deep_pages_come_from_the_cached_order_as_pages(tmp_path: Path) -> None:
     table = TableSpec("r_unit_deep", (('"c_rank"', "INTEGER"),), (('"c_rank"', "pk"),))
     with store.transaction() as db:
         store.create_table(db, table)
-        store.insert(db, table, ((1, f"d{i}", b"{}", b'{"i":%d}' % i, i % 13) for i in range(DEEP_OFFSET + 300)))
-        store.create_indexes(db, table)
+        store.create_rows(db, table, 1)
+        store.insert(db, table, 1, ((f"d{i}", b"{}", b'{"i":%d}' % i, i % 13) for i in range(DEEP_OFFSET + 300)))
+        store.create_indexes(db, table, 1)
     order: list[SortKey] = [('"c_rank"', True)]
     for offset in (DEEP_OFFSET - 5, DEEP_OFFSET, DEEP_OFFSET + 290):
         rows = store.select(table.name, 1, [], order, 20, offset=offset)
@@ -192,8 +200,9 @@ def test_a_keyset_walk_of_the_null_rows_sorted_by_that_column_reads_them_all(tmp
     table = TableSpec("r_unit_nulls", (('"c_ref"', "TEXT"),), (('"c_ref"', "pk"),))
     with store.transaction() as db:
         store.create_table(db, table)
-        store.insert(db, table, [(1, f"n{i}", b"{}", b"{}", None if i % 2 else f"r{i}") for i in range(30)])
-        store.create_indexes(db, table)
+        store.create_rows(db, table, 1)
+        store.insert(db, table, 1, [(f"n{i}", b"{}", b"{}", None if i % 2 else f"r{i}") for i in range(30)])
+        store.create_indexes(db, table, 1)
     null = Condition('"c_ref" IS NULL', (), fixes='"c_ref"')
     order: list[SortKey] = [('"c_ref"', False)]
     seen: list[str] = []
