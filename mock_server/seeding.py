@@ -178,7 +178,7 @@ def _seed_api(store: Store, api: ApiSpec, settings: SeedSettings, progress: Prog
             for path in extras() if extras is not None else ():
                 store.copy_in(path, [table_spec(c) for c in side], t, entities=True)
                 os.unlink(path)
-    with store.flushing(), store.bulk_indexing(), store.transaction() as db:
+    with store.bulk_indexing(), store.transaction() as db:
         for collection in api.collections.values():
             for t in range(1, tenants + 1):
                 store.create_indexes(db, table_spec(collection, api), t)

@@ -296,31 +296,11 @@ class Store:
         if not self.memory:
             # Done means on disk: the unsynced writes are flushed here, not by whatever the
             # kernel does next (a server started right after a seed waited 1-2 s on that flush).
-            self._fsync()
-
-    def _fsync(self) -> None:
-        fd = os.open(self.path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-    @contextmanager
-    def flushing(self) -> Iterator[None]:
-        """Write what is loaded so far to disk in a background thread, while the block runs.
-
-        Meant for index builds after a bulk load: the disk takes the table's pages while SQLite
-        sorts, and the final sync of :meth:`bulk_loading` has only the indexes left to write.
-        """
-        if self.memory:
-            yield
-            return
-        flush = threading.Thread(target=self._fsync, name="paymock-flush", daemon=True)
-        flush.start()
-        try:
-            yield
-        finally:
-            flush.join()
+            fd = os.open(self.path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
     @contextmanager
     def bulk_indexing(self) -> Iterator[None]:

@@ -127,25 +127,3 @@ def test_bulk_indexing_counts_cores_where_the_os_has_no_affinity(
     store = Store(tmp_path / "cores.sqlite3")
     with store.bulk_indexing():
         assert store.connection().execute("PRAGMA threads").fetchone()[0] == 2 * 3
-
-
-def test_flushing_syncs_the_loaded_file_beside_the_block(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import os
-    import threading
-
-    store = Store(tmp_path / "flush.sqlite3")
-    synced: list[tuple[str, bool]] = []
-    real = os.fsync
-
-    def fsync(fd: int) -> None:
-        synced.append((os.readlink(f"/proc/self/fd/{fd}"), threading.current_thread().name == "paymock-flush"))
-        real(fd)
-
-    monkeypatch.setattr(os, "fsync", fsync)
-    with store.flushing():
-        with store.transaction() as db:
-            store.create_table(db, TABLE)
-    assert synced == [(str(tmp_path / "flush.sqlite3"), True)]  # joined before the block's end returns
-    with Store(":memory:").flushing():
-        pass
-    assert len(synced) == 1  # nothing to sync in memory
