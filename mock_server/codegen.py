@@ -56,14 +56,26 @@ def compile_record(schema: Mapping[str, Any], ctx: Context) -> Render:
     gen = _Generator()
     result = gen.value(schema, ctx)
     roots = "".join(f"    {var} = env.get({root!r})\n" for root, var in gen.roots.items())
+    # A missing root reads as a mapping of nothing: every fact of it is None, with no test per read.
+    roots += "".join(f"    m{var} = NOTHING if {var} is None else {var}\n" for var in gen.roots.values())
     roots += "".join(f"    {seed} = choice_seed({gen.roots[root]})\n" for root, seed in gen.seeds.items())
     body = "".join(f"    {line}\n" for line in gen.lines)
     source = f"def render(env):\n{roots}{body}    return {result}\n"
-    namespace: dict[str, Any] = {"choice_seed": choice_seed, **gen.bound}
+    namespace: dict[str, Any] = {"choice_seed": choice_seed, "NOTHING": _NOTHING, **gen.bound}
     # The source holds only generated names and repr() literals: see the module docstring.
     exec(compile(source, f"<paymock record {ctx.where}>", "exec"), namespace)
     render: Render = namespace["render"]
     return render
+
+
+class _Nothing(dict[str, Any]):
+    """The facts of a missing root: none (reading any gives None)."""
+
+    def __missing__(self, key: str) -> None:
+        return None
+
+
+_NOTHING = _Nothing()
 
 
 class _Generator:
@@ -71,6 +83,7 @@ class _Generator:
 
     def __init__(self) -> None:
         self.lines: list[str] = []
+        self.reads: dict[tuple[str, ...], str] = {}  # fact path -> variable holding it, read once
         self.roots: dict[str, str] = {}
         self.seeds: dict[str, str] = {}  # root -> variable holding its choice seed
         self.bound: dict[str, Any] = {}
@@ -129,14 +142,24 @@ class _Generator:
         return "{" + ", ".join(fields) + "}"
 
     def _read(self, parts: list[str]) -> str:
-        """A variable holding the fact at ``parts`` (None when a step on the way is missing)."""
-        root = self.root(parts[0])
-        out = f"f{len(self.lines)}"
+        """A variable holding the fact at ``parts`` (None when a step on the way is missing).
+
+        Each path is read once per record and its variable never assigned again: a record
+        shows some facts in several fields (a payment's method decides four of them).
+        """
+        known = self.reads.get(tuple(parts))
+        if known is not None:
+            return known
         if len(parts) == 1:
-            self.lines.append(f"{out} = {root}")
+            return self.root(parts[0])
+        if len(parts) == 2:
+            out = f"f{len(self.lines)}"
+            self.lines.append(f"{out} = m{self.root(parts[0])}[{parts[1]!r}]")
         else:
-            self.lines.append(f"{out} = None if {root} is None else {root}[{parts[1]!r}]")
-            self.lines.extend(f"if {out} is not None: {out} = {out}[{part!r}]" for part in parts[2:])
+            step = self._read(parts[:-1])
+            out = f"f{len(self.lines)}"
+            self.lines.append(f"{out} = None if {step} is None else {step}[{parts[-1]!r}]")
+        self.reads[tuple(parts)] = out
         return out
 
     def _template(self, value: Any, ctx: Context) -> str:
@@ -158,12 +181,15 @@ class _Generator:
 
     def _from(self, path: str, ctx: Context) -> str:
         parts, _ = fact_kind(path, ctx)
-        out = self._read(parts)
+        read = self._read(parts)
         shape = formatter(ctx, parts[-1] in TIME_FACTS)
+        if shape is as_is:
+            return read
+        out = f"f{len(self.lines)}"  # shaped into a variable of its own: the read may be shared
         if shape is as_string:
-            self.lines.append(f"if {out} is not None and {out}.__class__ is not str: {out} = str({out})")
-        elif shape is not as_is:
-            self.lines.append(f"if {out} is not None: {out} = {self.bind(shape)}({out})")
+            self.lines.append(f"{out} = {read} if {read} is None or {read}.__class__ is str else str({read})")
+        else:
+            self.lines.append(f"{out} = None if {read} is None else {self.bind(shape)}({read})")
         return out
 
 
