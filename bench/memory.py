@@ -29,6 +29,8 @@ from _common import (
 )
 from depth import world
 
+from mock_server.store import Store
+
 TARGET_MIB = 1024.0
 
 
@@ -47,7 +49,8 @@ def paths(c: Client, api: str, prefix: str, data: str, payments: int) -> list[st
     db = sqlite3.connect(f"file:{data}?mode=ro", uri=True)
     try:
         marks = ",".join(str(pk) for pk in range(1, payments + 1, step))
-        ids = [r[0] for r in db.execute(f"SELECT id FROM r_flexportal_payments WHERE pk IN ({marks})")]
+        rows = Store.rows("r_flexportal_payments", 1)
+        ids = [r[0] for r in db.execute(f"SELECT id FROM {rows} WHERE pk IN ({marks})")]
     finally:
         db.close()
     for pid in ids:
