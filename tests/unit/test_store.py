@@ -127,3 +127,26 @@ def test_bulk_indexing_counts_cores_where_the_os_has_no_affinity(
     store = Store(tmp_path / "cores.sqlite3")
     with store.bulk_indexing():
         assert store.connection().execute("PRAGMA threads").fetchone()[0] == 2 * 3
+
+
+def test_reset_restores_each_tenants_changed_rows_into_its_own_table(tmp_path: Path) -> None:
+    store = Store(tmp_path / "reset.sqlite3")
+    with store.transaction() as db:
+        store.create_table(db, TABLE)
+        for tenant in (1, 2):
+            store.create_rows(db, TABLE, tenant)
+            store.insert(db, TABLE, tenant, [(f"t{tenant}-{i}", b"{}", b'{"v":%d}' % i, "a", i) for i in range(5)])
+
+    def change(facts: dict[str, object]) -> tuple[dict[str, object], bytes, list[object]]:
+        return facts, b'{"v":"changed"}', ["b", 99]
+
+    for tenant in (1, 2):
+        assert store.update(TABLE, tenant, f"t{tenant}-3", change) == b'{"v":"changed"}'
+    assert store.update(TABLE, 1, "t2-3", change) is None  # another tenant's record is not found
+    kind_b = [Condition('"c_kind" = ?', ("b",))]
+    assert [r[ID] for r in store.select(TABLE.name, 2, kind_b, [], None)] == ["t2-3"]
+    assert store.reset([TABLE.name]) == 2
+    for tenant in (1, 2):
+        assert store.select(TABLE.name, tenant, kind_b, [], None) == []
+        row = store.find(TABLE.name, tenant, f"t{tenant}-3", [('"c_rank"', False)])
+        assert row is not None and (row[2], row[KEYS]) == (b'{"v":3}', 3)
