@@ -17,12 +17,13 @@ namespace.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from mock_server.columns import COLUMN_TYPES, SqlValue
+from mock_server.columns import COLUMN_TYPES, READ_BACK_RANGE, SqlValue, reads_back
 from mock_server.records import (
     Context,
+    Env,
     PickTable,
     Render,
     as_is,
@@ -33,13 +34,14 @@ from mock_server.records import (
     formatter,
     generated,
     template_pieces,
+    time_pattern,
 )
 from mock_server.world import TIME_FACTS
 
 if TYPE_CHECKING:
     from mock_server.spec import Column
 
-__all__ = ["compile_columns", "compile_record"]
+__all__ = ["RenderRow", "compile_columns", "compile_record", "compile_row"]
 
 
 def compile_record(schema: Mapping[str, Any], ctx: Context) -> Render:
@@ -52,20 +54,71 @@ def compile_record(schema: Mapping[str, Any], ctx: Context) -> Render:
     Raises:
         SpecError: On an unknown source, fact or malformed source.
     """
+    gen, result = _generate(schema, ctx, ())
+    render: Render = _define("render", gen, [f"return {result}"], {}, ctx)
+    return render
+
+
+RenderRow = Callable[[Env], tuple[Any, list[SqlValue]]]
+
+
+def compile_row(schema: Mapping[str, Any], ctx: Context, columns: Sequence[Column]) -> RenderRow:
+    """A record and its columns' stored values in one call: ``(record, values)``.
+
+    The same as :func:`compile_record`'s record and :func:`compile_columns`' values for it (a
+    test compares them on every bundled document), for seeding, which needs both for every
+    record. A column of a field the function itself builds reads the field's variable instead of
+    looking it up, and a date or date-time shown from a time fact stores the fact, or the shown
+    text, without reading the text back where :func:`~mock_server.columns.reads_back` says that
+    gives the same value.
+    """
+    gen, result = _generate(schema, ctx, {c.path for c in columns})
+    lines = [f"doc = {result}"]
+    bound: dict[str, Any] = {}
+    for i, column in enumerate(columns):
+        bound[f"load{i}"], bound[f"parse{i}"] = column.ctype.load, column.parse
+        field = gen.fields.get(column.path)
+        if field is None:
+            lines += _lookup(i, column)
+            continue
+        raw, pattern = gen.origins.get(field, (field, None))
+        how = reads_back(column.ctype, column.parse, pattern) if pattern is not None else None
+        stored = f"load{i}({field}, parse{i})"
+        in_range = f"{raw}.__class__ is int and {READ_BACK_RANGE.start} <= {raw} < {READ_BACK_RANGE.stop}"
+        if how == "instant":
+            stored = f"{raw} if {in_range} else {stored}"
+        elif how == "text":
+            stored = f"{field} if {in_range} else {stored}"
+        elif column.ctype is COLUMN_TYPES.get("text", "columns"):
+            stored = f"{field} if {field}.__class__ is str else {stored}"
+        lines.append(f"c{i} = {stored}")
+    lines.append(f"return doc, [{', '.join(f'c{i}' for i in range(len(columns)))}]")
+    render_row: RenderRow = _define("render_row", gen, lines, bound, ctx)
+    return render_row
+
+
+Path = tuple[str | int, ...]
+
+
+def _generate(schema: Mapping[str, Any], ctx: Context, wanted: Collection[Path]) -> tuple[_Generator, str]:
+    """Validate ``schema`` and generate its statements; returns the generator and the record's expression."""
     compile_schema(schema, ctx)  # validates the whole schema, with its errors and locations
-    gen = _Generator()
-    result = gen.value(schema, ctx)
+    gen = _Generator(wanted)
+    return gen, gen.value(schema, ctx, ())
+
+
+def _define(name: str, gen: _Generator, tail: list[str], bound: dict[str, Any], ctx: Context) -> Any:
+    """Compile ``def name(env)``: the generator's root reads and statements, then ``tail``."""
     roots = "".join(f"    {var} = env.get({root!r})\n" for root, var in gen.roots.items())
     # A missing root reads as a mapping of nothing: every fact of it is None, with no test per read.
     roots += "".join(f"    m{var} = NOTHING if {var} is None else {var}\n" for var in gen.roots.values())
     roots += "".join(f"    {seed} = choice_seed({gen.roots[root]})\n" for root, seed in gen.seeds.items())
-    body = "".join(f"    {line}\n" for line in gen.lines)
-    source = f"def render(env):\n{roots}{body}    return {result}\n"
-    namespace: dict[str, Any] = {"choice_seed": choice_seed, "NOTHING": _NOTHING, **gen.bound}
+    body = "".join(f"    {line}\n" for line in [*gen.lines, *tail])
+    source = f"def {name}(env):\n{roots}{body}"
+    namespace: dict[str, Any] = {"choice_seed": choice_seed, "NOTHING": _NOTHING, **gen.bound, **bound}
     # The source holds only generated names and repr() literals: see the module docstring.
     exec(compile(source, f"<paymock record {ctx.where}>", "exec"), namespace)
-    render: Render = namespace["render"]
-    return render
+    return namespace[name]
 
 
 class _Nothing(dict[str, Any]):
@@ -81,7 +134,10 @@ _NOTHING = _Nothing()
 class _Generator:
     """Accumulates the statements, root reads and bound objects of one generated function."""
 
-    def __init__(self) -> None:
+    def __init__(self, wanted: Collection[Path] = ()) -> None:
+        self.wanted = wanted  # paths of fields to keep in variables (see fields)
+        self.fields: dict[Path, str] = {}  # wanted path -> variable or name holding it
+        self.origins: dict[str, tuple[str, str]] = {}  # variable -> (fact variable, strftime layout shown with)
         self.lines: list[str] = []
         self.reads: dict[tuple[str, ...], str] = {}  # fact path -> variable holding it, read once
         self.roots: dict[str, str] = {}
@@ -104,8 +160,8 @@ class _Generator:
             return f"{self.bind(made)}.choose({seed})"
         return f"{self.bind(made)}(env)"
 
-    def value(self, schema: Mapping[str, Any], ctx: Context) -> str:
-        """An expression for the schema's value (statements it needs are appended to ``lines``)."""
+    def value(self, schema: Mapping[str, Any], ctx: Context, path: tuple[str, ...]) -> str:
+        """An expression for the value at ``path`` (statements it needs are appended to ``lines``)."""
         spec = schema.get("x-paymock")
         if isinstance(spec, dict) and "from" in spec:
             return self._from(str(spec["from"]), ctx)
@@ -127,10 +183,11 @@ class _Generator:
         fields = []
         for name, sub in props.items():
             sub_ctx = Context(f"{ctx.where}.properties.{name}", ctx.roots, sub, f"{ctx.path}.{name}")
+            sub_path = (*path, name)
             is_object = sub.get("type") == "object" or "properties" in sub
             nested = is_object and not sub.get("nullable") and "enum" not in sub
             if "x-paymock" in sub or nested:
-                expr = self.value(sub, sub_ctx)
+                expr = self.value(sub, sub_ctx, sub_path)
             elif sub.get("nullable"):
                 expr = "None"  # what generated gives a nullable property without a source
             else:
@@ -138,6 +195,12 @@ class _Generator:
                 if made is None:
                     continue
                 expr = self.closure(made)
+            if sub_path in self.wanted:
+                if not expr.isidentifier():  # computed once, for the record and for its column
+                    out = f"f{len(self.lines)}"
+                    self.lines.append(f"{out} = {expr}")
+                    expr = out
+                self.fields[sub_path] = expr
             fields.append(f"{name!r}: {expr}")
         return "{" + ", ".join(fields) + "}"
 
@@ -186,6 +249,9 @@ class _Generator:
         if shape is as_is:
             return read
         out = f"f{len(self.lines)}"  # shaped into a variable of its own: the read may be shared
+        pattern = time_pattern(ctx, parts[-1] in TIME_FACTS)
+        if pattern is not None:
+            self.origins[out] = (read, pattern)
         if shape is as_string:
             self.lines.append(f"{out} = {read} if {read} is None or {read}.__class__ is str else str({read})")
         else:
@@ -200,27 +266,31 @@ def compile_columns(columns: Sequence[Column]) -> Callable[[Any], list[SqlValue]
     one call per record instead of a call and a loop per column: seeding extracts tens of
     millions. Text already a string is kept without calling its loader.
     """
-    text = COLUMN_TYPES.get("text", "columns")
     lines: list[str] = []
     bound: dict[str, Any] = {}
     for i, column in enumerate(columns):
         bound[f"load{i}"], bound[f"parse{i}"] = column.ctype.load, column.parse
-        steps = "".join(f"[{step!r}]" for step in column.path)
-        stored = f"load{i}(v, parse{i})"
-        if column.ctype is text:
-            stored = f"v if v.__class__ is str else {stored}"
-        lines += [
-            "    try:",
-            f"        v = doc{steps}",
-            "    except (KeyError, IndexError, TypeError):",
-            f"        c{i} = None",
-            "    else:",
-            f"        c{i} = {stored}",
-        ]
+        lines += _lookup(i, column)
     values = ", ".join(f"c{i}" for i in range(len(columns)))
-    source = "def extract(doc):\n" + "".join(f"{line}\n" for line in lines) + f"    return [{values}]\n"
+    source = "def extract(doc):\n" + "".join(f"    {line}\n" for line in lines) + f"    return [{values}]\n"
     namespace: dict[str, Any] = dict(bound)
     # Paths are written with repr() (string and integer literals only): see the module docstring.
     exec(compile(source, "<paymock columns>", "exec"), namespace)
     extract: Callable[[Any], list[SqlValue]] = namespace["extract"]
     return extract
+
+
+def _lookup(i: int, column: Column) -> list[str]:
+    """Statements setting ``c<i>`` to ``column``'s stored value, looked up in the record ``doc``."""
+    steps = "".join(f"[{step!r}]" for step in column.path)
+    stored = f"load{i}(v, parse{i})"
+    if column.ctype is COLUMN_TYPES.get("text", "columns"):
+        stored = f"v if v.__class__ is str else {stored}"
+    return [
+        "try:",
+        f"    v = doc{steps}",
+        "except (KeyError, IndexError, TypeError):",
+        f"    c{i} = None",
+        "else:",
+        f"    c{i} = {stored}",
+    ]

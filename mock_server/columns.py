@@ -124,6 +124,25 @@ def _fast_instant(text: str, parse: str | None) -> int | None:
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
+#: Instants whose strftime text has a four-digit year, 1970-01-01 to 9999-12-31: where
+#: :func:`reads_back` holds (strftime writes years before 1000 with fewer digits).
+READ_BACK_RANGE = range(0, 253_402_300_800)
+
+
+def reads_back(ctype: ColumnType, parse: str | None, pattern: str) -> str | None:
+    """Whether a column stores an instant shown with strftime ``pattern`` without reading the text back.
+
+    For instants of :data:`READ_BACK_RANGE`: ``"instant"``, a datetime column stores the instant
+    itself; ``"text"``, a date column stores the shown text as it is; None, neither (the text
+    must be read). Generated renderers (:mod:`mock_server.codegen`) skip the reading where this
+    says so.
+    """
+    if ctype is COLUMN_TYPES.get("datetime", "reads_back") and pattern in _FAST_LAYOUTS and parse in (None, pattern):
+        return "instant"  # what _fast_instant reads exactly, to the second
+    if ctype is COLUMN_TYPES.get("date", "reads_back") and pattern == "%Y-%m-%d" and parse in (None, pattern):
+        return "text"  # parse_day keeps an ISO date as it is
+    return None
+
 
 def normalize_iso(text: str) -> str:
     """Rewrite an ISO 8601 date-time into what :meth:`datetime.fromisoformat` reads.

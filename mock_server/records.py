@@ -103,15 +103,21 @@ def _getter(parts: list[str]) -> Render:
 
 def formatter(ctx: Context, is_time: bool) -> Callable[[Any], Any]:
     """Return a function that shapes a fact value for the property's schema."""
+    pattern = time_pattern(ctx, is_time)
+    if pattern is not None:
+        return time_shape(pattern)
+    return _SHAPES.get(ctx.schema.get("type"), as_is)
+
+
+def time_pattern(ctx: Context, is_time: bool) -> str | None:
+    """The strftime layout :func:`formatter` shows the property's fact with; None when it is not shown as a time."""
     schema = ctx.schema
     fmt = schema.get("format")
-    type_ = schema.get("type")
-    strftime = (
-        ctx.schema.get("x-paymock", {}).get("strftime") if isinstance(ctx.schema.get("x-paymock"), dict) else None
-    )
+    spec = schema.get("x-paymock")
+    strftime = spec.get("strftime") if isinstance(spec, dict) else None
     if is_time or strftime or fmt in ("date", "date-time"):
-        return time_shape(strftime or ("%Y-%m-%d" if fmt == "date" else "%Y-%m-%dT%H:%M:%SZ"))
-    return _SHAPES.get(type_, as_is)
+        return str(strftime or ("%Y-%m-%d" if fmt == "date" else "%Y-%m-%dT%H:%M:%SZ"))
+    return None
 
 
 def as_number(v: Any) -> Any:

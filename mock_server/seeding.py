@@ -232,17 +232,17 @@ def _render_chunk(chunk: int) -> Rendered:
     work = _WORK
     tenant_info, first_pk = work.tenant_info, work.first_pk
     id_field = work.collection.id_field
-    render, extract = work.collection.render, work.collection.extract
+    render_row = work.collection.render_row
     hydrate = work.world.hydrate
     # One step at a time over the whole chunk (all facts, then all records, then each column...)
     # rather than every step per payment: each small loop's code stays hot, and in one process a
     # chunk costs 10-15 % less CPU. (In two forked workers the gain is inside this machine's
     # run-to-run spread: see bench/README.md §3.)
     facts = list(work.world.payments(chunk))
-    docs = [render({"payment": hydrate(f), "tenant": tenant_info}) for f in facts]
+    made = [render_row({"payment": hydrate(f), "tenant": tenant_info}) for f in facts]
     pks = [first_pk + f["seq"] - 1 for f in facts]
-    rows = [(pk, str(doc[id_field]), *extract(doc)) for pk, doc in zip(pks, docs, strict=True)]
-    documents = zip(pks, map(orjson.dumps, docs), map(pack_facts, facts), strict=True)
+    rows = [(pk, str(doc[id_field]), *values) for pk, (doc, values) in zip(pks, made, strict=True)]
+    documents = zip(pks, (orjson.dumps(doc) for doc, _ in made), map(pack_facts, facts), strict=True)
     return rows, documents
 
 
@@ -382,12 +382,12 @@ def _alive(pid: int) -> bool:
 
 
 def _row(collection: CollectionSpec, env: dict[str, Any], facts: Facts) -> tuple[Any, ...]:
-    doc = collection.render(env)
+    doc, values = collection.render_row(env)
     return (
         str(doc[collection.id_field]),
         _json(pack_facts(facts)),
         _json(orjson.dumps(doc)),
-        *collection.extract(doc),
+        *values,
     )
 
 
@@ -466,5 +466,5 @@ def rebuild(
     subscriptions = _Entities(*args, "subscription")
     invoices = InvoiceBlocks(lambda b: store.entity(api.name, tenant, "invoice-block", b), subscriptions, customers)
     hydrate = Hydrator(customers, subscriptions, invoices, _Entities(*args, "user"))
-    doc = collection.render({"payment": hydrate(facts), "tenant": tenant_info})
-    return orjson.dumps(doc), collection.extract(doc)
+    doc, values = collection.render_row({"payment": hydrate(facts), "tenant": tenant_info})
+    return orjson.dumps(doc), values

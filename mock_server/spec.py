@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from mock_server.codegen import compile_columns, compile_record
+from mock_server.codegen import RenderRow, compile_columns, compile_record, compile_row
 from mock_server.columns import COLUMN_TYPES, ColumnType, SqlValue
 from mock_server.error_format import ErrorFormat
 from mock_server.errors import SpecError, reject_unknown_keys
@@ -104,6 +104,7 @@ class CollectionSpec:
         columns: Column name -> column.
         render: Facts environment -> record.
         extract: Record -> every column's stored value, in ``columns``' order.
+        render_row: Facts environment -> (record, its columns' values): both of the above in one call.
     """
 
     name: str
@@ -115,6 +116,7 @@ class CollectionSpec:
     columns: Mapping[str, Column]
     render: Render
     extract: Callable[[Any], list[SqlValue]]
+    render_row: RenderRow
 
     def column(self, name: str, where: str) -> Column:
         """Look a column up by name, or fail naming the declared ones."""
@@ -290,15 +292,13 @@ def _load_collection(name: str, block: Mapping[str, Any], api: str, resolver: Re
     if id_field not in schema.get("properties", {}):
         raise SpecError(f"{where}.id", f"{id_field!r} is not a property of {schema_ref}")
     file_part = where.split(":", 1)[0]
-    render = compile_record(
+    record_ctx = Context(
+        f"{file_part}: {schema_ref.lstrip('#/').replace('/', '.')}",
+        {entity: entity, "tenant": "tenant"},
         schema,
-        Context(
-            f"{file_part}: {schema_ref.lstrip('#/').replace('/', '.')}",
-            {entity: entity, "tenant": "tenant"},
-            schema,
-            entity,
-        ),
+        entity,
     )
+    render = compile_record(schema, record_ctx)
     table = f"r_{api}_{name}"
     size = block.get("size")
     if size is not None and (not isinstance(size, int) or size < 0):
@@ -314,6 +314,7 @@ def _load_collection(name: str, block: Mapping[str, Any], api: str, resolver: Re
         columns=columns,
         render=render,
         extract=compile_columns(list(columns.values())),
+        render_row=compile_row(schema, record_ctx, list(columns.values())),
     )
 
 

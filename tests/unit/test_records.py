@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 import pytest
@@ -11,8 +14,9 @@ from hypothesis import strategies as st
 
 import mock_server.codegen
 import mock_server.spec
-from mock_server.records import compile_schema, time_shape
-from mock_server.spec import ApiSpec, available_apis, load_apis
+from mock_server.codegen import RenderRow
+from mock_server.records import Render, compile_schema, time_shape
+from mock_server.spec import ApiSpec, Column, available_apis, load_apis
 from mock_server.world import World, tenant_facts
 
 AS_OF = 1_793_491_200
@@ -45,7 +49,12 @@ def test_generated_renderers_match_the_reference(monkeypatch: pytest.MonkeyPatch
             record = collection.render(env)
             assert orjson.dumps(record) == orjson.dumps(reference.render(env))
             # The generated column extraction stores what each column's own extract gives.
-            assert collection.extract(record) == [c.extract(record) for c in collection.columns.values()]
+            values = [c.extract(record) for c in collection.columns.values()]
+            assert collection.extract(record) == values
+            # And seeding's record-and-columns function gives both at once.
+            row_record, row_values = collection.render_row(env)
+            assert orjson.dumps(row_record) == orjson.dumps(record)
+            assert row_values == values
             compared += 1
     assert compared >= 800
 
@@ -158,3 +167,108 @@ def test_generated_column_extraction_handles_missing_and_odd_values() -> None:
         assert extract(doc) == [c.extract(doc) for c in columns]
     assert extract(docs[0]) == ["a", 1230, 1767349800]
     assert extract(docs[1]) == ["7", None, None]
+
+
+#: Instants with a four-digit year, 1000 to 9999, and the edges of the range read back without parsing.
+READABLE = st.one_of(
+    st.integers(-30_610_224_000, 253_402_300_799),
+    st.sampled_from([0, -1, 1, 253_402_300_799, 1_714_452_825, 1_714_435_200]),
+)
+#: Anything else a fact might hold: years a strftime writes with fewer digits, or no instant at all.
+ODD = st.one_of(
+    st.integers(-(10**13), 10**13),
+    st.sampled_from([253_402_300_800, -30_610_224_001]),  # just past each end
+    st.none(),
+    st.booleans(),
+    st.floats(allow_nan=False, allow_infinity=False, min_value=-1e12, max_value=1e12),
+    st.sampled_from(["2026-01-02", "2026-01-02T03:04:05Z", "02/01/2026", "soon", ""]),
+)
+
+#: Fields showing time facts in several layouts, and columns reading them back in several ways:
+#: each pair that :func:`mock_server.columns.reads_back` skips, and pairs it must not.
+SHOWN = {
+    "type": "object",
+    "properties": {
+        "at": {"type": "string", "format": "date-time", "x-paymock": {"from": "payment.created_at"}},
+        "spaced": {"type": "string", "x-paymock": {"from": "payment.updated_at", "strftime": "%Y-%m-%d %H:%M:%S"}},
+        "day": {"type": "string", "format": "date", "x-paymock": {"from": "payment.due_date"}},
+        "eu": {"type": "string", "x-paymock": {"from": "payment.paid_at", "strftime": "%d/%m/%Y"}},
+        "inner": {
+            "type": "object",
+            "properties": {"when": {"type": "string", "format": "date-time", "x-paymock": {"from": "payment.paid_at"}}},
+        },
+        "amount": {"type": "number", "x-paymock": {"from": "payment.amount"}},
+        "label": {"type": "string", "x-paymock": {"template": "{payment.currency} {payment.amount}"}},
+        "kind": {"type": "string", "x-paymock": {"map": "payment.phase", "values": {"settled": "S"}, "default": "X"}},
+        "lines": {"x-paymock": {"const": [{"amount": "1.50"}]}},
+    },
+}
+
+
+def _shown_columns() -> list[Column]:
+    from mock_server.columns import COLUMN_TYPES
+
+    def column(kind: str, path: tuple[str | int, ...], parse: str | None = None) -> Column:
+        return Column("c", '"c"', COLUMN_TYPES.get(kind, "test"), path, parse)
+
+    return [
+        column("datetime", ("at",)),  # read back: the instant
+        column("datetime", ("spaced",), "%Y-%m-%d %H:%M:%S"),  # read back: the instant
+        column("datetime", ("spaced",)),  # ISO with a space: the instant
+        column("date", ("day",)),  # read back: the text
+        column("date", ("day",), "%Y-%m-%d"),  # the text
+        column("date", ("at",)),  # a date-time's day: read
+        column("datetime", ("day",)),  # a day's midnight: read
+        column("date", ("eu",), "%d/%m/%Y"),  # another layout: read
+        column("datetime", ("inner", "when")),  # a nested field
+        column("text", ("at",)),
+        column("money", ("amount",)),
+        column("text", ("label",)),
+        column("text", ("kind",)),
+        column("money", ("lines", 0, "amount")),  # inside a constant: looked up
+        column("text", ("absent",)),  # no such field
+    ]
+
+
+@functools.cache
+def _shown() -> tuple[Render, list[tuple[Column, RenderRow]]]:
+    """The reference renderer of :data:`SHOWN`, and each column with a one-call function of its own."""
+    from mock_server.codegen import compile_record, compile_row
+    from mock_server.records import Context
+
+    def ctx() -> Context:
+        return Context("synthetic", {"payment": "payment", "tenant": "tenant"}, SHOWN, "payment")
+
+    return compile_record(SHOWN, ctx()), [(c, compile_row(SHOWN, ctx(), [c])) for c in _shown_columns()]
+
+
+def _outcome(call: Callable[[], Any]) -> tuple[Any, ...]:
+    try:
+        return ("stored", call())
+    except ValueError as error:  # a text no column type reads
+        return ("refused", str(error))
+
+
+def _compare(created: Any, updated: Any, due: Any, paid: Any) -> list[Any]:
+    """Each column's outcome, read from the rendered record and from its one-call function; returns the first."""
+    render, columns = _shown()
+    facts = {"created_at": created, "updated_at": updated, "due_date": due, "paid_at": paid}
+    env = {"payment": {**facts, "amount": "12.30", "currency": "EUR", "phase": "settled"}}
+    record = render(env)
+    shown = orjson.dumps(record)
+    expected = [_outcome(lambda c=column: (shown, c.extract(record))) for column, _ in columns]  # type: ignore[misc]
+    got = [_outcome(lambda r=row: (orjson.dumps(r(env)[0]), r(env)[1][0])) for _, row in columns]  # type: ignore[misc]
+    assert got == expected
+    return [e[1][1] if e[0] == "stored" else e for e in expected]
+
+
+@given(created=READABLE, updated=READABLE, due=READABLE, paid=READABLE)
+def test_one_call_stores_what_reading_the_record_stores(created: int, updated: int, due: int, paid: int) -> None:
+    expected = _compare(created, updated, due, paid)
+    assert expected[0] == created
+    assert expected[3] == time.strftime("%Y-%m-%d", time.gmtime(due))
+
+
+@given(created=READABLE | ODD, updated=READABLE | ODD, due=READABLE | ODD, paid=READABLE | ODD)
+def test_one_call_refuses_or_stores_as_reading_the_record_does(created: Any, updated: Any, due: Any, paid: Any) -> None:
+    _compare(created, updated, due, paid)
