@@ -8,15 +8,17 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from mock_server.errors import MockServerError
-from mock_server.handling import ApiRuntime, runtimes
 from mock_server.seeding import SeedSettings, is_seeded, seed_api
 from mock_server.spec import ApiSpec, available_apis, load_apis
 from mock_server.store import Store
+
+if TYPE_CHECKING:  # serving's modules are imported when serving (see mock_server/__init__.py)
+    from mock_server.handling import ApiRuntime
 
 DEFAULT_DATA = ".paymock/paymock.sqlite3"
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -113,6 +115,8 @@ class _ProgressBar:
 
 def build_runtimes(served: Served) -> dict[str, ApiRuntime]:
     """Bind every served API to the store."""
+    from mock_server.handling import runtimes
+
     tenants = {s.name: served.settings.tenant_count(s) for s in served.specs}
     return runtimes(served.specs, served.store, served.settings.seed, tenants)
 
