@@ -27,7 +27,7 @@ from mock_server.actions import ListAction
 from mock_server.sorting import DirectionSort, FixedSort, SignedFieldsSort, Sorter
 from mock_server.spec import ApiSpec, CollectionSpec
 from mock_server.store import Store, TableSpec
-from mock_server.world import Facts, Hydrator, InvoiceBlocks, World, pack_facts, tenant_facts
+from mock_server.world import Facts, Hydrator, InvoiceBlocks, World, pack_facts, pack_payment, tenant_facts
 
 Progress = Callable[[str, int, int], None]
 
@@ -242,7 +242,7 @@ def _render_chunk(chunk: int) -> Rendered:
     made = [render_row({"payment": hydrate(f), "tenant": tenant_info}) for f in facts]
     pks = [first_pk + f["seq"] - 1 for f in facts]
     rows = [(pk, str(doc[id_field]), *values) for pk, (doc, values) in zip(pks, made, strict=True)]
-    documents = zip(pks, (orjson.dumps(doc) for doc, _ in made), map(pack_facts, facts), strict=True)
+    documents = zip(pks, (orjson.dumps(doc) for doc, _ in made), map(pack_payment, facts), strict=True)
     return rows, documents
 
 

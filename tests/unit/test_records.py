@@ -93,6 +93,9 @@ SYNTHETIC = {
         "seq": {"type": "string", "x-paymock": {"from": "payment.seq"}},
         "customer": {"type": "string", "x-paymock": {"from": "payment.customer.billing_group.uuid"}},
         "amount": {"type": "number", "x-paymock": {"from": "payment.amount"}},
+        "part": {"type": "integer", "x-paymock": {"from": "payment.installment"}},
+        "account": {"type": "integer", "x-paymock": {"from": "payment.customer.number"}},
+        "submitted": {"type": "boolean", "x-paymock": {"from": "payment.gateway_reference"}},
         "when": {"type": "string", "format": "date-time", "x-paymock": {"from": "payment.paid_at"}},
         "day": {"type": "string", "x-paymock": {"from": "payment.due_date", "strftime": "%d.%m.%Y"}},
         "label": {"type": "string", "x-paymock": {"template": "{payment.currency} {payment.amount}"}},
@@ -144,6 +147,8 @@ def test_every_kind_of_property_renders_as_the_reference() -> None:
     assert {r["kind"] for r in records} == {"S", "X"}
     assert {r["paid"] is None for r in records} == {True, False}  # missing fact: missing, not "None"
     assert {r["choice"] for r in records} == {"a", "b", "c"}
+    assert {r["submitted"] for r in records} == {True, None} and {type(r["amount"]) for r in records} == {float}
+    assert {type(r["account"]) for r in records} == {int}
 
 
 def test_generated_column_extraction_handles_missing_and_odd_values() -> None:
