@@ -295,7 +295,7 @@ class World:
             self._skeleton()
         for customer, (name, email) in zip(self.customers, names(), strict=True):
             customer["name"], customer["email"] = name, email
-        self.hydrator = Hydrator(self.customers, self.subscriptions, self.invoices, self.users)
+        self.hydrator = Hydrator(self.customers, self.subscriptions, self.invoices, self.users, eager=True)
 
     # -- entities --------------------------------------------------------------------------
 
@@ -772,6 +772,9 @@ class Hydrator:
 
     Args:
         customers, subscriptions, invoices, users: The tenant's entities, indexed by ``seq - 1``.
+        eager: Resolve the references that are one lookup in a list (customer, creator, updater)
+            when hydrating rather than on reading: for entities held in memory (a world being
+            seeded), where that is cheaper than resolving them on reading (~1.4 us a payment).
     """
 
     def __init__(
@@ -780,6 +783,7 @@ class Hydrator:
         subscriptions: Sequence[Facts],
         invoices: Sequence[Facts],
         users: Sequence[Facts],
+        eager: bool = False,
     ) -> None:
         def customer(p: Facts) -> Facts:
             found: Facts = customers[int(p["customer"]) - 1]
@@ -811,12 +815,24 @@ class Hydrator:
         self._kind: type[_Hydrated] = type("Hydrated", (_Hydrated,), {"__slots__": (), "resolvers": resolvers})
         self._references = tuple(resolvers)
 
+        def lookups(hydrated: dict[str, Any], p: Facts) -> None:
+            try:  # the same values the resolvers give
+                hydrated["customer"] = customers[int(p["customer"]) - 1]
+                hydrated["created_by"] = users[p["created_by"] - 1]
+                hydrated["updated_by"] = users[p["updated_by"] - 1]
+            except (KeyError, IndexError, TypeError, ValueError):
+                pass  # what is left resolves on reading (and fails there, if it is read)
+
+        self._lookups = lookups if eager else None
+
     def __call__(self, payment: Facts) -> Mapping[str, Any]:
         """``payment`` with references resolved lazily: only what a record reads is built."""
         hydrated = self._kind(payment)
         for key in self._references:
             hydrated.pop(key, None)
         hydrated.facts = payment
+        if self._lookups is not None:
+            self._lookups(hydrated, payment)
         return hydrated
 
 

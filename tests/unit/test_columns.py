@@ -85,3 +85,4 @@ def _decimal_cents(text: str) -> int | None:
 @example(value=0.125).via("a float exactly on a half cent")
 def test_money_shortcut_agrees_with_decimal(value: object) -> None:
     assert MONEY(value, None) == _decimal_cents(str(value))
+    assert MONEY(value, None) == _decimal_cents(str(value))  # again: now from the amounts already read

@@ -160,3 +160,20 @@ def test_invoices_are_paid_in_installments_that_hang_together(world: World, paym
         assert earliest - 3 * DAY < invoice["issue_date"] <= earliest
     shares = {k: sizes[k] / sum(sizes.values()) for k in (1, 2, 3)}
     assert abs(shares[1] - 0.7) < 0.04 and abs(shares[2] - 0.2) < 0.04 and abs(shares[3] - 0.1) < 0.04, shares
+
+
+def test_references_resolved_when_hydrating_are_those_resolved_on_reading(world: World, payments: list[dict]) -> None:
+    from mock_server.world import Hydrator
+
+    lazy = Hydrator(world.customers, world.subscriptions, world.invoices, world.users)
+    references = ["customer", "subscription", "invoice", "billing_group", "created_by", "updated_by"]
+    references += ["invoices", "allocations", "line_items"]
+    for p in payments[:500]:
+        now, later = world.hydrate(p), lazy(p)
+        assert "customer" in now and "customer" not in later  # resolved already, or only when read
+        assert {k: now[k] for k in [*p, *references]} == {k: later[k] for k in [*p, *references]}
+    # A reference that cannot be looked up is left to fail when it is read, as before.
+    broken = world.hydrate({**payments[0], "customer": len(world.customers) + 5})
+    assert broken["created_by"] == world.users[payments[0]["created_by"] - 1]
+    with pytest.raises(IndexError):
+        broken["customer"]
