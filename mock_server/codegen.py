@@ -87,6 +87,8 @@ def compile_row(schema: Mapping[str, Any], ctx: Context, columns: Sequence[Colum
         in_range = f"{raw}.__class__ is int and {READ_BACK_RANGE.start} <= {raw} < {READ_BACK_RANGE.stop}"
         if how == "instant":
             stored = f"{raw} if {in_range} else {stored}"
+        elif how == "midnight":
+            stored = f"{raw} - {raw} % 86400 if {in_range} else {stored}"
         elif how == "text":
             stored = f"{field} if {in_range} else {stored}"
         elif column.ctype is COLUMN_TYPES.get("text", "columns"):

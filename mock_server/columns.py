@@ -52,19 +52,29 @@ def _integer(value: Any, parse: str | None = None) -> SqlValue:
 
 
 def _money(value: Any, parse: str | None = None) -> SqlValue:
-    if value is None:
-        return None
-    if type(value) is float:
-        known = _CENTS.get(value)
+    kind = type(value)
+    if kind is not float and kind is not str:
+        return None if value is None else _cents(value)
+    known = _CENTS.get(value)
+    if known is None:
+        known = _cents(value)
         if known is not None:
-            return known
-        if -1e13 < value < 1e13:
-            rounded = round(value * 100)
-            if rounded / 100 == value:  # the float of a two-decimal amount: exactly what Decimal would read
-                if len(_CENTS) >= 100_000:  # bounded, whatever amounts a long-running server stores
-                    _CENTS.clear()
-                _CENTS[value] = rounded
-                return rounded
+            if len(_CENTS) >= 100_000:  # bounded, whatever amounts a long-running server stores
+                _CENTS.clear()
+            _CENTS[value] = known
+    return known
+
+
+#: Cents of the float and text amounts already read: a world has a few thousand distinct
+#: amounts, and a million payments show up to five each (a lookup is a fifth of reading one).
+_CENTS: dict[float | str, int] = {}
+
+
+def _cents(value: Any) -> int | None:
+    if type(value) is float and -1e13 < value < 1e13:
+        rounded = round(value * 100)
+        if rounded / 100 == value:  # the float of a two-decimal amount: exactly what Decimal would read
+            return rounded
     text = str(value)  # a float prints its shortest form: 123.45, not 123.4500000001
     cents = _plain_cents(text)
     if cents is None:
@@ -74,11 +84,6 @@ def _money(value: Any, parse: str | None = None) -> SqlValue:
             return None
     # Clamped to what SQLite stores: an amount this large matches nothing, in order.
     return max(-MONEY_LIMIT, min(MONEY_LIMIT, cents))
-
-
-#: Cents of amounts already read: a world has a few thousand distinct amounts and a million
-#: payments showing five each (a lookup is a fifth of reading one).
-_CENTS: dict[float, int] = {}
 
 
 def _plain_cents(text: str) -> int | None:
@@ -141,16 +146,23 @@ _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 READ_BACK_RANGE = range(0, 253_402_300_800)
 
 
+#: Day layouts that a datetime column reads as the day's midnight, UTC.
+_MIDNIGHT_LAYOUTS = frozenset({"%Y-%m-%d", "%Y-%m-%dT00:00:00Z", "%Y-%m-%dT00:00:00", "%Y-%m-%d 00:00:00"})
+
+
 def reads_back(ctype: ColumnType, parse: str | None, pattern: str) -> str | None:
     """Whether a column stores an instant shown with strftime ``pattern`` without reading the text back.
 
     For instants of :data:`READ_BACK_RANGE`: ``"instant"``, a datetime column stores the instant
-    itself; ``"text"``, a date column stores the shown text as it is; None, neither (the text
-    must be read). Generated renderers (:mod:`mock_server.codegen`) skip the reading where this
-    says so.
+    itself; ``"midnight"``, a datetime column stores the instant's day at midnight; ``"text"``,
+    a date column stores the shown text as it is; None, neither (the text must be read).
+    Generated renderers (:mod:`mock_server.codegen`) skip the reading where this says so.
     """
-    if ctype is COLUMN_TYPES.get("datetime", "reads_back") and pattern in _FAST_LAYOUTS and parse in (None, pattern):
-        return "instant"  # what _fast_instant reads exactly, to the second
+    if ctype is COLUMN_TYPES.get("datetime", "reads_back") and parse in (None, pattern):
+        if pattern in _FAST_LAYOUTS:
+            return "instant"  # what _fast_instant reads exactly, to the second
+        if pattern in _MIDNIGHT_LAYOUTS:
+            return "midnight"  # an ISO date, or a date-time whose clock is written as zeros
     if ctype is COLUMN_TYPES.get("date", "reads_back") and pattern == "%Y-%m-%d" and parse in (None, pattern):
         return "text"  # parse_day keeps an ISO date as it is
     return None

@@ -83,6 +83,8 @@ def _decimal_cents(text: str) -> int | None:
 )
 @example(value=-81.885).via("a half cent whose float times 100 rounds the other way")
 @example(value=0.125).via("a float exactly on a half cent")
+@example(value="269.10").via("an amount as text, as two APIs show them")
+@example(value=69.0).via("an amount as a number")
 def test_money_shortcut_agrees_with_decimal(value: object) -> None:
     assert MONEY(value, None) == _decimal_cents(str(value))
     assert MONEY(value, None) == _decimal_cents(str(value))  # again: now from the amounts already read

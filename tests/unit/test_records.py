@@ -198,6 +198,8 @@ SHOWN = {
         "spaced": {"type": "string", "x-paymock": {"from": "payment.updated_at", "strftime": "%Y-%m-%d %H:%M:%S"}},
         "day": {"type": "string", "format": "date", "x-paymock": {"from": "payment.due_date"}},
         "eu": {"type": "string", "x-paymock": {"from": "payment.paid_at", "strftime": "%d/%m/%Y"}},
+        "midnight": {"type": "string", "x-paymock": {"from": "payment.due_date", "strftime": "%Y-%m-%dT00:00:00Z"}},
+        "noon": {"type": "string", "x-paymock": {"from": "payment.due_date", "strftime": "%Y-%m-%dT12:00:00Z"}},
         "inner": {
             "type": "object",
             "properties": {"when": {"type": "string", "format": "date-time", "x-paymock": {"from": "payment.paid_at"}}},
@@ -223,7 +225,11 @@ def _shown_columns() -> list[Column]:
         column("date", ("day",)),  # read back: the text
         column("date", ("day",), "%Y-%m-%d"),  # the text
         column("date", ("at",)),  # a date-time's day: read
-        column("datetime", ("day",)),  # a day's midnight: read
+        column("datetime", ("day",)),  # read back: the day's midnight
+        column("datetime", ("day",), "%Y-%m-%d"),  # the day's midnight
+        column("datetime", ("midnight",)),  # the day's midnight
+        column("datetime", ("midnight",), "%Y-%m-%dT00:00:00Z"),  # the day's midnight
+        column("datetime", ("noon",)),  # another clock: read
         column("date", ("eu",), "%d/%m/%Y"),  # another layout: read
         column("datetime", ("inner", "when")),  # a nested field
         column("text", ("at",)),
