@@ -8,7 +8,7 @@ templates, value maps and object nesting become inline statements and dict displ
 picks draw from a seed computed once per record; every other source stays the closure
 ``compile_schema`` built, called from the generated code. The result is the same record (a test
 compares both on every bundled document). :func:`compile_columns` does the same for reading a
-record's typed columns back.
+record's typed columns back, and :func:`compile_row` gives a record and its columns in one call.
 
 Nothing from a document is pasted into the source as code: keys are written with :func:`repr`
 (always a plain string literal) and values, formatters and closures are passed in the function's
@@ -68,9 +68,9 @@ def compile_row(schema: Mapping[str, Any], ctx: Context, columns: Sequence[Colum
     The same as :func:`compile_record`'s record and :func:`compile_columns`' values for it (a
     test compares them on every bundled document), for seeding, which needs both for every
     record. A column of a field the function itself builds reads the field's variable instead of
-    looking it up, and a date or date-time shown from a time fact stores the fact, or the shown
-    text, without reading the text back where :func:`~mock_server.columns.reads_back` says that
-    gives the same value.
+    looking it up, and a date or date-time shown from a time fact stores the fact (or its day's
+    midnight, or the shown text) without reading the text back, where
+    :func:`~mock_server.columns.reads_back` says that gives the same value.
     """
     gen, result = _generate(schema, ctx, {c.path for c in columns})
     lines = [f"doc = {result}"]
