@@ -826,7 +826,10 @@ class Hydrator:
         self._lookups = lookups if eager else None
 
     def __call__(self, payment: Facts) -> Mapping[str, Any]:
-        """``payment`` with references resolved lazily: only what a record reads is built."""
+        """``payment`` with references resolved on reading: only what a record reads is built.
+
+        With ``eager``, the plain lookups are made already (see the class).
+        """
         hydrated = self._kind(payment)
         for key in self._references:
             hydrated.pop(key, None)
