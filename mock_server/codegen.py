@@ -99,10 +99,11 @@ def compile_row(schema: Mapping[str, Any], ctx: Context, columns: Sequence[Colum
     return render_row
 
 
-Path = tuple[str | int, ...]
+#: A field's place in a record: property names (and, in a column's path, array indexes).
+FieldPath = tuple[str | int, ...]
 
 
-def _generate(schema: Mapping[str, Any], ctx: Context, wanted: Collection[Path]) -> tuple[_Generator, str]:
+def _generate(schema: Mapping[str, Any], ctx: Context, wanted: Collection[FieldPath]) -> tuple[_Generator, str]:
     """Validate ``schema`` and generate its statements; returns the generator and the record's expression."""
     compile_schema(schema, ctx)  # validates the whole schema, with its errors and locations
     gen = _Generator(wanted)
@@ -136,9 +137,9 @@ _NOTHING = _Nothing()
 class _Generator:
     """Accumulates the statements, root reads and bound objects of one generated function."""
 
-    def __init__(self, wanted: Collection[Path] = ()) -> None:
+    def __init__(self, wanted: Collection[FieldPath] = ()) -> None:
         self.wanted = wanted  # paths of fields to keep in variables (see fields)
-        self.fields: dict[Path, str] = {}  # wanted path -> variable or name holding it
+        self.fields: dict[FieldPath, str] = {}  # wanted path -> variable or name holding it
         self.origins: dict[str, tuple[str, str]] = {}  # variable -> (fact variable, strftime layout shown with)
         self.lines: list[str] = []
         self.reads: dict[tuple[str, ...], str] = {}  # fact path -> variable holding it, read once
