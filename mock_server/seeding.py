@@ -26,7 +26,7 @@ import orjson
 from mock_server.actions import ListAction
 from mock_server.sorting import DirectionSort, FixedSort, SignedFieldsSort, Sorter
 from mock_server.spec import ApiSpec, CollectionSpec
-from mock_server.store import Store, TableSpec
+from mock_server.store import TABLE_REPLACED, Store, TableSpec
 from mock_server.world import Facts, Hydrator, InvoiceBlocks, World, pack_facts, pack_payment, tenant_facts
 
 Progress = Callable[[str, int, int], None]
@@ -185,7 +185,7 @@ def _seed_api(store: Store, api: ApiSpec, settings: SeedSettings, progress: Prog
         store.set_meta(db, f"world:{api.name}", fingerprint(api, settings))
         store.set_meta(db, f"tenants:{api.name}", str(tenants))
         for collection in api.collections.values():
-            store.bump(db, collection.table)
+            store.bump(db, collection.table, TABLE_REPLACED)
         # A bounded ANALYZE: planner statistics without reading a million rows again.
         db.execute("PRAGMA analysis_limit = 1000")
         db.execute("ANALYZE")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mock_server.filtering import Condition
-from mock_server.store import DEEP_OFFSET, ID, KEYS, Store, TableSpec
+from mock_server.store import DEEP_OFFSET, ID, KEYS, TABLE_REPLACED, Store, TableSpec
 
 TABLE = TableSpec("r_unit_items", (('"c_kind"', "TEXT"), ('"c_rank"', "INTEGER")), (('"c_kind"', '"c_rank"'),))
 ROWS = DEEP_OFFSET * 2 + 500
@@ -145,8 +145,49 @@ def test_reset_restores_each_tenants_changed_rows_into_its_own_table(tmp_path: P
     assert store.update(TABLE, 1, "t2-3", change) is None  # another tenant's record is not found
     kind_b = [Condition('"c_kind" = ?', ("b",))]
     assert [r[ID] for r in store.select(TABLE.name, 2, kind_b, [], None)] == ["t2-3"]
+    before = store.generation(TABLE.name)
     assert store.reset([TABLE.name]) == 2
+    assert store.generation(TABLE.name) == before + 2  # advanced by the rows it restored
     for tenant in (1, 2):
         assert store.select(TABLE.name, tenant, kind_b, [], None) == []
         row = store.find(TABLE.name, tenant, f"t{tenant}-3", [('"c_rank"', False)])
         assert row is not None and (row[2], row[KEYS]) == (b'{"v":3}', 3)
+
+
+def test_the_index_choice_counts_again_only_once_writes_may_have_moved_a_count_by_a_sixteenth(
+    tmp_path: Path,
+) -> None:
+    # An index per column: a kind filter sorted by rank weighs the kind's index against rank's.
+    table = TableSpec("r_unit_weighed", TABLE.columns, (('"c_kind"', "pk"), ('"c_rank"', "pk")))
+    store = Store(tmp_path / "estimate.sqlite3")
+    with store.transaction() as db:
+        store.create_table(db, table)
+        store.create_rows(db, table, 1)
+        store.insert(db, table, 1, [(f"id{i}", b"{}", b"{}", "ab"[i % 2], i) for i in range(1600)])
+        store.create_indexes(db, table, 1)
+    kind_a = [Condition('"c_kind" = ?', ("a",), fixes='"c_kind"')]
+    counted: list[str] = []
+    store.connection().set_trace_callback(lambda sql: counted.append(sql) if "count(*)" in sql else None)
+    kind_a_ids = (f"id{i}" for i in range(0, 1600, 2))
+
+    def write(rows: int) -> None:  # one "a" becomes a "b"; the bump claims ``rows`` rows changed
+        with store.transaction() as db:
+            db.execute(f'UPDATE {Store.rows(table.name, 1)} SET "c_kind" = ? WHERE id = ?', ("b", next(kind_a_ids)))
+            store.bump(db, table.name, rows)
+
+    def sorted_page() -> list[str]:
+        return [r[ID] for r in store.select(table.name, 1, kind_a, [('"c_rank"', False)], 5)]
+
+    assert sorted_page() == ["id0", "id2", "id4", "id6", "id8"]
+    assert len(counted) == 2  # the matches and all rows, to weigh the two indexes
+    write(1)
+    assert sorted_page() == ["id2", "id4", "id6", "id8", "id10"] and len(counted) == 2  # not again
+    # Exact counts (an envelope's total) are made again after any write; the estimate is not.
+    assert store.count(table.name, 1, kind_a) == 799 and len(counted) == 3
+    write(48)  # 48 rows changed since the matches were counted: within 799 // 16 = 49
+    assert store.estimate(table.name, 1, kind_a) == 799 and len(counted) == 3
+    write(2)  # 50 changed of the 49 allowed: counted again
+    assert store.estimate(table.name, 1, kind_a) == 797 and len(counted) == 4
+    with store.transaction() as db:
+        store.bump(db, table.name, TABLE_REPLACED)  # a table seeded anew: nothing before holds
+    assert store.estimate(table.name, 1, kind_a) == 797 and len(counted) == 5
