@@ -17,7 +17,7 @@ from mock_server.actions import link_builder
 from mock_server.auth import Authenticator, Headers, credential_facts
 from mock_server.errors import ApiError, Problem
 from mock_server.spec import ApiSpec, OperationSpec
-from mock_server.store import Store
+from mock_server.store import BaseStore as Store
 from mock_server.world import Facts, tenant_facts
 
 log = logging.getLogger("paymock")
