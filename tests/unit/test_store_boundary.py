@@ -28,7 +28,7 @@ def _sources() -> Iterator[Path]:
 
 
 def _docstrings(tree: ast.AST) -> set[int]:
-    """ids of the docstring nodes of a module, its classes and functions."""
+    """The ``id()`` of each docstring node of a module, its classes and functions."""
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):

@@ -151,7 +151,4 @@ def create_indexes(table: TableSpec, tenant: int) -> list[str]:
 
 def bump() -> str:
     """Advance a table's generation (key, first value, step)."""
-    return (
-        "INSERT INTO meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE"
-        " SET value = (meta.value::bigint + %s)::text"
-    )
+    return "INSERT INTO meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = (meta.value::bigint + %s)::text"
