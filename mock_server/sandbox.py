@@ -12,7 +12,8 @@ in-process mock use::
 
 ``store`` is anything :func:`~mock_server.store.open_store` takes: ``":memory:"``, a SQLite data
 file's path, or a ``postgresql://`` URL. A store that already holds exactly the world asked for
-is used as it is (a restart keeps every state change); anything else is generated anew.
+is used as it is (a restart keeps every state change); a data file holding another is generated
+anew, a shared database holding another is refused.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mock_server.seeding import Progress, SeedSettings, is_seeded, seed_api
+from mock_server.seeding import Progress, SeedSettings, check_world, is_seeded, seed_missing
 from mock_server.spec import ApiSpec, load_apis
 from mock_server.store import BaseStore, open_store
 from mock_server.tables import reset_tables
@@ -103,17 +104,26 @@ class Sandbox:
         return cls(specs, opened, settings)
 
     def missing(self) -> list[ApiSpec]:
-        """The APIs whose world the store does not hold yet (or holds for other settings)."""
+        """The APIs whose world the store does not hold yet (or, in a data file, holds for other settings).
+
+        Raises:
+            StoreError: A shared store (PostgreSQL) holds another world of an API: it is refused,
+                never overwritten.
+        """
+        for spec in self.specs:
+            check_world(self.store, spec, self.settings)
         return [spec for spec in self.specs if not is_seeded(self.store, spec, self.settings)]
 
     def seed(self, progress: Callable[[ApiSpec], Progress | None] | None = None) -> Sandbox:
         """Generate every missing world in this process; returns the sandbox.
 
+        With a store shared by replicas, one replica seeds and the others wait for it.
+
         Args:
             progress: Given each API about to be seeded, a callback for its progress (or ``None``).
         """
-        for spec in self.missing():
-            seed_api(self.store, spec, self.settings, progress(spec) if progress is not None else None)
+        self.missing()  # refuses another world before waiting for anything
+        seed_missing(self.store, self.specs, self.settings, progress)
         return self
 
     @property

@@ -14,7 +14,7 @@ import multiprocessing
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from mock_server.actions import ListAction
+from mock_server.errors import StoreError
 from mock_server.sorting import DirectionSort, FixedSort, SignedFieldsSort, Sorter
 from mock_server.spec import ApiSpec, CollectionSpec
 from mock_server.store.base import CREATION, BaseStore, Loader, Part, Sink, TableSpec
@@ -130,10 +131,53 @@ def is_seeded(store: BaseStore, api: ApiSpec, settings: SeedSettings) -> bool:
     return store.meta(f"world:{api.name}") == fingerprint(api, settings)
 
 
+def check_world(store: BaseStore, api: ApiSpec, settings: SeedSettings) -> None:
+    """Refuse a shared store that holds another world of ``api`` than ``settings`` make.
+
+    A SQLite data file is one sandbox's own: another world in it is simply generated anew. A
+    shared database may be serving that other world to other replicas right now: it is never
+    overwritten behind their backs.
+
+    Raises:
+        StoreError: The store is shared and holds another world of ``api``.
+    """
+    held = store.meta(f"world:{api.name}")
+    if store.features.shared and held is not None and held != fingerprint(api, settings):
+        raise StoreError(
+            f"{store.location} holds another {api.name} world (another seed, size, tenant count, as-of date, "
+            "document or paymock version) than these options make; serve it with the options it was seeded "
+            "with, use another database, or drop its tables to seed it anew"
+        )
+
+
 def seed_api(store: BaseStore, api: ApiSpec, settings: SeedSettings, progress: Progress | None = None) -> None:
     """Generate and store every collection of ``api`` (replacing what was there)."""
     with store.loader() as loader:
         _seed_api(loader, api, settings, progress)
+
+
+def seed_missing(
+    store: BaseStore,
+    apis: Sequence[ApiSpec],
+    settings: SeedSettings,
+    progress: Callable[[ApiSpec], Progress | None] | None = None,
+) -> list[str]:
+    """Generate the worlds of ``apis`` that the store does not hold; returns the names of those seeded.
+
+    The loader is held throughout: for a store shared by replicas only one seeds at a time, and
+    the others, waiting for it, find the worlds seeded when their turn comes (checked again here).
+    """
+    if all(is_seeded(store, api, settings) for api in apis):
+        return []
+    seeded = []
+    with store.loader() as loader:
+        for api in apis:
+            if is_seeded(store, api, settings):
+                continue
+            check_world(store, api, settings)
+            _seed_api(loader, api, settings, progress(api) if progress is not None else None)
+            seeded.append(api.name)
+    return seeded
 
 
 def _seed_api(loader: Loader, api: ApiSpec, settings: SeedSettings, progress: Progress | None) -> None:
