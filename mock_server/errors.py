@@ -35,6 +35,10 @@ class StoreError(MockServerError):
     """The data file cannot be used (wrong schema version, written by another seed, ...)."""
 
 
+class StoreUnavailableError(StoreError):
+    """The store's database cannot be reached (or was lost): a fault of the moment, not of the request."""
+
+
 #: The kinds of request errors. Every document maps each one to a status and a vendor code.
 ERROR_KINDS = (
     "invalid_parameter",
