@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from mock_server.errors import MockServerError
+from mock_server.datafile import DataFileError
+from mock_server.errors import MockServerError, StoreError
 from mock_server.seeding import SeedSettings, is_seeded, seed_api
 from mock_server.spec import ApiSpec, available_apis, load_apis
 from mock_server.store import Store
@@ -22,6 +23,12 @@ if TYPE_CHECKING:  # serving's modules are imported when serving (see mock_serve
 
 DEFAULT_DATA = ".paymock/paymock.sqlite3"
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class DataFileRefused(click.ClickException):
+    """A data file paymock will not use as it is: a usage error (exit 2), in one line."""
+
+    exit_code = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,18 +66,23 @@ def prepare(
     as_of: str | None,
     quiet: bool = False,
     isolate: bool = False,
+    regenerate: bool = False,
 ) -> Served:
     """Load the documents, open the store and seed whatever is missing or outdated.
 
     With ``isolate``, data is generated in a spawned child process (``serve`` does this so the
     serving processes never hold the generated world); callers of the library seed in-process.
+    A world whose records were changed is regenerated for other options only with ``regenerate``.
     """
     specs = load_apis(list(apis) or None)
     store = Store(data)
     settings = SeedSettings(seed=seed, as_of=_as_of(as_of, store), payments=payments, tenants=tenants)
-    with store.transaction() as db:
-        store.set_meta(db, "as_of", str(settings.as_of))
     missing = [spec.name for spec in specs if not is_seeded(store, spec, settings)]
+    if not regenerate:
+        _refuse_discarding_changes(store, [s for s in specs if s.name in missing])
+    if store.meta("as_of") != str(settings.as_of):  # a file that is refused is left byte for byte as it was
+        with store.transaction() as db:
+            store.set_meta(db, "as_of", str(settings.as_of))
     if missing and isolate and not store.memory:
         # Generate in a child process: the serving processes never hold the generated world.
         store.close()
@@ -82,6 +94,22 @@ def prepare(
     elif missing:
         _seed_into(store, [s for s in specs if s.name in missing], settings, quiet)
     return Served(specs, store, settings)
+
+
+def _refuse_discarding_changes(store: Store, outdated: list[ApiSpec]) -> None:
+    """Refuse to replace a world that holds the user's changes, unless asked to on purpose."""
+    for spec in outdated:
+        if store.meta(f"world:{spec.name}") is None:
+            continue  # never generated here: nothing to lose
+        changed = store.changed(c.table for c in spec.collections.values())
+        if changed:
+            made = store.meta(f"options:{spec.name}")
+            was = f" (it was generated with {made})" if made else ""
+            raise DataFileError(
+                f"{store.path} holds {changed} changed record(s) of {spec.name}'s world, which was generated with"
+                f" other options or by another paymock version{was}; regenerating would discard them: pass"
+                " --regenerate to do that on purpose, or use the options the file was made with, or another --data"
+            )
 
 
 def _seed(data: str, names: list[str], settings: SeedSettings, quiet: bool) -> None:
@@ -169,6 +197,12 @@ def _common(f: Any) -> Any:
             "--as-of",
             help="ISO date the generated world is 'now' for (default: the data file's, else today).",
         ),
+        click.option(
+            "--regenerate",
+            is_flag=True,
+            help="Generate anew a world of other options even though the data file holds changes to it"
+            " (they are discarded; without this flag such a file is refused).",
+        ),
     ]
     for option in reversed(options):
         f = option(f)
@@ -229,6 +263,7 @@ def serve(
     payments: int | None,
     tenants: int | None,
     as_of: str | None,
+    regenerate: bool,
     host: str,
     port: int,
     root: str | None,
@@ -243,8 +278,10 @@ def serve(
     if root is not None and not apis:
         apis = (root,)
     try:
-        served = prepare(apis, data, seed, payments, tenants, as_of, isolate=True)
+        served = prepare(apis, data, seed, payments, tenants, as_of, isolate=True, regenerate=regenerate)
         rts = build_runtimes(served)
+    except StoreError as exc:
+        raise DataFileRefused(str(exc)) from None
     except MockServerError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(banner(rts, host, port, root))
@@ -260,12 +297,15 @@ def seed(
     payments: int | None,
     tenants: int | None,
     as_of: str | None,
+    regenerate: bool,
 ) -> None:
     """Generate the data file without serving (a later 'serve' with the same options starts at once)."""
     if data == ":memory:":
         raise click.BadParameter("seeding a ':memory:' store keeps nothing; give a file", param_hint="--data")
     try:
-        prepare(apis, data, seed, payments, tenants, as_of)
+        prepare(apis, data, seed, payments, tenants, as_of, regenerate=regenerate)
+    except StoreError as exc:
+        raise DataFileRefused(str(exc)) from None
     except MockServerError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"data file ready: {Path(data).resolve()}")

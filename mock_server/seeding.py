@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,11 @@ class SeedSettings:
     def tenant_count(self, api: ApiSpec) -> int:
         """Tenants for ``api``."""
         return self.tenants if self.tenants is not None else api.tenants
+
+    def describe(self, api: ApiSpec) -> str:
+        """The options as a user gives them, for messages about a world made with other ones."""
+        as_of = datetime.fromtimestamp(self.as_of, UTC).strftime("%Y-%m-%d")
+        return f"--seed {self.seed} --payments {self.size(api)} --tenants {self.tenant_count(api)} --as-of {as_of}"
 
 
 def table_spec(collection: CollectionSpec, api: ApiSpec | None = None) -> TableSpec:
@@ -184,6 +190,7 @@ def _seed_api(store: Store, api: ApiSpec, settings: SeedSettings, progress: Prog
                 store.create_indexes(db, table_spec(collection, api), t)
         store.set_meta(db, f"world:{api.name}", fingerprint(api, settings))
         store.set_meta(db, f"tenants:{api.name}", str(tenants))
+        store.set_meta(db, f"options:{api.name}", settings.describe(api))
         for collection in api.collections.values():
             store.bump(db, collection.table, TABLE_REPLACED)
         # A bounded ANALYZE: planner statistics without reading a million rows again.

@@ -33,6 +33,7 @@ from typing import Any
 
 import orjson
 
+from mock_server import datafile
 from mock_server.errors import StoreError
 from mock_server.filtering import Condition
 from mock_server.sorting import SortKey
@@ -47,6 +48,8 @@ SAMPLE_ROWS = 5000
 MAX_SQL_INT = 2**62
 #: How long a write waits for another process's write to finish.
 BUSY_TIMEOUT_MS = 30_000
+#: How long opening a data file waits for another process's write lock before saying so.
+OPEN_TIMEOUT_MS = 3_000
 
 
 def _usable_cores() -> int:
@@ -146,7 +149,28 @@ class Store:
         self._indexes: dict[tuple[str, int], list[tuple[str, tuple[str, ...]]]] = {}
         self._orders: OrderedDict[tuple[Any, ...], tuple[int, array[int]]] = OrderedDict()
         if not self.memory:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            path = Path(self.path)
+            datafile.inspect(path)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise datafile.DataFileError(f"{path}: cannot create its folder ({exc.strerror})") from None
+        try:
+            self._open()
+        except sqlite3.Error as exc:
+            self.close()  # the last connection closed removes the -wal and -shm files it made
+            message = str(exc)
+            if "locked" in message or "busy" in message:
+                raise datafile.locked(self.path) from None
+            if "not a database" in message or "malformed" in message:
+                raise datafile.DataFileError(f"{self.path} is damaged ({message}); {datafile.ADVICE}") from None
+            raise datafile.unwritable(self.path, exc) from None
+
+    def _open(self) -> None:
+        db = self.connection()
+        # Another process holding the write lock is reported within seconds, not after the
+        # 30 s a serving worker waits for a busy writer.
+        db.execute(f"PRAGMA busy_timeout = {OPEN_TIMEOUT_MS}")
         with self.transaction() as db:
             db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             self.create_entities(db)
@@ -159,6 +183,7 @@ class Store:
                     f"({version[0]}, this is {SCHEMA_VERSION}); "
                     "delete it or point --data elsewhere"
                 )
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     # -- connections -----------------------------------------------------------------------
 
@@ -739,6 +764,16 @@ class Store:
                 db.execute(f"UPDATE {rows} SET {sets} WHERE pk = ?", (*columns, r[0]))
             db.execute(f'UPDATE "d_{t}" SET doc = ?, facts = ? WHERE pk = ?', (doc, pack_facts(facts), r[0]))
             return doc
+
+    def changed(self, tables: Iterable[str]) -> int:
+        """How many records of these tables differ from their seeded state (what :meth:`reset` restores)."""
+        with self.reading() as db:
+            present = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            return sum(
+                db.execute(f'SELECT count(*) FROM "o_{name}"').fetchone()[0]
+                for name in tables
+                if f"o_{name}" in present
+            )
 
     def reset(self, tables: Iterable[str]) -> int:
         """Restore every changed row to its seeded state; returns how many rows were restored."""
