@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from mock_server.errors import MockServerError
+from mock_server.errors import MockServerError, StoreError
 from mock_server.sandbox import Sandbox
 from mock_server.seeding import Progress, SeedSettings
 from mock_server.spec import ApiSpec, available_apis, load_apis
@@ -26,6 +26,12 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 Served = Sandbox
 
 
+class DataFileRefused(click.ClickException):
+    """A store paymock will not use as it is: a usage error (exit status 2), in one line."""
+
+    exit_code = 2
+
+
 def prepare(
     apis: tuple[str, ...],
     data: str,
@@ -35,14 +41,18 @@ def prepare(
     as_of: str | None,
     quiet: bool = False,
     isolate: bool = False,
+    regenerate: bool = False,
 ) -> Sandbox:
     """Open a :class:`Sandbox` and seed whatever is missing or outdated (prefer ``Sandbox.open(...).seed()``).
 
     With ``isolate``, data is generated in a spawned child process (``serve`` does this so the
-    serving processes never hold the generated world); without, in this process.
+    serving processes never hold the generated world); without, in this process. With
+    ``regenerate``, a data file's world of other options is generated anew even if it was changed.
     """
     try:
-        sandbox = Sandbox.open(apis, store=data, seed=seed, payments=payments, tenants=tenants, as_of=as_of)
+        sandbox = Sandbox.open(
+            apis, store=data, seed=seed, payments=payments, tenants=tenants, as_of=as_of, regenerate=regenerate
+        )
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--as-of") from None
     missing = [spec.name for spec in sandbox.missing()]
@@ -50,7 +60,7 @@ def prepare(
         # Generate in a child process: the serving processes never hold the generated world.
         sandbox.close()
         child = multiprocessing.get_context("spawn").Process(
-            target=_seed, args=(data, missing, sandbox.settings, quiet)
+            target=_seed, args=(data, missing, sandbox.settings, quiet, regenerate)
         )
         child.start()
         child.join()
@@ -61,8 +71,8 @@ def prepare(
     return sandbox
 
 
-def _seed(data: str, names: list[str], settings: SeedSettings, quiet: bool) -> None:
-    Sandbox(load_apis(names), open_store(data), settings).seed(None if quiet else _progress_bar)
+def _seed(data: str, names: list[str], settings: SeedSettings, quiet: bool, regenerate: bool) -> None:
+    Sandbox(load_apis(names), open_store(data), settings, regenerate).seed(None if quiet else _progress_bar)
 
 
 def _progress_bar(spec: ApiSpec) -> Progress:
@@ -141,6 +151,12 @@ def _common(f: Any) -> Any:
             "--as-of",
             help="ISO date the generated world is 'now' for (default: the data file's, else today).",
         ),
+        click.option(
+            "--regenerate",
+            is_flag=True,
+            help="Generate anew a world of other options even though the data file holds changes to it"
+            " (they are discarded; without this flag such a file is refused).",
+        ),
     ]
     for option in reversed(options):
         f = option(f)
@@ -201,6 +217,7 @@ def serve(
     payments: int | None,
     tenants: int | None,
     as_of: str | None,
+    regenerate: bool,
     host: str,
     port: int,
     root: str | None,
@@ -215,8 +232,10 @@ def serve(
     if root is not None and not apis:
         apis = (root,)
     try:
-        served = prepare(apis, data, seed, payments, tenants, as_of, isolate=True)
+        served = prepare(apis, data, seed, payments, tenants, as_of, isolate=True, regenerate=regenerate)
         rts = build_runtimes(served)
+    except StoreError as exc:
+        raise DataFileRefused(str(exc)) from None
     except MockServerError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(banner(rts, host, port, root))
@@ -232,12 +251,15 @@ def seed(
     payments: int | None,
     tenants: int | None,
     as_of: str | None,
+    regenerate: bool,
 ) -> None:
     """Generate the data file without serving (a later 'serve' with the same options starts at once)."""
     if data == ":memory:":
         raise click.BadParameter("seeding a ':memory:' store keeps nothing; give a file", param_hint="--data")
     try:
-        prepare(apis, data, seed, payments, tenants, as_of)
+        prepare(apis, data, seed, payments, tenants, as_of, regenerate=regenerate)
+    except StoreError as exc:
+        raise DataFileRefused(str(exc)) from None
     except MockServerError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"data file ready: {Path(data).resolve()}")
