@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from gunicorn.app.base import BaseApplication
 
 from mock_server.app import create_app
+from mock_server.sandbox_admin import register_sandbox_admin
 
 if TYPE_CHECKING:
     from mock_server.handling import ApiRuntime
@@ -53,7 +54,9 @@ def run(
         served.store.close()
 
     def factory() -> Any:
-        return create_app(rts, root=root, on_reset=served.reset)
+        app = create_app(rts, root=root, on_reset=served.reset)
+        register_sandbox_admin(app, served)
+        return app
 
     options = {
         "bind": f"{host}:{port}",
