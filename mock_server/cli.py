@@ -210,6 +210,13 @@ def main() -> None:
     type=click.IntRange(1, 64),
     help="Threads per worker.",
 )
+@click.option(
+    "--clock-rate",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0, 31_536_000),
+    help="Sandbox seconds every tenant's clock moves per real second (86400: a day a second; 0: still).",
+)
 def serve(
     apis: tuple[str, ...],
     data: str,
@@ -223,6 +230,7 @@ def serve(
     root: str | None,
     workers: int | None,
     threads: int,
+    clock_rate: float,
 ) -> None:
     """Serve the APIs (all five by default) through gunicorn."""
     from mock_server.server import run
@@ -239,7 +247,7 @@ def serve(
     except MockServerError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(banner(rts, host, port, root))
-    run(served, rts, host=host, port=port, root=root, workers=workers, threads=threads)
+    run(served, rts, host=host, port=port, root=root, workers=workers, threads=threads, clock_rate=clock_rate)
 
 
 @main.command(context_settings=CONTEXT)

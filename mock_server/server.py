@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from gunicorn.app.base import BaseApplication
 
 from mock_server.app import create_app
+from mock_server.lifecycle.clock import ClockTicker
 from mock_server.sandbox_admin import register_sandbox_admin
 
 if TYPE_CHECKING:
@@ -39,11 +40,15 @@ def run(
     root: str | None,
     workers: int | None,
     threads: int,
+    clock_rate: float = 0.0,
 ) -> None:
     """Run gunicorn until interrupted.
 
     A file store is shared by every worker (each opens its own connections after the fork); an
-    in-memory store lives in one process, so it gets exactly one worker.
+    in-memory store lives in one process, so it gets exactly one worker. With ``clock_rate``, one
+    :class:`~mock_server.lifecycle.clock.ClockTicker` moves every tenant's clock: in the arbiter
+    for a file store (so that exactly one runs, whichever workers come and go), in the one worker
+    for an in-memory store (whose data lives there).
     """
     memory = served.store.features.private
     if memory and workers not in (None, 1):
@@ -70,4 +75,10 @@ def run(
         "keepalive": 5,
         "timeout": 60,
     }
+    if clock_rate > 0:
+
+        def tick(_: Any) -> None:  # gunicorn checks a hook takes exactly one argument
+            ClockTicker(served.clock, clock_rate).start()
+
+        options["post_worker_init" if memory else "when_ready"] = tick
     _Gunicorn(factory, options).run()

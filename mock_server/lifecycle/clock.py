@@ -16,6 +16,9 @@ interrupted halfway is finished by the next.
 from __future__ import annotations
 
 import hashlib
+import logging
+import threading
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -227,3 +230,43 @@ def targets_of(
 ) -> dict[tuple[str, int], int]:
     """Each clock's target: its reading plus ``by`` seconds, or the moment ``to``."""
     return {pair: (clock.now(*pair) + by) if by is not None else int(to or 0) for pair in pairs}
+
+
+class ClockTicker(threading.Thread):
+    """Moves every tenant's clock ``rate`` sandbox seconds per real second, in whole seconds, until stopped.
+
+    One ticker runs per store (in the serving process that owns it): the moves are relative, so
+    a second one would double the rate. A move made through the admin API meanwhile is kept; the
+    ticker moves on from it.
+
+    Args:
+        clock: The clocks to move.
+        rate: Sandbox seconds per real second.
+        interval: Real seconds between moves.
+    """
+
+    def __init__(self, clock: SandboxClock, rate: float, interval: float = 1.0) -> None:
+        super().__init__(name="paymock-clock", daemon=True)
+        self.clock, self.rate, self.interval = clock, rate, interval
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        """Move the clocks every ``interval`` until :meth:`stop`; a failed move is logged and tried again."""
+        last, owed = time.monotonic(), 0.0
+        while not self.stopped.wait(self.interval):
+            now = time.monotonic()
+            owed += (now - last) * self.rate
+            last = now
+            step = int(owed)
+            if step < 1:
+                continue
+            try:
+                self.clock.advance(targets_of(self.clock, self.clock.select(None, None), step, None))
+            except MockServerError as exc:  # the store is away: the next tick catches up
+                logging.getLogger("paymock").warning("the sandbox clock could not move: %s", exc)
+                continue
+            owed -= step
+
+    def stop(self) -> None:
+        """Stop moving the clocks (after the move under way)."""
+        self.stopped.set()

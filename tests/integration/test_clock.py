@@ -4,13 +4,15 @@ list follows, the same moves give the same bytes however they are cut, and a clo
 
 from __future__ import annotations
 
+import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 from documented import assert_documented
-from live import AS_OF, LiveServer
+from live import AS_OF, LiveServer, start_server
 from vendors import LISTS, Session, walk
 
 from mock_server.spec import ApiSpec
@@ -200,3 +202,22 @@ def test_bad_clock_moves_are_refused_precisely(
     assert message in answer.json()["message"]
     clocks = requests.get(f"{live.url}/__paymock/clock", timeout=10).json()["clocks"]
     assert clocks["flexportal"]["1"] == f"{AS_OF}T00:00:00Z"  # nothing moved
+
+
+def test_a_running_clock_moves_every_tenant_on(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "paymock.sqlite3", "--clock-rate", "86400", apis=("flexportal",))
+    try:
+        # Wait until the clock (a day a second) has passed three days; it is written after the records moved.
+        reading = f"{AS_OF}T00:00:00Z"
+        for _ in range(600):
+            reading = requests.get(f"{server.url}/__paymock/clock", timeout=10).json()["clocks"]["flexportal"]["2"]
+            if reading >= "2026-11-04":
+                break
+            time.sleep(0.1)
+        assert reading >= "2026-11-04"
+        # No pending payment of the tenant is left whose due date the clock has passed.
+        due = walk(Session(server.url, "flexportal", 1), "flexportal", {"status": "pending", "dueDateTo": reading}, 100)
+        assert due == []
+        assert walk(Session(server.url, "flexportal", 1), "flexportal", {"status": "pending"}, 100) != []
+    finally:
+        server.stop()
