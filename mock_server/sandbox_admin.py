@@ -71,6 +71,7 @@ def _moved(sandbox: Sandbox, moved: Moved) -> dict[str, Any]:
                 "clock": iso(sandbox.clock.now(api, tenant)),
                 "records": moved.records[api][tenant],
                 "moves": dict(sorted(moves.items())),
+                "examples": dict(sorted(moved.examples[api][tenant].items())),
             }
             for tenant, moves in tenants.items()
         }

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from mock_server.errors import MockServerError
 from mock_server.lifecycle.schedule import TAKEN, Lifecycle, Move
 from mock_server.lifecycle.transitions import rebuild
@@ -33,6 +35,8 @@ from mock_server.store.base import BaseStore, Condition
 from mock_server.tables import table_spec
 from mock_server.world import Facts, tenant_facts
 
+#: Record IDs an advance names per step it counts (to follow one, as a demo does).
+EXAMPLES = 3
 #: Most moves one record takes in one advance: a lifecycle whose moves loop without time passing stops here.
 MOST_MOVES = 64
 
@@ -63,10 +67,12 @@ class Moved:
     Attributes:
         moves: ``"<from> -> <to>"`` -> how many times a record took that step, per API and tenant.
         records: Records that changed, per API and tenant.
+        examples: The IDs of the first :data:`EXAMPLES` records that took each step, per API and tenant.
     """
 
     moves: dict[str, dict[int, Counter[str]]] = field(default_factory=dict)
     records: dict[str, dict[int, int]] = field(default_factory=dict)
+    examples: dict[str, dict[int, dict[str, list[str]]]] = field(default_factory=dict)
 
 
 class SandboxClock:
@@ -137,13 +143,15 @@ class SandboxClock:
         moved = Moved()
         for (api, tenant), target in targets.items():
             moves: Counter[str] = Counter()
+            examples: dict[str, list[str]] = {}
             records = 0
             for collection in self.specs[api].collections.values():
                 if collection.lifecycle is not None and collection.lifecycle.moves:
-                    records += self._move(api, tenant, collection, collection.lifecycle, target, moves)
+                    records += self._move(api, tenant, collection, collection.lifecycle, target, moves, examples)
             self.store.set_meta({self.key(api, tenant): str(target)})
             moved.moves.setdefault(api, {})[tenant] = moves
             moved.records.setdefault(api, {})[tenant] = records
+            moved.examples.setdefault(api, {})[tenant] = examples
         return moved
 
     def reset(self) -> None:
@@ -161,7 +169,14 @@ class SandboxClock:
         return info
 
     def _move(
-        self, api: str, tenant: int, collection: CollectionSpec, lifecycle: Lifecycle, target: int, moves: Counter[str]
+        self,
+        api: str,
+        tenant: int,
+        collection: CollectionSpec,
+        lifecycle: Lifecycle,
+        target: int,
+        moves: Counter[str],
+        examples: dict[str, list[str]],
     ) -> int:
         spec = self.specs[api]
         info = self._info(api, tenant)
@@ -172,9 +187,13 @@ class SandboxClock:
             steps = self.walk(api, tenant, collection, lifecycle, facts, target)
             if not steps:
                 return None
-            for before, after in steps:
-                moves[f"{before} -> {after}"] += 1
             doc, columns = rebuild(self.store, spec, collection, tenant, facts, info)
+            for before, after in steps:
+                step = f"{before} -> {after}"
+                moves[step] += 1
+                named = examples.setdefault(step, [])
+                if len(named) < EXAMPLES:
+                    named.append(str(orjson.loads(doc)[collection.id_field]))
             return facts, doc, columns
 
         return self.store.revise(table_spec(collection), tenant, where, change)
