@@ -11,7 +11,9 @@ from gunicorn.app.base import BaseApplication
 from mock_server.app import create_app
 
 if TYPE_CHECKING:
+    from mock_server.admin.guard import Guard
     from mock_server.cli import Served
+    from mock_server.control.plane import ControlPlane
     from mock_server.handling import ApiRuntime
 
 
@@ -38,6 +40,8 @@ def run(
     root: str | None,
     workers: int | None,
     threads: int,
+    control: ControlPlane | None = None,
+    guard: Guard | None = None,
 ) -> None:
     """Run gunicorn until interrupted.
 
@@ -54,7 +58,7 @@ def run(
     store = served.store
 
     def factory() -> Any:
-        return create_app(rts, root=root, on_reset=lambda: store.reset(_tables(served)))
+        return create_app(rts, root=root, on_reset=lambda: store.reset(_tables(served)), control=control, guard=guard)
 
     options = {
         "bind": f"{host}:{port}",
