@@ -214,8 +214,10 @@ class _Reset:
     @staticmethod
     def _drop(sock: socket.socket | None) -> bytes:
         if sock is not None:
-            # Linger 0: closing sends a TCP RST rather than a FIN, "connection reset by peer".
+            # Linger 0, then close: the peer gets a TCP RST, "connection reset by peer". Left to
+            # the server, the close would be graceful (a FIN first: "closed without response").
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()
         # ECONNRESET: gunicorn then closes the connection without logging an error.
         raise ConnectionResetError(errno.ECONNRESET, "paymock fault: connection-reset")
 
