@@ -28,8 +28,9 @@ DEFAULT_JOURNAL = 1000
 def _response(reply: Reply) -> Response:
     if reply.delivery is None:
         return Response(reply.body, status=reply.status, content_type=reply.content_type, headers=reply.headers)
-    # gunicorn hands the connection's socket over: a reset needs it to send an RST, not a FIN.
-    chunks = reply.delivery.chunks(reply.body, request.environ.get("gunicorn.socket"))
+    # gunicorn and Werkzeug hand the connection's socket over: a reset needs it to send an RST.
+    sock = request.environ.get("gunicorn.socket") or request.environ.get("werkzeug.socket")
+    chunks = reply.delivery.chunks(reply.body, sock)
     response = Response(chunks, status=reply.status, content_type=reply.content_type, headers=reply.headers)
     response.headers["Content-Length"] = str(len(reply.body))
     return response
