@@ -206,6 +206,18 @@ def main() -> None:
     """paymock: a stateful sandbox and contract-test kit for payment APIs."""
 
 
+def control_file(data: str) -> str:
+    """Where the fault rules and journal live: next to the data file, in a file of their own.
+
+    Not in the data file itself: SQLite drops every connection's page cache when another
+    connection commits to its file, and the journal commits many times a second (bench/journal.py).
+    """
+    if data == ":memory:":
+        return data
+    path = Path(data)
+    return str(path.with_name(f"{path.stem}.control{path.suffix or '.sqlite3'}"))
+
+
 def control_plane(served: Served, rts: dict[str, ApiRuntime], faults: str | None, capacity: int) -> ControlPlane:
     """The server's fault rules and journal: emptied, then loaded from the faults file (checked whole)."""
     import yaml
@@ -222,7 +234,7 @@ def control_plane(served: Served, rts: dict[str, ApiRuntime], faults: str | None
             raise click.BadParameter(f"cannot read {faults!r}: {exc.strerror}", param_hint="--faults") from None
         except yaml.YAMLError as exc:
             raise RuleError(faults, f"not valid YAML: {exc}") from None
-    state = SqliteControlState(served.store.path, capacity)
+    state = SqliteControlState(control_file(served.store.path), capacity)
     plane = ControlPlane(state, rts, served.settings.seed, journal=capacity > 0)
     if data is not None:
         # Checked before anything is stored: a bad file leaves the previous state alone.

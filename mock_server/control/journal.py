@@ -9,6 +9,7 @@ whose names say key, secret, token, password or session.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import time
@@ -25,8 +26,9 @@ _SECRET_NAME = re.compile(r"(key|secret|token|password|passwd|session|signature|
 _SCHEME = re.compile(r"^(Bearer|Basic|Token|ApiKey|Digest)\s+", re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=4096)
 def secret_name(name: str, extra: frozenset[str] = frozenset()) -> bool:
-    """Whether a header, query or body field of this name carries a credential."""
+    """Whether a header, query or body field of this name carries a credential (names repeat: cached)."""
     lowered = name.lower()
     return lowered in ALWAYS_SECRET or lowered in extra or _SECRET_NAME.search(lowered) is not None
 

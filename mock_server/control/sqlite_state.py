@@ -2,13 +2,24 @@
 
 Every worker opens its own connections to the one file (write-ahead log, as the store does); a
 ``:memory:`` store keeps the control state in one in-process database shared by its threads.
+
+Journal entries are buffered per worker and written by a background thread every
+:data:`FLUSH_INTERVAL` in one transaction: a write per request would take the database's one
+write lock per request and cost more than a tenth of a list page's throughput (bench/journal.py).
+So that a read sees every worker's entries, a reader flushes its own buffer, asks the other
+workers to flush (``control_meta.flush`` goes up by one) and waits until each live worker has
+answered in ``control_workers``. An entry is buffered before its response is sent, so a client
+that has its answer will find it in the journal.
 """
 
 from __future__ import annotations
 
+import atexit
+import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -23,12 +34,23 @@ _SCHEMA = (
         source TEXT NOT NULL, matched INTEGER NOT NULL DEFAULT 0)""",
     "CREATE TABLE IF NOT EXISTS control_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
     "INSERT OR IGNORE INTO control_meta VALUES ('rules', 0)",
+    "INSERT OR IGNORE INTO control_meta VALUES ('flush', 0)",
+    "CREATE TABLE IF NOT EXISTS control_workers (pid INTEGER PRIMARY KEY, acked INTEGER NOT NULL)",
     """CREATE TABLE IF NOT EXISTS control_journal (
         seq INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, api TEXT NOT NULL, tenant TEXT,
         operation TEXT, method TEXT NOT NULL, path TEXT NOT NULL, status INTEGER NOT NULL,
         entry BLOB NOT NULL)""",
 )
 _FILTERS = ("api", "tenant", "operation", "method", "path", "status")
+_INSERT = (
+    "INSERT INTO control_journal (at, api, tenant, operation, method, path, status, entry)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+#: How often a worker's journal buffer is written, and how often it looks for a reader's flush request.
+FLUSH_INTERVAL = 0.02
+#: How long a reader waits for the other workers to flush before reading what is there.
+SYNC_TIMEOUT = 2.0
+log = logging.getLogger("paymock")
 
 
 class SqliteControlState:
@@ -47,6 +69,10 @@ class SqliteControlState:
         self._pid = os.getpid()
         self._shared: sqlite3.Connection | None = None
         self._lock = threading.RLock()
+        self._buffer: list[tuple[Any, ...]] = []
+        self._buffer_lock = threading.Lock()
+        self._flusher: int | None = None  # pid whose flusher thread runs
+        self._acked = 0
         with self._writing() as db:
             for statement in _SCHEMA:
                 db.execute(statement)
@@ -148,22 +174,84 @@ class SqliteControlState:
     # -- journal -----------------------------------------------------------------------------
 
     def record(self, entry: dict[str, Any]) -> None:
-        """Append one entry and drop what falls beyond the capacity, in one transaction."""
+        """Buffer one entry; this worker's flusher writes it within :data:`FLUSH_INTERVAL`."""
         if self.capacity <= 0:
             return
-        values = (entry["time"], *(entry[k] for k in _FILTERS), orjson.dumps(entry))
+        row = (entry["time"], *(entry[k] for k in _FILTERS), orjson.dumps(entry))
+        with self._buffer_lock:
+            self._buffer.append(row)
+            if self._flusher != os.getpid():
+                self._start_flusher()
+
+    def _start_flusher(self) -> None:
+        # One per process: after gunicorn forks, each worker starts its own on its first entry.
+        self._flusher, self._acked = os.getpid(), 0
         with self._writing() as db:
-            seq = db.execute(
-                "INSERT INTO control_journal (at, api, tenant, operation, method, path, status, entry)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                values,
-            ).lastrowid
-            assert seq is not None
-            if seq > self.capacity:
-                db.execute("DELETE FROM control_journal WHERE seq <= ?", (seq - self.capacity,))
+            acked = db.execute("SELECT value FROM control_meta WHERE key = 'flush'").fetchone()[0]
+            db.execute("INSERT OR REPLACE INTO control_workers VALUES (?, ?)", (os.getpid(), acked))
+        self._acked = int(acked)
+        threading.Thread(target=self._flush_forever, name="paymock-journal", daemon=True).start()
+        atexit.register(self._leave)
+
+    def _flush_forever(self) -> None:
+        while True:
+            time.sleep(FLUSH_INTERVAL)
+            try:
+                self._flush()
+                with self._reading() as db:
+                    wanted = int(db.execute("SELECT value FROM control_meta WHERE key = 'flush'").fetchone()[0])
+                if wanted > self._acked:
+                    self._flush()
+                    with self._writing() as db:
+                        db.execute("UPDATE control_workers SET acked = ? WHERE pid = ?", (wanted, os.getpid()))
+                    self._acked = wanted
+            except sqlite3.Error:  # a busy or closing database: the next round retries
+                log.exception("writing the request journal")
+
+    def _flush(self) -> None:
+        with self._buffer_lock:
+            rows, self._buffer = self._buffer, []
+        if not rows:
+            return
+        with self._writing() as db:
+            db.executemany(_INSERT, rows)
+            last = db.execute("SELECT max(seq) FROM control_journal").fetchone()[0]
+            if last > self.capacity:
+                db.execute("DELETE FROM control_journal WHERE seq <= ?", (last - self.capacity,))
+
+    def _leave(self) -> None:
+        try:
+            self._flush()
+            with self._writing() as db:
+                db.execute("DELETE FROM control_workers WHERE pid = ?", (os.getpid(),))
+        except sqlite3.Error:
+            pass
+
+    def _sync(self) -> None:
+        """Make every live worker's buffered entries visible before a read."""
+        self._flush()
+        me = os.getpid()
+        with self._writing() as db:
+            db.execute("UPDATE control_meta SET value = value + 1 WHERE key = 'flush'")
+            wanted = db.execute("SELECT value FROM control_meta WHERE key = 'flush'").fetchone()[0]
+        if me == self._flusher:
+            self._acked = max(self._acked, int(wanted))
+        deadline = time.monotonic() + SYNC_TIMEOUT
+        while True:
+            with self._reading() as db:
+                rows = db.execute("SELECT pid, acked FROM control_workers WHERE pid != ?", (me,)).fetchall()
+            waiting = [pid for pid, acked in rows if acked < wanted and _alive(pid)]
+            gone = [pid for pid, _ in rows if not _alive(pid)]
+            if gone:
+                with self._writing() as db:
+                    db.executemany("DELETE FROM control_workers WHERE pid = ?", [(pid,) for pid in gone])
+            if not waiting or time.monotonic() > deadline:
+                return
+            time.sleep(FLUSH_INTERVAL / 4)
 
     def requests(self, query: JournalQuery) -> tuple[list[dict[str, Any]], int]:
-        """A page, newest first, and the filtered total."""
+        """A page, newest first, and the filtered total (every worker's entries so far)."""
+        self._sync()
         clauses, args = [], []
         for key in _FILTERS:
             value = getattr(query, key)
@@ -179,7 +267,7 @@ class SqliteControlState:
             try:
                 total = db.execute(f"SELECT count(*) FROM control_journal{where}", args).fetchone()[0]
                 rows = db.execute(
-                    f"SELECT seq, entry FROM control_journal{where} ORDER BY seq DESC LIMIT ? OFFSET ?",
+                    f"SELECT seq, entry FROM control_journal{where} ORDER BY at DESC, seq DESC LIMIT ? OFFSET ?",
                     [*args, query.limit, query.offset],
                 ).fetchall()
             finally:
@@ -187,6 +275,17 @@ class SqliteControlState:
         return [{"seq": seq, **orjson.loads(entry)} for seq, entry in rows], int(total)
 
     def clear_requests(self) -> int:
-        """Empty the journal."""
+        """Empty the journal (entries still buffered in any worker included)."""
+        self._sync()
         with self._writing() as db:
             return int(db.execute("DELETE FROM control_journal").rowcount)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True

@@ -59,7 +59,8 @@ def test_journal_filters_pages_and_clears(ctl: LiveServer) -> None:
     assert first["total"] == 5 and len(first["requests"]) == 2
     second = requests.get(first["next"], timeout=30).json()
     seqs = [e["seq"] for e in first["requests"] + second["requests"]]
-    assert seqs == sorted(seqs, reverse=True) and len(set(seqs)) == 4  # newest first, no overlap
+    times = [e["time"] for e in first["requests"] + second["requests"]]
+    assert times == sorted(times, reverse=True) and len(set(seqs)) == 4  # newest first, no overlap
     for bad, says in [
         ({"limit": 0}, "between 1 and 1000"),
         ({"status": "ok"}, "must be an integer"),
