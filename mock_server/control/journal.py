@@ -115,14 +115,19 @@ def entry(
         "method": method,
         "path": path,
         "query": masked_pairs(query),
-        "headers": dict(masked_pairs(headers, secret_headers)),
+        "headers": {k: mask(v) if secret_name(k, secret_headers) else v for k, v in headers},
         "body": text,
         "body_truncated": cut,
         "status": status,
         "response_headers": dict(response_headers),
         "response_size": response_size,
-        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+        "duration_ms": (time.perf_counter() - started) * 1000,
         "fault": fault,
         "rule": rule,
-        "worker": os.getpid(),
+        "worker": _PID[0],
     }
+
+
+# os.getpid() is a system call: read it once per process (gunicorn forks workers after import).
+_PID = [os.getpid()]
+os.register_at_fork(after_in_child=lambda: _PID.__setitem__(0, os.getpid()))

@@ -76,7 +76,7 @@ class ControlPlane:
         self.catalog = catalog(runtimes)
         self.seed = seed
         self.journal = journal
-        self._generation = -1
+        self._generation: int | None = None
         self._rules: dict[str, list[Rule]] = {}
 
     # -- rules -------------------------------------------------------------------------------
@@ -93,7 +93,9 @@ class ControlPlane:
     def _current(self, api: str) -> list[Rule]:
         generation = self.state.generation()
         if generation != self._generation:
-            generation, stored = self.state.rules()
+            # Cached under the generation read before loading: a change that lands meanwhile
+            # shows a newer one on the next request, which loads again.
+            _, stored = self.state.rules()
             rules = self._compile(stored)
             # Replaced whole, so a thread reading the old mapping is never confused.
             self._rules = {name: [r for r in rules if r.api in (None, name)] for name in self.catalog}

@@ -73,9 +73,12 @@ class SqliteControlState:
         self._buffer_lock = threading.Lock()
         self._flusher: int | None = None  # pid whose flusher thread runs
         self._acked = 0
+        self._signal = None if self.memory else f"{path}.rules"
+        self._generation = 0
         with self._writing() as db:
             for statement in _SCHEMA:
                 db.execute(statement)
+        self._stamp()
 
     # -- connections -------------------------------------------------------------------------
 
@@ -124,9 +127,31 @@ class SqliteControlState:
     # -- rules -------------------------------------------------------------------------------
 
     def generation(self) -> int:
-        """The rules' generation."""
+        """The rules' generation, as the last change stamped it on the signal file (one ``stat``).
+
+        Read per request, so it is not a query: every change of the rules sets the modification
+        time of ``<file>.rules`` to the new generation, in nanoseconds.
+        """
+        if self._signal is None:
+            return self._generation
+        try:
+            return os.stat(self._signal).st_mtime_ns
+        except FileNotFoundError:
+            return -1
+
+    def _bump(self, db: sqlite3.Connection) -> None:
+        db.execute("UPDATE control_meta SET value = value + 1 WHERE key = 'rules'")
+
+    def _stamp(self) -> None:
+        """After a change of the rules committed: tell every worker (see :meth:`generation`)."""
         with self._reading() as db:
-            return int(db.execute("SELECT value FROM control_meta WHERE key = 'rules'").fetchone()[0])
+            generation = int(db.execute("SELECT value FROM control_meta WHERE key = 'rules'").fetchone()[0])
+        if self._signal is None:
+            self._generation = generation
+            return
+        with open(self._signal, "a"):
+            pass
+        os.utime(self._signal, ns=(generation, generation))
 
     def rules(self) -> tuple[int, list[StoredRule]]:
         """The generation and every rule, oldest first, read in one snapshot."""
@@ -147,20 +172,23 @@ class SqliteControlState:
                     db.execute("INSERT INTO control_rules (id, source) VALUES (?, ?)", (rule_id, orjson.dumps(source)))
                 except sqlite3.IntegrityError:
                     raise DuplicateRuleError(rule_id) from None
-            db.execute("UPDATE control_meta SET value = value + 1 WHERE key = 'rules'")
+            self._bump(db)
+        self._stamp()
 
     def delete_rule(self, rule_id: str) -> bool:
         """Delete one rule."""
         with self._writing() as db:
             gone = db.execute("DELETE FROM control_rules WHERE id = ?", (rule_id,)).rowcount
-            db.execute("UPDATE control_meta SET value = value + 1 WHERE key = 'rules'")
+            self._bump(db)
+        self._stamp()
         return bool(gone)
 
     def clear_rules(self) -> int:
         """Delete every rule."""
         with self._writing() as db:
             gone = db.execute("DELETE FROM control_rules").rowcount
-            db.execute("UPDATE control_meta SET value = value + 1 WHERE key = 'rules'")
+            self._bump(db)
+        self._stamp()
         return int(gone)
 
     def count_match(self, rule_id: str) -> int:
