@@ -17,9 +17,9 @@ from werkzeug.routing import Map, Rule
 from mock_server.admin import ADMIN, Guard, admin_blueprint
 from mock_server.admin.routes import json_response
 from mock_server.control.plane import ControlPlane
-from mock_server.control.sqlite_state import SqliteControlState
 from mock_server.errors import ApiError
 from mock_server.handling import ApiRuntime, Call, Reply
+from mock_server.store.sqlite.control import SqliteControlState
 
 #: Journal entries an app keeps when it is given no control plane of its own.
 DEFAULT_JOURNAL = 1000

@@ -141,12 +141,12 @@ class _InProcess:
     def __init__(self, config: ServerConfig) -> None:
         from werkzeug.serving import WSGIRequestHandler, make_server
 
-        from mock_server.app import create_app
-        from mock_server.cli import build_runtimes, prepare
+        from mock_server.sandbox import Sandbox
 
-        served = prepare(config.apis, ":memory:", config.seed, config.payments, None, DEFAULT_AS_OF, quiet=True)
-        tables = [c.table for s in served.specs for c in s.collections.values()]
-        app = create_app(build_runtimes(served), on_reset=lambda: served.store.reset(tables))
+        sandbox = Sandbox.open(
+            config.apis, store=":memory:", seed=config.seed, payments=config.payments, as_of=DEFAULT_AS_OF
+        ).seed()
+        app = sandbox.app()
 
         class Quiet(WSGIRequestHandler):
             def log_request(self, code: int | str = "-", size: int | str = "-") -> None:

@@ -3,7 +3,7 @@
 One state serves every worker of a server (and, with a shared database, every replica): a rule
 posted to one worker applies in all, its counter counts every worker's matches, and the journal
 holds every worker's requests. :class:`ControlState` is the interface; the SQLite implementation
-(:mod:`mock_server.control.sqlite_state`) is the only code that speaks SQL for it.
+(:mod:`mock_server.store.sqlite.control`) is the only code that speaks SQL for it.
 """
 
 from __future__ import annotations

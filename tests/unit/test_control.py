@@ -12,8 +12,8 @@ from mock_server.control.delays import load_delay
 from mock_server.control.journal import BODY_LIMIT, mask, masked_body, masked_pairs
 from mock_server.control.rules import ApiCatalog, RuleError, compile_rules
 from mock_server.control.schedules import load_schedule
-from mock_server.control.sqlite_state import SqliteControlState
 from mock_server.control.state import DuplicateRuleError, JournalQuery
+from mock_server.store.sqlite.control import SqliteControlState
 
 CATALOG = {"acme": ApiCatalog({"listCharges": ("GET", "/v1/charges")}, ["acme-1", "acme-2"])}
 
