@@ -7,9 +7,9 @@ each test the data is reset, the rules deleted and the journal emptied.
 
 Choose what is served per test or per module with the ``paymock_server`` marker::
 
-    pytestmark = pytest.mark.paymock_server(apis=["zuora"], seed=1, payments=100)
+    pytestmark = pytest.mark.paymock_server(apis=["acmepay"], seed=1, payments=100)
 
-    @pytest.mark.paymock_server(apis=["zuora"], faults=[{"effect": {"fault": "status", "status": 503}}])
+    @pytest.mark.paymock_server(apis=["acmepay"], faults=[{"effect": {"fault": "status", "status": 503}}])
     def test_outage(paymock_server): ...
 
 Servers are shared by the tests that ask for the same APIs, seed and size, and stopped at the end

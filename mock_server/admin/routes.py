@@ -115,6 +115,13 @@ def admin_blueprint(
     def base(name: str) -> str:
         return request.host_url.rstrip("/") + ("" if name == root else f"/{name}")
 
+    @admin.before_request
+    def _no_stray_parameters() -> None:
+        # Only the journal's list takes query parameters; elsewhere one is a mistake worth naming.
+        if request.args and request.endpoint != f"{admin.name}.list_requests":
+            names = ", ".join(sorted(request.args))
+            raise AdminError(f"unknown query parameter(s) {names}; {request.path} takes none")
+
     @admin.errorhandler(AdminError)
     def _refused(error: AdminError) -> Response:
         return json_response({"error": error.error, "message": error.message}, error.status)

@@ -2,10 +2,10 @@
 
 A rule is written (in a faults file or posted to ``/__paymock/faults``) as::
 
-    id: zuora-page-3            # optional; [A-Za-z0-9_.-], unique
-    api: zuora                  # optional: any served API
+    id: page-3-fails            # optional; [A-Za-z0-9_.-], unique
+    api: acmepay                # optional: any served API
     tenant: <tenant slug>       # optional: as listed by /__paymock/credentials
-    operation: GET_RetrieveAllPayments   # optional: operationId, or "GET /v1/payments"
+    operation: listCharges      # optional: operationId, or "GET /v1/payments"
     query: {page: 3}            # optional: each named query value must be present and equal
     effect: {fault: status, status: 429, retry-after: 2}
     schedule: {when: once}      # optional, default always

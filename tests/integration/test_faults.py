@@ -236,3 +236,5 @@ def test_a_bad_rule_is_refused_whole_with_what_is_allowed(ctl: LiveServer) -> No
     assert requests.get(url, timeout=30).json()["rules"] == []
     assert requests.post(url, data="x", headers={"Content-Type": "application/json"}, timeout=30).status_code == 400
     assert requests.delete(f"{url}/nope", timeout=30).status_code == 404
+    stray = requests.get(url, params={"api": "zuora"}, timeout=30)
+    assert stray.status_code == 400 and "takes none" in stray.json()["message"]
