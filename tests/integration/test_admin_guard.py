@@ -41,14 +41,31 @@ def test_a_foreign_host_is_refused_everywhere(live: LiveServer) -> None:
     assert requests.get(f"{live.url}/__paymock/credentials", headers={"Host": "localhost"}, timeout=30).ok
 
 
+FAULTS = """\
+rules:
+  - id: from-file
+    api: notify
+    operation: GET /v2/payments
+    effect: {fault: status, status: 503, retry-after: 3}
+    schedule: once
+"""
+
+
 @pytest.fixture(scope="module")
 def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    # One server for the token, an allowed host, a faults file and a small journal
+    where = tmp_path_factory.mktemp("guarded")
+    (where / "faults.yaml").write_text(FAULTS)
     server = start_server(
-        tmp_path_factory.mktemp("guarded") / "paymock.sqlite3",
+        where / "paymock.sqlite3",
         "--admin-token",
         TOKEN,
         "--allow-host",
         "paymock.internal",
+        "--faults",
+        str(where / "faults.yaml"),
+        "--journal-capacity",
+        "3",
         workers=1,
         apis=("notify",),
     )
@@ -88,3 +105,18 @@ def test_a_bad_faults_file_stops_serve_naming_the_file_and_field(tmp_path: Path)
     result = CliRunner().invoke(main, ["serve", "--help"])
     for option in ("--faults", "--journal-capacity", "--admin-token", "--allow-host"):
         assert option in result.output
+
+
+def test_rules_from_the_faults_file_and_a_bounded_journal(guarded: LiveServer) -> None:
+    admin = {"X-Paymock-Admin-Token": TOKEN}
+    (rule,) = requests.get(f"{guarded.url}/__paymock/faults", headers=admin, timeout=30).json()["rules"]
+    assert rule["id"] == "from-file" and rule["matched"] == 0
+    cred = requests.get(f"{guarded.url}/__paymock/credentials", headers=admin, timeout=30).json()["notify"]
+    key = {cred["tenants"][0]["header"]: cred["tenants"][0]["value"]}
+    first = requests.get(f"{cred['base_url']}/v2/payments", headers=key, timeout=30)
+    assert first.status_code == 503 and first.headers["Retry-After"] == "3"
+    assert first.json()["title"] == "Service Unavailable"
+    for _ in range(4):
+        assert requests.get(f"{cred['base_url']}/v2/payments", headers=key, timeout=30).status_code == 200
+    journal = requests.get(f"{guarded.url}/__paymock/requests", headers=admin, timeout=30).json()
+    assert journal["total"] == 3 and {e["status"] for e in journal["requests"]} == {200}
