@@ -101,3 +101,14 @@ def test_the_journal_is_bounded_and_can_be_off(tmp_path: Path) -> None:
     off = SqliteControlState(str(tmp_path / "off.sqlite3"), capacity=0)
     off.record(_entry(1))
     assert off.requests(JournalQuery())[1] == 0
+
+
+def test_the_consumer_plugin_imports_neither_the_contract_kit_nor_schemathesis() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, mock_server.testing; print(sorted({'contracts', 'schemathesis', 'hypothesis'} & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
