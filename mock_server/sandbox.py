@@ -157,8 +157,8 @@ class Sandbox:
 
     def app(self, root: str | None = None) -> Flask:
         """A Flask app serving every API (under ``/<name>``, or ``root`` at ``/``) and ``/__paymock``."""
+        from mock_server.admin.sandbox import register_sandbox_admin
         from mock_server.app import create_app
-        from mock_server.sandbox_admin import register_sandbox_admin
 
         app = create_app(self.runtimes(), root=root, on_reset=self.reset)
         register_sandbox_admin(app, self)

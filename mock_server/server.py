@@ -8,11 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 from gunicorn.app.base import BaseApplication
 
+from mock_server.admin.sandbox import register_sandbox_admin
 from mock_server.app import create_app
 from mock_server.lifecycle.clock import ClockTicker
-from mock_server.sandbox_admin import register_sandbox_admin
 
 if TYPE_CHECKING:
+    from mock_server.admin.guard import Guard
+    from mock_server.control.plane import ControlPlane
     from mock_server.handling import ApiRuntime
     from mock_server.sandbox import Sandbox
 
@@ -40,6 +42,8 @@ def run(
     root: str | None,
     workers: int | None,
     threads: int,
+    control: ControlPlane | None = None,
+    guard: Guard | None = None,
     clock_rate: float = 0.0,
 ) -> None:
     """Run gunicorn until interrupted.
@@ -59,7 +63,7 @@ def run(
         served.store.close()
 
     def factory() -> Any:
-        app = create_app(rts, root=root, on_reset=served.reset)
+        app = create_app(rts, root=root, on_reset=served.reset, control=control, guard=guard)
         register_sandbox_admin(app, served)
         return app
 
