@@ -29,7 +29,7 @@ import orjson
 
 from mock_server.errors import MockServerError
 from mock_server.lifecycle.schedule import TAKEN, Lifecycle, Move
-from mock_server.lifecycle.transitions import rebuild
+from mock_server.lifecycle.transitions import renderer
 from mock_server.spec import ApiSpec, CollectionSpec
 from mock_server.store.base import BaseStore, Condition
 from mock_server.tables import table_spec
@@ -178,8 +178,7 @@ class SandboxClock:
         moves: Counter[str],
         examples: dict[str, list[str]],
     ) -> int:
-        spec = self.specs[api]
-        info = self._info(api, tenant)
+        render = renderer(self.store, self.specs[api], collection, tenant, self._info(api, tenant))
         assert lifecycle.column is not None  # a lifecycle with moves names its column (checked at load)
         where = [Condition(lifecycle.column, "eq", (s,)) for s in lifecycle.sources]
 
@@ -187,7 +186,7 @@ class SandboxClock:
             steps = self.walk(api, tenant, collection, lifecycle, facts, target)
             if not steps:
                 return None
-            doc, columns = rebuild(self.store, spec, collection, tenant, facts, info)
+            doc, columns = render(facts)
             for before, after in steps:
                 step = f"{before} -> {after}"
                 moves[step] += 1

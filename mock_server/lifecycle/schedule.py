@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mock_server.errors import SpecError, reject_unknown_keys
@@ -156,14 +156,21 @@ class Lifecycle:
     Attributes:
         column: The collection's column holding the status (where records to move are found).
         moves: The moves, in declaration order (which breaks ties between moves due at one moment).
+        by_status: Status -> the moves leaving it (derived from ``moves``).
     """
 
     column: str | None
     moves: tuple[Move, ...]
+    by_status: Mapping[str, tuple[Move, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Looked up for every record the clock walks: made once.
+        leaving = {s: tuple(m for m in self.moves if s in m.sources) for s in self.sources}
+        object.__setattr__(self, "by_status", leaving)
 
     def leaving(self, status: str) -> tuple[Move, ...]:
         """The moves a record of this status may take."""
-        return tuple(m for m in self.moves if status in m.sources)
+        return self.by_status.get(status, ())
 
     @property
     def sources(self) -> tuple[str, ...]:
