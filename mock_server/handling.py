@@ -15,7 +15,8 @@ from typing import Any
 
 from mock_server.actions import link_builder
 from mock_server.auth import Authenticator, Headers, credential_facts
-from mock_server.errors import ApiError, Problem
+from mock_server.errors import ApiError, Problem, wire_text
+from mock_server.query import IGNORED_HEADER, ignored_header
 from mock_server.spec import ApiSpec, OperationSpec
 from mock_server.store import Store
 from mock_server.world import Facts, tenant_facts
@@ -174,14 +175,19 @@ class ApiRuntime:
 
     def handle(self, op: OperationSpec, call: Call) -> Reply:
         """Answer one request; every refusal is in the vendor's error format."""
+        ignored: list[str] = []
         try:
             tenant = self.auth.authenticate(call.headers) if op.secured else None
             if tenant is not None:
-                self._check_tenant(call, tenant)
-            values, problems = self._values(op, call)
+                self._check_tenant(call, tenant, "header", {})
+            values, ignored, problems = self._values(op, call)
             if problems:
                 kind = "missing_parameter" if all(p.type == "missing" for p in problems) else "invalid_parameter"
                 raise ApiError(kind, problems)
+            if tenant is not None:
+                # Path IDs are typed: a framework validates them before the handler compares
+                # them with the credentials' tenant (FastAPI's 422 comes before the route's 403).
+                self._check_tenant(call, tenant, "path", values)
             body = op.body.parse(call.body, call.content_type) if op.body is not None else None
             reply = op.action.handle(ActionRequest(self, op, call, tenant, values, body, time.time()))
         except ApiError as error:
@@ -190,17 +196,16 @@ class ApiRuntime:
             # Never a bare 500: log the cause, answer in the vendor's own shape.
             log.exception("unexpected error answering %s %s", call.method, call.path)
             reply = self.error(ApiError.of("internal", "Internal error in paymock; see the server log", "internal"))
+        if ignored:
+            reply.headers[IGNORED_HEADER] = ignored_header(ignored)
         return self.finish(reply, call)
 
-    def _values(self, op: OperationSpec, call: Call) -> tuple[dict[str, Any], list[Problem]]:
+    def _values(self, op: OperationSpec, call: Call) -> tuple[dict[str, Any], list[str], list[Problem]]:
+        query, ignored, problems = op.query.read(call.query)
         values: dict[str, Any] = {}
-        problems: list[Problem] = []
-        first: dict[str, str] = {}
-        for k, v in call.query:
-            first.setdefault(k, v)
         for p in op.params:
             if p.location == "query":
-                raw = first.get(p.name)
+                raw = query.get(p.name)
             elif p.location == "header":
                 raw = call.headers.get(p.name)
             else:
@@ -208,11 +213,14 @@ class ApiRuntime:
             value, found = p.parse(raw)
             values[p.name] = value
             problems.extend(found)
-        return values, problems
+        return values, ignored, problems
 
-    def _check_tenant(self, call: Call, tenant: int) -> None:
+    def _check_tenant(self, call: Call, tenant: int, location: str, values: Mapping[str, Any]) -> None:
+        """Check the selectors in ``location`` against the tenant; a typed path parameter by its parsed value."""
         expected = self.selector_values[tenant - 1]
         for s in self.spec.selectors:
+            if s.location != location:
+                continue
             given = call.headers.get(s.name) if s.location == "header" else call.path_params.get(s.name)
             if given is None:
                 if s.location == "header" and s.required:
@@ -223,11 +231,11 @@ class ApiRuntime:
                         ("header", s.name),
                     )
                 continue
-            if given != expected[(s.location, s.name.lower())]:
+            if values.get(s.name, given) != expected[(s.location, s.name.lower())]:
                 where = "header" if s.location == "header" else "path parameter"
                 raise ApiError.of(
                     s.mismatch,
-                    f"The {where} {s.name!r} ({given!r}) does not name the tenant these credentials belong to",
+                    f"The {where} {s.name!r} ({wire_text(given)!r}) does not name the tenant these credentials belong to",
                     s.mismatch,
                     (s.location, s.name),
                 )

@@ -24,6 +24,7 @@ from mock_server.error_format import ErrorFormat
 from mock_server.errors import SpecError, reject_unknown_keys
 from mock_server.filtering import FILTER_OPERATORS, Filter
 from mock_server.params import BodySpec, ParamSpec, compile_body, compile_param
+from mock_server.query import QueryReader, QueryRules
 from mock_server.records import Context, Render
 from mock_server.world import COUNTRIES, DEFAULT_COUNTRIES, PHASES, WorldConfig
 
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from mock_server.auth import AuthScheme
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
-ROOT_KEYS = {"name", "tenancy", "auth", "errors", "responses", "collections", "world"}
+ROOT_KEYS = {"name", "tenancy", "auth", "errors", "responses", "collections", "world", "query"}
 
 
 def openapi_dir() -> Path:
@@ -163,6 +164,7 @@ class OperationSpec:
         body: Request body spec, if the operation takes one.
         action: The compiled action that answers it.
         secured: Whether the operation needs credentials.
+        query: Reads the query string: the declared names, the ignored ones, repeated ones.
     """
 
     api: str
@@ -174,6 +176,7 @@ class OperationSpec:
     body: BodySpec | None
     action: Action
     secured: bool
+    query: QueryReader
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,6 +389,7 @@ def load_api(path: Path | str, *, validate_document: bool = True) -> ApiSpec:
         echo_headers=tuple(responses.get("echo-headers", ())),
         gzip_min_bytes=responses.get("gzip-min-bytes"),
     )
+    query_rules = QueryRules.load(_mapping(root.get("query", {}), f"{rwhere}.query"), f"{rwhere}.query")
     errors = ErrorFormat.load(_mapping(root.get("errors"), f"{rwhere}.errors"), f"{rwhere}.errors", settings.media_type)
     auth_block = _mapping(root.get("auth"), f"{rwhere}.auth")
     auth_factory = AUTH_SCHEMES.get(auth_block.get("scheme"), f"{rwhere}.auth.scheme")
@@ -470,6 +474,7 @@ def load_api(path: Path | str, *, validate_document: bool = True) -> ApiSpec:
                     body=body,
                     action=action,
                     secured=bool(security) and not action.public,
+                    query=query_rules.reader(p.name for p in params if p.location == "query"),
                 )
             )
     tenants = tenancy.get("count", 2)
