@@ -23,18 +23,45 @@ def _response(reply: Reply) -> Response:
     return Response(reply.body, status=reply.status, content_type=reply.content_type, headers=reply.headers)
 
 
-def _call(prefix: str, path_params: Mapping[str, str]) -> Call:
+class UnreadableBodyError(Exception):
+    """The WSGI server could not decode the request body (a malformed chunked encoding, say)."""
+
+
+def _call(prefix: str, path_params: Mapping[str, str], *, read_body: bool = True) -> Call:
     path = request.path[len(prefix) :] if prefix else request.path
+    body = b""
+    if read_body:
+        try:
+            body = request.get_data(cache=False)
+        except Exception as exc:
+            # Whatever the server raises for a body it cannot decode (gunicorn's InvalidChunkSize,
+            # Werkzeug's OSError, a disconnect): the client's fault, answered as such.
+            raise UnreadableBodyError(str(exc) or type(exc).__name__) from exc
     return Call(
         method=request.method,
         path=path,
         path_params=path_params,
         query=list(request.args.items(multi=True)),
         headers=request.headers,
-        body=request.get_data(cache=False),
+        body=body,
         content_type=request.content_type,
         root=lambda: f"{request.environ['wsgi.url_scheme']}://{request.host}{prefix}",
     )
+
+
+def _refuse(runtime: ApiRuntime, prefix: str, error: ApiError) -> Response:
+    """An error of the API's own, in its format, with the headers it echoes."""
+    return _response(runtime.finish(runtime.error(error), _call(prefix, {}, read_body=False)))
+
+
+def _unreadable(runtime: ApiRuntime, prefix: str, exc: UnreadableBodyError) -> Response:
+    error = ApiError.of(
+        "invalid_body",
+        f"The request body cannot be read ({exc}): send a valid Content-Length or chunked encoding",
+        "value_error",
+        ("body",),
+    )
+    return _refuse(runtime, prefix, error)
 
 
 def create_app(
@@ -52,15 +79,33 @@ def create_app(
     """
     app = Flask("paymock")
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    # No 308 redirect from `//` to `/` (an HTML page, and a POST a client would not repeat):
+    # vendors' routers answer such a path with their 404, and so does each API here.
+    app.url_map.merge_slashes = False
     if root is not None and root not in runtimes:
         raise ValueError(f"--root {root!r} is not one of the served APIs: {', '.join(runtimes)}")
+    fallbacks: list[tuple[str, Callable[[], Response]]] = []
     for name, runtime in runtimes.items():
         prefix = "" if name == root else f"/{name}"
-        _register_api(app, runtime, prefix)
+        fallbacks.append((prefix, _register_api(app, runtime, prefix)))
+    fallbacks.sort(key=lambda pair: -len(pair[0]))  # an API at the root is the last resort
     _register_admin(app, runtimes, root, on_reset)
+
+    def owner() -> Callable[[], Response] | None:
+        """The fallback of the API whose namespace the request's path is in."""
+        path = request.path
+        if path.startswith(ADMIN + "/") or path == ADMIN:
+            return None
+        for prefix, fallback in fallbacks:
+            if not prefix or path == prefix or path.startswith(prefix + "/"):
+                return fallback
+        return None
 
     @app.errorhandler(404)
     def _unknown(_: Exception) -> Response:
+        fallback = owner()
+        if fallback is not None:
+            return fallback()
         return _json(
             {
                 "error": "not_found",
@@ -72,6 +117,10 @@ def create_app(
 
     @app.errorhandler(405)
     def _method(_: Exception) -> Response:
+        # TRACE, CONNECT and methods no route names reach here, not the API's fallback route.
+        fallback = owner()
+        if fallback is not None:
+            return fallback()
         return _json(
             {
                 "error": "method_not_allowed",
@@ -83,49 +132,62 @@ def create_app(
     return app
 
 
-def _register_api(app: Flask, runtime: ApiRuntime, prefix: str) -> None:
+def _register_api(app: Flask, runtime: ApiRuntime, prefix: str) -> Callable[[], Response]:
+    """Route every operation of one API; returns its fallback, which answers the rest in its format."""
     api = runtime.spec.name
-    own_map = Map([Rule(op.rule, methods=[op.method], endpoint=op.operation_id) for op in runtime.spec.operations])
+    own_map = Map(
+        [Rule(op.rule, methods=[op.method], endpoint=op.operation_id) for op in runtime.spec.operations],
+        merge_slashes=False,
+    )
     for op in runtime.spec.operations:
 
         def view(_op: Any = op, **path_params: str) -> Response:
-            return _response(runtime.handle(_op, _call(prefix, path_params)))
+            try:
+                call = _call(prefix, path_params)
+            except UnreadableBodyError as exc:
+                return _unreadable(runtime, prefix, exc)
+            return _response(runtime.handle(_op, call))
 
         app.add_url_rule(
             prefix + op.rule,
             endpoint=f"{api}.{op.operation_id}",
             view_func=view,
             methods=[op.method],
+            # OPTIONS is the fallback's, which lists only this API's methods for the path.
+            provide_automatic_options=False,
         )
 
     def fallback(rest: str = "") -> Response:
-        # Unknown paths and methods inside the API answer in the vendor's own error format.
-        adapter = own_map.bind("localhost")
-        try:
-            adapter.match("/" + rest, method=request.method)
-        except MethodNotAllowed as exc:
-            allowed = ", ".join(sorted(exc.valid_methods or ()))
+        # Unknown paths and methods inside the API, and OPTIONS, answer in the vendor's own format.
+        path = request.path[len(prefix) :] if prefix else request.path
+        # Werkzeug strips a path's leading slashes before matching; an empty segment anywhere
+        # names no route of the API (no vendor serves `//v1/payments` as `/v1/payments`).
+        served = [] if "//" in path else own_map.bind("localhost").allowed_methods(path or "/")
+        if served:
+            allowed = ", ".join(sorted({*served, "OPTIONS"}))
+            if request.method == "OPTIONS":
+                return Response(status=200, headers={"Allow": allowed})
             error = ApiError.of(
                 "method_not_allowed",
                 f"{request.method} is not allowed on {request.path!r}; allowed: {allowed}",
                 "method_not_allowed",
             )
             error.headers["Allow"] = allowed
-            return _response(runtime.finish(runtime.error(error), _call(prefix, {})))
-        except NotFound:
-            pass
+            return _refuse(runtime, prefix, error)
         error = ApiError.of(
             "not_found",
             f"No such endpoint: {request.method} {request.path!r}",
             "not_found",
             ("path",),
         )
-        return _response(runtime.finish(runtime.error(error), _call(prefix, {})))
+        return _refuse(runtime, prefix, error)
 
-    methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-    app.add_url_rule(f"{prefix}/<path:rest>", endpoint=f"{api}.__fallback", view_func=fallback, methods=methods)
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    options = {"view_func": fallback, "methods": methods, "provide_automatic_options": False}
+    app.add_url_rule(f"{prefix}/<path:rest>", endpoint=f"{api}.__fallback", **options)
     if prefix:
-        app.add_url_rule(prefix, endpoint=f"{api}.__fallback_root", view_func=fallback, methods=methods)
+        app.add_url_rule(prefix, endpoint=f"{api}.__fallback_root", **options)
+    return fallback
 
 
 def _json(data: Any, status: int = 200) -> Response:
