@@ -10,7 +10,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
-from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 
 from mock_server.errors import ApiError
@@ -183,10 +182,11 @@ def _register_api(app: Flask, runtime: ApiRuntime, prefix: str) -> Callable[[], 
         return _refuse(runtime, prefix, error)
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-    options = {"view_func": fallback, "methods": methods, "provide_automatic_options": False}
-    app.add_url_rule(f"{prefix}/<path:rest>", endpoint=f"{api}.__fallback", **options)
-    if prefix:
-        app.add_url_rule(prefix, endpoint=f"{api}.__fallback_root", **options)
+    for rule, endpoint in ((f"{prefix}/<path:rest>", "__fallback"), (prefix, "__fallback_root")):
+        if rule:
+            app.add_url_rule(
+                rule, endpoint=f"{api}.{endpoint}", view_func=fallback, methods=methods, provide_automatic_options=False
+            )
     return fallback
 
 

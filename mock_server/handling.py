@@ -235,7 +235,8 @@ class ApiRuntime:
                 where = "header" if s.location == "header" else "path parameter"
                 raise ApiError.of(
                     s.mismatch,
-                    f"The {where} {s.name!r} ({wire_text(given)!r}) does not name the tenant these credentials belong to",
+                    f"The {where} {s.name!r} ({wire_text(given)!r}) does not name the tenant "
+                    "these credentials belong to",
                     s.mismatch,
                     (s.location, s.name),
                 )

@@ -74,7 +74,9 @@ class QueryRules:
         REPEATED_RULES.get(repeated, f"{where}.repeated")
         operators = block.get("operators", [])
         if not isinstance(operators, list) or not all(isinstance(o, str) and len(o) == 1 for o in operators):
-            raise SpecError(f"{where}.operators", f"must be a list of single characters such as ['<', '>'], got {operators!r}")
+            raise SpecError(
+                f"{where}.operators", f"must be a list of single characters such as ['<', '>'], got {operators!r}"
+            )
         return cls(str(repeated), "".join(operators))
 
     def reader(self, names: Iterable[str]) -> QueryReader:

@@ -314,7 +314,9 @@ def test_flexportal_paid_at_before_created_at_is_a_documented_400(
 
 
 @pytest.mark.parametrize("value", ["500", "0", "07", "ten"])
-def test_notify_limit_error_names_the_range(value: str, sessions: dict[str, Session], specs: dict[str, ApiSpec]) -> None:
+def test_notify_limit_error_names_the_range(
+    value: str, sessions: dict[str, Session], specs: dict[str, ApiSpec]
+) -> None:
     answer = sessions["notify"].get("/v2/payments", params={"limit": value})
     assert answer.status == 400
     detail = assert_documented(specs["notify"], "/v2/payments", "get", answer)["detail"]
