@@ -177,13 +177,13 @@ class ApiRuntime:
         """Answer one request; every refusal is in the vendor's error format."""
         ignored: list[str] = []
         try:
-            tenant = self.auth.authenticate(call.headers) if op.secured else None
-            if tenant is not None:
-                self._check_tenant(call, tenant, "header", {})
+            tenant = self._authenticate(call) if op.secured and not self.spec.validate_first else None
             values, ignored, problems = self._values(op, call)
             if problems:
                 kind = "missing_parameter" if all(p.type == "missing" for p in problems) else "invalid_parameter"
                 raise ApiError(kind, problems)
+            if op.secured and self.spec.validate_first:
+                tenant = self._authenticate(call)
             if tenant is not None:
                 # Path IDs are typed: a framework validates them before the handler compares
                 # them with the credentials' tenant (FastAPI's 422 comes before the route's 403).
@@ -199,6 +199,12 @@ class ApiRuntime:
         if ignored:
             reply.headers[IGNORED_HEADER] = ignored_header(ignored)
         return self.finish(reply, call)
+
+    def _authenticate(self, call: Call) -> int:
+        """The tenant of the request's credentials, whose header selectors must name it too."""
+        tenant = self.auth.authenticate(call.headers)
+        self._check_tenant(call, tenant, "header", {})
+        return tenant
 
     def _values(self, op: OperationSpec, call: Call) -> tuple[dict[str, Any], list[str], list[Problem]]:
         query, ignored, problems = op.query.read(call.query)

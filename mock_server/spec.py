@@ -181,7 +181,11 @@ class OperationSpec:
 
 @dataclass(frozen=True, slots=True)
 class ApiSpec:
-    """One vendor API: the parsed document and everything compiled from it."""
+    """One vendor API: the parsed document and everything compiled from it.
+
+    ``validate_first``: parameters are validated before credentials are checked (a framework
+    that validates a route's parameters before the route checks the key), not after.
+    """
 
     name: str
     file: Path
@@ -196,6 +200,7 @@ class ApiSpec:
     operations: tuple[OperationSpec, ...]
     world: WorldConfig
     payments_collection: str | None = field(default=None)
+    validate_first: bool = False
 
 
 class Resolver:
@@ -391,7 +396,10 @@ def load_api(path: Path | str, *, validate_document: bool = True) -> ApiSpec:
     )
     query_rules = QueryRules.load(_mapping(root.get("query", {}), f"{rwhere}.query"), f"{rwhere}.query")
     errors = ErrorFormat.load(_mapping(root.get("errors"), f"{rwhere}.errors"), f"{rwhere}.errors", settings.media_type)
-    auth_block = _mapping(root.get("auth"), f"{rwhere}.auth")
+    auth_block = dict(_mapping(root.get("auth"), f"{rwhere}.auth"))
+    # When credentials are checked is the pipeline's, not the scheme's: every scheme may say it.
+    validate_first = _flag(auth_block, "validate-first", f"{rwhere}.auth")
+    auth_block.pop("validate-first", None)
     auth_factory = AUTH_SCHEMES.get(auth_block.get("scheme"), f"{rwhere}.auth.scheme")
     auth = auth_factory(auth_block, f"{rwhere}.auth")
 
@@ -494,6 +502,7 @@ def load_api(path: Path | str, *, validate_document: bool = True) -> ApiSpec:
         operations=tuple(operations),
         world=world,
         payments_collection=payment_colls[0].name,
+        validate_first=validate_first,
     )
 
 

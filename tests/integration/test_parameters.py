@@ -224,6 +224,21 @@ def test_zutax_refuses_a_non_uuid_path_id_with_422_before_403(
     assert detail[0]["loc"] == ["path", selector] and detail[0]["type"] == "uuid_parsing"
 
 
+@pytest.mark.parametrize("key", ["missing", "unknown"])
+def test_zutax_validates_the_path_before_the_route_checks_the_key(
+    key: str, sessions: dict[str, Session], specs: dict[str, ApiSpec]
+) -> None:
+    s = sessions["zutax"]
+    headers = {} if key == "missing" else {"X-API-Key": "ztx_test_" + "A" * 64}
+    own = s.cred["selectors"]["tenant_id"]
+    path = s.zutax_path(_zutax_invoice(s))
+    answer = s.raw("GET", path.replace(own, "not-a-uuid"), headers=headers)
+    assert answer.status == 422, answer.body
+    assert assert_documented(specs["zutax"], ZUTAX, "get", answer)["detail"][0]["loc"] == ["path", "tenant_id"]
+    # With a valid path, the key is what is wrong.
+    assert s.raw("GET", path, headers=headers).status == 401
+
+
 def test_zutax_another_tenant_in_upper_case_is_still_403(
     sessions: dict[str, Session], client: FlaskClient, specs: dict[str, ApiSpec]
 ) -> None:
