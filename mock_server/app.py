@@ -1,7 +1,8 @@
 """The Flask application: every loaded API under its own prefix (or one at the root).
 
-Admin routes live under ``/__paymock/``. All behaviour lives in :mod:`mock_server.handling`; this
-module only adapts Flask requests and responses.
+Admin routes live under ``/__paymock/`` (:mod:`mock_server.admin`). All behaviour lives in
+:mod:`mock_server.handling`; this module only adapts Flask requests and responses, and sends the
+bodies that a wire fault cuts, drips or drops.
 """
 
 from __future__ import annotations
@@ -9,17 +10,29 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, request
 from werkzeug.routing import Map, Rule
 
+from mock_server.admin import ADMIN, Guard, admin_blueprint
+from mock_server.admin.routes import json_response
+from mock_server.control.plane import ControlPlane
 from mock_server.errors import ApiError
 from mock_server.handling import ApiRuntime, Call, Reply
+from mock_server.store.sqlite.control import SqliteControlState
 
-ADMIN = "/__paymock"
+#: Journal entries an app keeps when it is given no control plane of its own.
+DEFAULT_JOURNAL = 1000
 
 
 def _response(reply: Reply) -> Response:
-    return Response(reply.body, status=reply.status, content_type=reply.content_type, headers=reply.headers)
+    if reply.delivery is None:
+        return Response(reply.body, status=reply.status, content_type=reply.content_type, headers=reply.headers)
+    # gunicorn and Werkzeug hand the connection's socket over: a reset needs it to send an RST.
+    sock = request.environ.get("gunicorn.socket") or request.environ.get("werkzeug.socket")
+    chunks = reply.delivery.chunks(reply.body, sock)
+    response = Response(chunks, status=reply.status, content_type=reply.content_type, headers=reply.headers)
+    response.headers["Content-Length"] = str(len(reply.body))
+    return response
 
 
 class UnreadableBodyError(Exception):
@@ -49,8 +62,8 @@ def _call(prefix: str, path_params: Mapping[str, str], *, read_body: bool = True
 
 
 def _refuse(runtime: ApiRuntime, prefix: str, error: ApiError) -> Response:
-    """An error of the API's own, in its format, with the headers it echoes."""
-    return _response(runtime.finish(runtime.error(error), _call(prefix, {}, read_body=False)))
+    """An error of the API's own, in its format, with the headers it echoes (and journaled)."""
+    return _response(runtime.unrouted(_call(prefix, {}, read_body=False), runtime.error(error)))
 
 
 def _unreadable(runtime: ApiRuntime, prefix: str, exc: UnreadableBodyError) -> Response:
@@ -68,6 +81,8 @@ def create_app(
     *,
     root: str | None = None,
     on_reset: Callable[[], int] | None = None,
+    control: ControlPlane | None = None,
+    guard: Guard | None = None,
 ) -> Flask:
     """Build the WSGI app.
 
@@ -75,6 +90,8 @@ def create_app(
         runtimes: API name -> bound runtime.
         root: Serve this one API at ``/`` instead of under ``/<name>``.
         on_reset: Restores the seeded state; returns how many records it restored.
+        control: Fault rules and journal (default: an in-process one keeping 1000 entries).
+        guard: Who may use the server (default: loopback Host names, no admin token).
     """
     app = Flask("paymock")
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -83,12 +100,17 @@ def create_app(
     app.url_map.merge_slashes = False
     if root is not None and root not in runtimes:
         raise ValueError(f"--root {root!r} is not one of the served APIs: {', '.join(runtimes)}")
+    if control is None:
+        seed = next(iter(runtimes.values())).seed if runtimes else 1
+        control = ControlPlane(SqliteControlState(":memory:", DEFAULT_JOURNAL), runtimes, seed, journal=True)
+    guard = guard or Guard()
     fallbacks: list[tuple[str, Callable[[], Response]]] = []
     for name, runtime in runtimes.items():
+        runtime.control = control
         prefix = "" if name == root else f"/{name}"
         fallbacks.append((prefix, _register_api(app, runtime, prefix)))
     fallbacks.sort(key=lambda pair: -len(pair[0]))  # an API at the root is the last resort
-    _register_admin(app, runtimes, root, on_reset)
+    app.register_blueprint(admin_blueprint(runtimes, control, root, on_reset))
 
     def owner() -> Callable[[], Response] | None:
         """The fallback of the API whose namespace the request's path is in."""
@@ -100,12 +122,19 @@ def create_app(
                 return fallback
         return None
 
+    @app.before_request
+    def _guard() -> Response | None:
+        refused = guard.host(request)
+        if refused is None and request.path.startswith(ADMIN + "/"):
+            refused = guard.admin(request, health=request.path == f"{ADMIN}/health")
+        return refused
+
     @app.errorhandler(404)
     def _unknown(_: Exception) -> Response:
         fallback = owner()
         if fallback is not None:
             return fallback()
-        return _json(
+        return json_response(
             {
                 "error": "not_found",
                 "message": f"No route for {request.path!r}",
@@ -120,7 +149,7 @@ def create_app(
         fallback = owner()
         if fallback is not None:
             return fallback()
-        return _json(
+        return json_response(
             {
                 "error": "method_not_allowed",
                 "message": f"{request.method} is not allowed on {request.path!r}",
@@ -165,7 +194,8 @@ def _register_api(app: Flask, runtime: ApiRuntime, prefix: str) -> Callable[[], 
         if served:
             allowed = ", ".join(sorted({*served, "OPTIONS"}))
             if request.method == "OPTIONS":
-                return Response(status=200, headers={"Allow": allowed})
+                options = Reply(200, b"", runtime.spec.responses.media_type, {"Allow": allowed})
+                return _response(runtime.unrouted(_call(prefix, {}, read_body=False), options))
             error = ApiError.of(
                 "method_not_allowed",
                 f"{request.method} is not allowed on {request.path!r}; allowed: {allowed}",
@@ -188,57 +218,3 @@ def _register_api(app: Flask, runtime: ApiRuntime, prefix: str) -> Callable[[], 
                 rule, endpoint=f"{api}.{endpoint}", view_func=fallback, methods=methods, provide_automatic_options=False
             )
     return fallback
-
-
-def _json(data: Any, status: int = 200) -> Response:
-    response = jsonify(data)
-    response.status_code = status
-    return response
-
-
-def _register_admin(
-    app: Flask,
-    runtimes: Mapping[str, ApiRuntime],
-    root: str | None,
-    on_reset: Callable[[], int] | None,
-) -> None:
-    def base(name: str) -> str:
-        return request.host_url.rstrip("/") + ("" if name == root else f"/{name}")
-
-    @app.get(f"{ADMIN}/")
-    def admin_index() -> Response:
-        return _json(
-            {
-                "apis": {
-                    n: {
-                        "title": r.spec.title,
-                        "base_url": base(n),
-                        "operations": [f"{o.method} {o.path}" for o in r.spec.operations],
-                    }
-                    for n, r in runtimes.items()
-                },
-                "admin": [
-                    f"GET {ADMIN}/credentials",
-                    f"GET {ADMIN}/samples",
-                    f"POST {ADMIN}/reset",
-                    f"GET {ADMIN}/health",
-                ],
-            }
-        )
-
-    @app.get(f"{ADMIN}/health")
-    def admin_health() -> Response:
-        return _json({"status": "ok", "apis": sorted(runtimes)})
-
-    @app.get(f"{ADMIN}/credentials")
-    def admin_credentials() -> Response:
-        return _json({n: {"base_url": base(n), "tenants": r.credentials()} for n, r in runtimes.items()})
-
-    @app.get(f"{ADMIN}/samples")
-    def admin_samples() -> Response:
-        return _json({n: {"base_url": base(n), "tenants": r.samples()} for n, r in runtimes.items()})
-
-    @app.post(f"{ADMIN}/reset")
-    def admin_reset() -> Response:
-        restored = on_reset() if on_reset is not None else 0
-        return _json({"status": "reset", "restored": restored})
