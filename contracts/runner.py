@@ -425,21 +425,7 @@ class SchemaRunner:
             if not remaining:
                 return
             state: dict[str, Any] = {"target": None, "best": None, "calls": 0}
-
-            def test(case: AnyCase, state: dict[str, Any] = state, remaining: list[str] = remaining) -> None:
-                state["calls"] += 1
-                if state["calls"] > budget:
-                    return
-                found = self.exercise(case, op, result)
-                if state["target"] is None:
-                    hit = [n for n in remaining if n in found]
-                    if not hit:
-                        return
-                    state["target"] = hit[0]
-                if state["target"] in found:
-                    state["best"] = found[state["target"]]
-                    raise _Found
-
+            test = self._round(op, result, remaining, state, budget)
             run: Callable[[], None] = settings(
                 max_examples=self.ctx.options.max_examples,
                 deadline=None,
@@ -462,6 +448,31 @@ class SchemaRunner:
             if state["best"] is None:
                 return
             result.failures.setdefault(state["target"], state["best"])
+
+    def _round(
+        self, op: Operation, result: OperationResult, remaining: list[str], state: dict[str, Any], budget: int
+    ) -> Callable[[AnyCase], None]:
+        """The test of one round of generation: the first check to fail becomes the round's target.
+
+        A closure without default arguments: hypothesis refuses to apply ``@given`` to a function
+        with defaults (and, before issue 20, that refusal was swallowed: nothing was generated).
+        """
+
+        def test(case: AnyCase) -> None:
+            state["calls"] += 1
+            if state["calls"] > budget:
+                return
+            found = self.exercise(case, op, result)
+            if state["target"] is None:
+                hit = [n for n in remaining if n in found]
+                if not hit:
+                    return
+                state["target"] = hit[0]
+            if state["target"] in found:
+                state["best"] = found[state["target"]]
+                raise _Found
+
+        return test
 
     def _seed(self, op: Operation, *parts: str) -> int:
         return zlib.crc32("|".join((str(self.ctx.options.seed), op.label, *parts)).encode())
