@@ -211,9 +211,7 @@ class SchemaRunner:
     @staticmethod
     def writes(op: Operation) -> bool:
         """Whether ``op`` changes state (a documented transition)."""
-        from mock_server.actions import TransitionAction
-
-        return isinstance(op.spec.action, TransitionAction)
+        return op.changes_state
 
     # -- requests ------------------------------------------------------------------------
 
@@ -400,12 +398,11 @@ class SchemaRunner:
         """Path parameter values that name real records (a few per parameter)."""
         if self.writes(op) and not self.ctx.options.allow_writes:
             return []
-        roles = op.spec.action.roles
+        roles = op.roles
         out: list[dict[str, str]] = []
         for name in op.path_parameters():
             if roles.get(name) == "key":
-                collection = getattr(op.spec.action, "collection", None)
-                values = self.ctx.known_ids(collection.name)[:3] if collection is not None else []
+                values = self.ctx.known_ids(str(op.block.get("collection", "")))[:3]
             elif roles.get(name) == "scope":
                 lst = next((x for x in self.ctx.contract.lists if x.op is op), None)
                 values = self.ctx.scope_values(lst, name)[:3] if lst is not None else []
