@@ -67,6 +67,12 @@ for _name, (_summary, _) in SCHEMA_CHECKS.items():
     CHECKS.add(_name, Check(_name, "schema", _summary))
 CHECKS.add(LINKS, Check(LINKS, "schema", SUMMARY))
 
+#: Checks that judge successful answers: on an operation that never answered 2xx they saw
+#: nothing, and report "not exercised" instead of passing.
+NEEDS_SUCCESS = frozenset(
+    {"response_schema_conformance", "response_headers_conformance", "content_type_conformance", "ignored_auth"}
+)
+
 #: Requests hypothesis may spend shrinking one failure, beyond the generated examples.
 SHRINK_BUDGET = 120
 #: Successful answers per operation on which ignored_auth re-sends the request without credentials.
@@ -79,11 +85,12 @@ class _Found(Exception):
 
 @dataclass(slots=True)
 class OperationResult:
-    """What the checks found on one operation: first failure per check, negatives sent, skips."""
+    """What the checks found on one operation: first failure per check, negatives sent, skips, 2xx answers."""
 
     failures: dict[str, Failure] = field(default_factory=dict)
     negatives: int = 0
     skipped: dict[str, str] = field(default_factory=dict)
+    successes: int = 0
 
 
 class SchemaRunner:
@@ -181,9 +188,16 @@ class SchemaRunner:
                 outcome = Outcome(name, op.label, "failed", [result.failures[name]], seconds=seconds)
             elif name in result.skipped:
                 outcome = Outcome(name, op.label, "skipped", reason=result.skipped[name], seconds=seconds)
+            elif name in NEEDS_SUCCESS and not result.successes:
+                outcome = Outcome(name, op.label, "unexercised", reason=self._unexercised(op), seconds=seconds)
             else:
                 outcome = Outcome(name, op.label, seconds=seconds)
             self._emit(outcome)
+
+    def _unexercised(self, op: Operation) -> str:
+        unknown = [n for n in op.path_parameters() if n in op.roles and not self.known_path_values(op)]
+        hint = f": give a real value with --param {unknown[0]}=VALUE" if unknown else ""
+        return f"no request got a 2xx answer, so no successful answer was checked{hint}"
 
     def _check_operation(self, api_op: ApiOp, op: Operation, result: OperationResult) -> None:
         self._applicability(op, result)
@@ -225,6 +239,7 @@ class SchemaRunner:
         from schemathesis.generation.meta import CoveragePhaseData, CoverageScenario
 
         headers, path = self.fixed(op)
+        known = {name: value for values in reversed(self.known_path_values(op)) for name, value in values.items()}
         config = self.schema.config.generation_for(operation=api_op, phase="coverage")
         cases = self.schema.iter_coverage_cases(
             api_op, generation_modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], generation_config=config
@@ -243,7 +258,9 @@ class SchemaRunner:
             for name, value in headers.items():
                 if target != ("header", name.lower()):
                     case.headers[name] = value
-            for name, value in path.items():
+            positive = case.meta is not None and case.meta.generation.mode == GenerationMode.POSITIVE
+            # A valid case is about its query and headers: with real IDs it also shows real records.
+            for name, value in {**path, **(known if positive else {})}.items():
                 if target != ("path", name.lower()):
                     case.path_parameters[name] = value
             if isinstance(data, CoveragePhaseData) and data.scenario == CoverageScenario.MISSING_PARAMETER and target:
@@ -299,6 +316,8 @@ class SchemaRunner:
                 else {}
             )
         self.sent += 1
+        if 200 <= response.status_code < 300:
+            result.successes += 1
         functions = dict(self.functions)
         if only is not None:
             functions = {only: functions[only]}

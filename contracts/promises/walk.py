@@ -137,6 +137,10 @@ class Walker:
         floor = math.ceil(len(ref.items) / self.SMALL_WALK_PAGES) if ref.complete else largest // 2
         return max(1, min(largest, max(size, floor)))
 
+    def walked(self, lst: ListDecl) -> list[Walk]:
+        """Every walk of ``lst`` made so far, by any promise and as any tenant."""
+        return [w for (label, *_), w in self._cache.items() if label == lst.op.label]
+
     def walk(self, lst: ListDecl, plan: Plan, access: Access | None = None, *, pages: int | None = None) -> Walk:
         """Every page of ``plan`` (cached); ``pages`` stops earlier (a walk that stops so is not complete)."""
         access = access or self.ctx.access
