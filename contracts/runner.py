@@ -195,8 +195,8 @@ class SchemaRunner:
             self._emit(outcome)
 
     def _unexercised(self, op: Operation) -> str:
-        unknown = [n for n in op.path_parameters() if n in op.roles and not self.known_path_values(op)]
-        hint = f": give a real value with --param {unknown[0]}=VALUE" if unknown else ""
+        unknown = [n for n in op.path_parameters() if n in op.roles and n not in self.ctx.access.params]
+        hint = f" (a real {unknown[0]} can be given with --param {unknown[0]}=VALUE)" if unknown else ""
         return f"no request got a 2xx answer, so no successful answer was checked{hint}"
 
     def _check_operation(self, api_op: ApiOp, op: Operation, result: OperationResult) -> None:
@@ -205,6 +205,9 @@ class SchemaRunner:
             for name, failure in self.exercise(case, op, result).items():
                 if name not in result.failures:
                     result.failures[name] = self._minimize(case, op, name) or failure
+        for case in self._real(api_op, op):
+            for name, failure in self.exercise(case, op, result).items():
+                result.failures.setdefault(name, failure)
         from schemathesis import GenerationMode
 
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
@@ -413,6 +416,44 @@ class SchemaRunner:
         ]
         return st.one_of(base, *variants) if variants else base
 
+    def _real(self, api_op: ApiOp, op: Operation) -> Iterator[AnyCase]:
+        """Valid requests with real values: known IDs, and the real client at a token operation.
+
+        Generated values rarely name a record (or a client), so without these an operation could
+        answer nothing but 4xx to the schema-level checks, which would then judge no real record.
+        """
+        headers, path = self.fixed(op)
+        known = self.known_path_values(op)
+        sets: list[dict[str, str]] = []
+        for values in known:
+            slot = next((s for s in sets if not set(values) & set(s)), None)
+            if slot is None and len(sets) < 2:
+                sets.append(dict(values))
+            elif slot is not None:
+                slot.update(values)
+        token = self.ctx.contract.token
+        if token is not None and token.op is op and self.ctx.access.token_request is not None:
+            yield self.schema.make_case(
+                operation=api_op, headers=headers, body=dict(self.ctx.access.token_request), media_type=token.media_type
+            )
+            return
+        # A transition that requires a body takes an empty one (every field of it optional).
+        body: dict[str, Any] = {"body": {}, "media_type": "application/json"} if op.body_required else {}
+        for values in sets:
+            yield self.schema.make_case(operation=api_op, path_parameters={**path, **values}, headers=headers, **body)
+
+    def _known_keys(self, op: Operation) -> list[str]:
+        """IDs of records an operation's key may name; for a transition, records it may move."""
+        from contracts.promises.transitions import records_in, status_field
+
+        t = next((t for t in self.ctx.contract.transitions if t.op is op), None)
+        field = status_field(self.ctx, t) if t is not None else None
+        if t is not None and field is not None:
+            movable = [str(i[t.collection.id_field]) for i in records_in(self.ctx, t, t.allowed, field)]
+            if movable:
+                return movable
+        return self.ctx.known_ids(str(op.block.get("collection", "")))
+
     def known_path_values(self, op: Operation) -> list[dict[str, str]]:
         """Path parameter values that name real records (a few per parameter)."""
         if self.writes(op) and not self.ctx.options.allow_writes:
@@ -421,7 +462,7 @@ class SchemaRunner:
         out: list[dict[str, str]] = []
         for name in op.path_parameters():
             if roles.get(name) == "key":
-                values = self.ctx.known_ids(str(op.block.get("collection", "")))[:3]
+                values = self._known_keys(op)[:3]
             elif roles.get(name) == "scope":
                 lst = next((x for x in self.ctx.contract.lists if x.op is op), None)
                 values = self.ctx.scope_values(lst, name)[:3] if lst is not None else []
