@@ -602,12 +602,10 @@ FAULTS: list[type[Fault]] = [
 
 
 def zutax_invoice(server: MockServer) -> str:
-    """An invoice of zutax's first tenant that has payments, read from the seeded store.
+    """An invoice of zutax's first tenant that has payments, as the mock's credentials name it.
 
     ZuTax offers no operation that lists invoices, so a real user would know one from elsewhere;
     the test plays that user.
     """
-    spec = next(s for s in server.served.specs if s.name == "zutax")
-    collection = spec.collections["invoice_payments"]
-    values = server.served.store.sample(collection.table, 1, collection.columns["invoice"].sql, 1)
-    return str(values[0])
+    credentials = Client(server.app).get("/__paymock/credentials").get_json()
+    return str(credentials["zutax"]["tenants"][0]["params"]["invoice_id"])
