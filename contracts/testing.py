@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
+from urllib.parse import quote, unquote
 
 import requests
 
@@ -57,6 +58,15 @@ def _paymock() -> list[str]:
     return [found]
 
 
+def _path(environ: dict[str, Any]) -> str:
+    """The request path as the client sent it (percent-encoded), unless a fault in front changed it."""
+    decoded = str(environ.get("PATH_INFO", ""))
+    raw = str(environ.get("RAW_URI") or environ.get("REQUEST_URI") or "").split("?", 1)[0]
+    if raw and unquote(raw, encoding="latin-1") == decoded:
+        return raw
+    return quote(decoded.encode("latin-1"), safe="/:@!$&'()*+,;=-._~")
+
+
 class Forward:
     """A WSGI application that sends every request on to ``upstream`` and returns its answer as it is.
 
@@ -71,10 +81,12 @@ class Forward:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         """Forward one request; answer with the upstream's status, headers and bytes."""
         query = environ.get("QUERY_STRING", "")
-        url = f"{self.upstream}{environ.get('PATH_INFO', '')}" + (f"?{query}" if query else "")
+        url = f"{self.upstream}{_path(environ)}" + (f"?{query}" if query else "")
         headers = {
             key[5:].replace("_", "-").title(): str(value) for key, value in environ.items() if key.startswith("HTTP_")
         }
+        # Without the client's Accept-Encoding, none: a fault in front reads plain bodies.
+        headers.setdefault("Accept-Encoding", "identity")
         for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
             if environ.get(key):
                 headers[key.replace("_", "-").title()] = str(environ[key])
