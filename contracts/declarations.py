@@ -313,7 +313,7 @@ def _paging(declared: PagingDeclaration, op: Operation) -> Paging:
 
 def _sort(declared: SortDeclaration, collection: CollectionSpec, fields: Mapping[str, Field]) -> SortDecl:
     # Orders name columns as the store sorts them; a creation-ordered column sorts as the key.
-    by_order = {c.order_sql: fields[name] for name, c in collection.columns.items() if name in fields}
+    by_order = {c.order_key: fields[name] for name, c in collection.columns.items() if name in fields}
 
     def keys(order: tuple[OrderKey, ...]) -> tuple[SortKey, ...]:
         return tuple(SortKey(by_order[col], desc) for col, desc in order if col in by_order)
