@@ -25,6 +25,7 @@ from hypothesis.errors import HypothesisException
 from contracts.client import curl
 from contracts.declarations import Operation
 from contracts.errors import TargetError
+from contracts.known import known_path_values, value_sets
 from contracts.links import LINKS, SUMMARY, follow_links, links_of
 from contracts.registry import CHECKS, Check
 from contracts.report import Failure, Outcome
@@ -417,20 +418,9 @@ class SchemaRunner:
         return st.one_of(base, *variants) if variants else base
 
     def _real(self, api_op: ApiOp, op: Operation) -> Iterator[AnyCase]:
-        """Valid requests with real values: known IDs, and the real client at a token operation.
-
-        Generated values rarely name a record (or a client), so without these an operation could
-        answer nothing but 4xx to the schema-level checks, which would then judge no real record.
-        """
+        """Valid requests with real values: known IDs, and the real client at a token operation."""
         headers, path = self.fixed(op)
-        known = self.known_path_values(op)
-        sets: list[dict[str, str]] = []
-        for values in known:
-            slot = next((s for s in sets if not set(values) & set(s)), None)
-            if slot is None and len(sets) < 2:
-                sets.append(dict(values))
-            elif slot is not None:
-                slot.update(values)
+        sets = value_sets(self.known_path_values(op))
         token = self.ctx.contract.token
         if token is not None and token.op is op and self.ctx.access.token_request is not None:
             yield self.schema.make_case(
@@ -442,36 +432,9 @@ class SchemaRunner:
         for values in sets:
             yield self.schema.make_case(operation=api_op, path_parameters={**path, **values}, headers=headers, **body)
 
-    def _known_keys(self, op: Operation) -> list[str]:
-        """IDs of records an operation's key may name; for a transition, records it may move."""
-        from contracts.promises.transitions import records_in, status_field
-
-        t = next((t for t in self.ctx.contract.transitions if t.op is op), None)
-        field = status_field(self.ctx, t) if t is not None else None
-        if t is not None and field is not None:
-            movable = [str(i[t.collection.id_field]) for i in records_in(self.ctx, t, t.allowed, field)]
-            if movable:
-                return movable
-        return self.ctx.known_ids(str(op.block.get("collection", "")))
-
     def known_path_values(self, op: Operation) -> list[dict[str, str]]:
-        """Path parameter values that name real records (a few per parameter)."""
-        if self.writes(op) and not self.ctx.options.allow_writes:
-            return []
-        roles = op.roles
-        out: list[dict[str, str]] = []
-        for name in op.path_parameters():
-            if roles.get(name) == "key":
-                values = self._known_keys(op)[:3]
-            elif roles.get(name) == "scope":
-                lst = next((x for x in self.ctx.contract.lists if x.op is op), None)
-                values = self.ctx.scope_values(lst, name)[:3] if lst is not None else []
-            else:
-                continue
-            out += [{name: v} for v in values]
-        if self.writes(op):
-            self.ctx.touched.update(v for d in out for v in d.values())
-        return out
+        """Path parameter values that name real records (see :func:`contracts.known.known_path_values`)."""
+        return known_path_values(self.ctx, op)
 
     def _fuzz(self, api_op: ApiOp, op: Operation, mode: Any, result: OperationResult) -> None:
         """Generate requests; when one fails a check, let hypothesis shrink it, then look for the next check."""
