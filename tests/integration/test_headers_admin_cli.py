@@ -20,6 +20,15 @@ def test_zuora_echoes_track_id_on_success_and_error(server: LiveServer) -> None:
     assert "Zuora-Track-Id" not in s.get("/v1/payments").headers
 
 
+def test_a_very_long_request_line_is_refused_in_the_vendors_format(server: LiveServer) -> None:
+    # Found by the contract kit's generated requests: gunicorn refused lines over 4094 bytes itself,
+    # with an HTML 414 that no vendor sends.
+    s = Session(server.url, "zuora")
+    answer = s.get("/v1/payments", params=[("unappliedAmount", "x" * 300)] * 20)
+    assert answer.status == 400 and answer.headers["Content-Type"].startswith("application/json")
+    assert answer.json()["success"] is False
+
+
 def test_zuora_gzips_large_bodies_only_when_asked(server: LiveServer) -> None:
     s = Session(server.url, "zuora")
     url = f"{server.url}/zuora/v1/payments"
