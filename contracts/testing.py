@@ -29,21 +29,28 @@ DEFAULT_AS_OF = "2026-11-01"
 
 
 class MockServer:
-    """Serve paymock's APIs from this process (``:memory:`` store, one thread per request).
+    """Serve paymock's APIs from this process (a ``:memory:`` store by default, one thread per request).
 
     Args:
         apis: APIs to serve (all when empty).
         payments: Payments per tenant.
         seed: Seed of the generated world and its credentials.
         as_of: The date the world is "now" for.
+        store: Where the state lives: ``:memory:``, a SQLite data file or a ``postgresql://`` URL.
     """
 
     def __init__(
-        self, apis: Iterable[str] = (), *, payments: int = DEFAULT_PAYMENTS, seed: int = 1, as_of: str = DEFAULT_AS_OF
+        self,
+        apis: Iterable[str] = (),
+        *,
+        payments: int = DEFAULT_PAYMENTS,
+        seed: int = 1,
+        as_of: str = DEFAULT_AS_OF,
+        store: str = ":memory:",
     ) -> None:
         from mock_server.sandbox import Sandbox
 
-        self.served: Sandbox = Sandbox.open(apis, store=":memory:", seed=seed, payments=payments, as_of=as_of).seed()
+        self.served: Sandbox = Sandbox.open(apis, store=store, seed=seed, payments=payments, as_of=as_of).seed()
         self.runtimes: dict[str, ApiRuntime] = self.served.runtimes()
         self.app: WSGIApp = self.served.app()
         self._front: WSGIApp | None = None

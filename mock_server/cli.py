@@ -6,11 +6,11 @@ import multiprocessing
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from mock_server.errors import MockServerError
+from mock_server.errors import MockServerError, StoreUnavailableError
 from mock_server.sandbox import Sandbox
 from mock_server.seeding import Progress, SeedSettings
 from mock_server.spec import ApiSpec, available_apis, load_apis
@@ -62,7 +62,11 @@ def prepare(
 
 
 def _seed(data: str, names: list[str], settings: SeedSettings, quiet: bool) -> None:
-    Sandbox(load_apis(names), open_store(data), settings).seed(None if quiet else _progress_bar)
+    try:
+        Sandbox(load_apis(names), open_store(data), settings).seed(None if quiet else _progress_bar)
+    except MockServerError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
 
 
 def _progress_bar(spec: ApiSpec) -> Progress:
@@ -119,6 +123,13 @@ def _common(f: Any) -> Any:
             default=DEFAULT_DATA,
             show_default=True,
             help="SQLite data file (':memory:' for a private, throwaway store).",
+        ),
+        click.option(
+            "--store",
+            envvar="PAYMOCK_STORE",
+            metavar="URL",
+            help="Where the state lives instead of --data: a postgresql://user@host:5432/db URL, which several "
+            "'paymock serve' replicas share (env: PAYMOCK_STORE).",
         ),
         click.option(
             "--seed",
@@ -197,6 +208,7 @@ def main() -> None:
 def serve(
     apis: tuple[str, ...],
     data: str,
+    store: str | None,
     seed: int,
     payments: int | None,
     tenants: int | None,
@@ -215,8 +227,10 @@ def serve(
     if root is not None and not apis:
         apis = (root,)
     try:
-        served = prepare(apis, data, seed, payments, tenants, as_of, isolate=True)
+        served = prepare(apis, store or data, seed, payments, tenants, as_of, isolate=True)
         rts = build_runtimes(served)
+    except StoreUnavailableError as exc:
+        _unreachable(exc)
     except MockServerError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(banner(rts, host, port, root))
@@ -228,19 +242,32 @@ def serve(
 def seed(
     apis: tuple[str, ...],
     data: str,
+    store: str | None,
     seed: int,
     payments: int | None,
     tenants: int | None,
     as_of: str | None,
 ) -> None:
     """Generate the data file without serving (a later 'serve' with the same options starts at once)."""
-    if data == ":memory:":
+    target = store or data
+    if target == ":memory:":
         raise click.BadParameter("seeding a ':memory:' store keeps nothing; give a file", param_hint="--data")
     try:
-        prepare(apis, data, seed, payments, tenants, as_of)
+        sandbox = prepare(apis, target, seed, payments, tenants, as_of)
+    except StoreUnavailableError as exc:
+        _unreachable(exc)
     except MockServerError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"data file ready: {Path(data).resolve()}")
+    if store:
+        click.echo(f"store ready: {sandbox.store.location}")
+    else:
+        click.echo(f"data file ready: {Path(data).resolve()}")
+
+
+def _unreachable(exc: StoreUnavailableError) -> NoReturn:
+    """One line on stderr and exit 2: the store is not there (no traceback, nothing to fix in the command)."""
+    click.echo(f"Error: {exc}", err=True)
+    sys.exit(2)
 
 
 @main.command(context_settings=CONTEXT)

@@ -54,8 +54,13 @@ class LiveServer:
         self.log.close()
 
 
-def start_server(data: Path, *extra: str, workers: int = 2, apis: tuple[str, ...] = ()) -> LiveServer:
-    """Start ``paymock serve`` and wait until it answers."""
+def start_server(
+    data: Path, *extra: str, workers: int = 2, apis: tuple[str, ...] = (), store: str | None = None
+) -> LiveServer:
+    """Start ``paymock serve`` and wait until it answers.
+
+    With ``store`` (a ``postgresql://`` URL) the state lives there; ``data`` then only names the log file.
+    """
     port = free_port()
     args = [
         PAYMOCK,
@@ -65,8 +70,7 @@ def start_server(data: Path, *extra: str, workers: int = 2, apis: tuple[str, ...
         "127.0.0.1",
         "--port",
         str(port),
-        "--data",
-        str(data),
+        *(("--store", store) if store else ("--data", str(data))),
         "--payments",
         str(PAYMENTS),
         "--as-of",
