@@ -6,11 +6,11 @@ import multiprocessing
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from mock_server.errors import MockServerError, StoreUnavailableError
+from mock_server.errors import MockServerError, StoreError
 from mock_server.sandbox import Sandbox
 from mock_server.seeding import Progress, SeedSettings
 from mock_server.spec import ApiSpec, available_apis, load_apis
@@ -26,6 +26,12 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 Served = Sandbox
 
 
+class DataFileRefused(click.ClickException):
+    """A store paymock will not use as it is: a usage error (exit status 2), in one line."""
+
+    exit_code = 2
+
+
 def prepare(
     apis: tuple[str, ...],
     data: str,
@@ -35,14 +41,18 @@ def prepare(
     as_of: str | None,
     quiet: bool = False,
     isolate: bool = False,
+    regenerate: bool = False,
 ) -> Sandbox:
     """Open a :class:`Sandbox` and seed whatever is missing or outdated (prefer ``Sandbox.open(...).seed()``).
 
     With ``isolate``, data is generated in a spawned child process (``serve`` does this so the
-    serving processes never hold the generated world); without, in this process.
+    serving processes never hold the generated world); without, in this process. With
+    ``regenerate``, a data file's world of other options is generated anew even if it was changed.
     """
     try:
-        sandbox = Sandbox.open(apis, store=data, seed=seed, payments=payments, tenants=tenants, as_of=as_of)
+        sandbox = Sandbox.open(
+            apis, store=data, seed=seed, payments=payments, tenants=tenants, as_of=as_of, regenerate=regenerate
+        )
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--as-of") from None
     missing = [spec.name for spec in sandbox.missing()]
@@ -50,7 +60,7 @@ def prepare(
         # Generate in a child process: the serving processes never hold the generated world.
         sandbox.close()
         child = multiprocessing.get_context("spawn").Process(
-            target=_seed, args=(data, missing, sandbox.settings, quiet)
+            target=_seed, args=(data, missing, sandbox.settings, quiet, regenerate)
         )
         child.start()
         child.join()
@@ -61,9 +71,9 @@ def prepare(
     return sandbox
 
 
-def _seed(data: str, names: list[str], settings: SeedSettings, quiet: bool) -> None:
+def _seed(data: str, names: list[str], settings: SeedSettings, quiet: bool, regenerate: bool) -> None:
     try:
-        Sandbox(load_apis(names), open_store(data), settings).seed(None if quiet else _progress_bar)
+        Sandbox(load_apis(names), open_store(data), settings, regenerate).seed(None if quiet else _progress_bar)
     except MockServerError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
@@ -152,6 +162,12 @@ def _common(f: Any) -> Any:
             "--as-of",
             help="ISO date the generated world is 'now' for (default: the data file's, else today).",
         ),
+        click.option(
+            "--regenerate",
+            is_flag=True,
+            help="Generate anew a world of other options even though the data file holds changes to it"
+            " (they are discarded; without this flag such a file is refused).",
+        ),
     ]
     for option in reversed(options):
         f = option(f)
@@ -213,6 +229,7 @@ def serve(
     payments: int | None,
     tenants: int | None,
     as_of: str | None,
+    regenerate: bool,
     host: str,
     port: int,
     root: str | None,
@@ -227,10 +244,10 @@ def serve(
     if root is not None and not apis:
         apis = (root,)
     try:
-        served = prepare(apis, store or data, seed, payments, tenants, as_of, isolate=True)
+        served = prepare(apis, store or data, seed, payments, tenants, as_of, isolate=True, regenerate=regenerate)
         rts = build_runtimes(served)
-    except StoreUnavailableError as exc:
-        _unreachable(exc)
+    except StoreError as exc:  # a store refused, or one that cannot be reached: one line, exit 2
+        raise DataFileRefused(str(exc)) from None
     except MockServerError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(banner(rts, host, port, root))
@@ -247,27 +264,22 @@ def seed(
     payments: int | None,
     tenants: int | None,
     as_of: str | None,
+    regenerate: bool,
 ) -> None:
     """Generate the data file without serving (a later 'serve' with the same options starts at once)."""
     target = store or data
     if target == ":memory:":
         raise click.BadParameter("seeding a ':memory:' store keeps nothing; give a file", param_hint="--data")
     try:
-        sandbox = prepare(apis, target, seed, payments, tenants, as_of)
-    except StoreUnavailableError as exc:
-        _unreachable(exc)
+        sandbox = prepare(apis, target, seed, payments, tenants, as_of, regenerate=regenerate)
+    except StoreError as exc:
+        raise DataFileRefused(str(exc)) from None
     except MockServerError as exc:
         raise click.ClickException(str(exc)) from None
     if store:
         click.echo(f"store ready: {sandbox.store.location}")
     else:
         click.echo(f"data file ready: {Path(data).resolve()}")
-
-
-def _unreachable(exc: StoreUnavailableError) -> NoReturn:
-    """One line on stderr and exit 2: the store is not there (no traceback, nothing to fix in the command)."""
-    click.echo(f"Error: {exc}", err=True)
-    sys.exit(2)
 
 
 @main.command(context_settings=CONTEXT)

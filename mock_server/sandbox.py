@@ -66,10 +66,13 @@ class Sandbox:
     Build one with :meth:`open`. Attributes ``specs``, ``store`` and ``settings`` are public.
     """
 
-    def __init__(self, specs: Sequence[ApiSpec], store: BaseStore, settings: SeedSettings) -> None:
+    def __init__(
+        self, specs: Sequence[ApiSpec], store: BaseStore, settings: SeedSettings, regenerate: bool = False
+    ) -> None:
         self.specs = list(specs)
         self.store = store
         self.settings = settings
+        self.regenerate = regenerate
         self._runtimes: dict[str, ApiRuntime] | None = None
 
     @classmethod
@@ -82,6 +85,7 @@ class Sandbox:
         payments: int | None = None,
         tenants: int | None = None,
         as_of: str | int | None = None,
+        regenerate: bool = False,
     ) -> Sandbox:
         """Load the documents of ``apis`` (all when empty) and open the store; nothing is seeded yet.
 
@@ -92,6 +96,8 @@ class Sandbox:
             payments: Payments per tenant (``None``: each document's size).
             tenants: Tenants per API (``None``: each document's count).
             as_of: The date the world is "now" for (``None``: the store's, else today).
+            regenerate: Generate anew a world of other options in a data file even though records
+                of it were changed (without it, such a file is refused rather than lose them).
 
         Raises:
             MockServerError: A document or the store cannot be opened.
@@ -100,18 +106,22 @@ class Sandbox:
         specs = load_apis(list(apis) or None)
         opened = store if isinstance(store, BaseStore) else open_store(store)
         settings = SeedSettings(seed=seed, as_of=parse_as_of(as_of, opened), payments=payments, tenants=tenants)
-        opened.set_meta({"as_of": str(settings.as_of)})
-        return cls(specs, opened, settings)
+        sandbox = cls(specs, opened, settings, regenerate)
+        sandbox.missing()  # a store that must not be replaced is refused before anything is written to it
+        if opened.meta("as_of") != str(settings.as_of):
+            opened.set_meta({"as_of": str(settings.as_of)})
+        return sandbox
 
     def missing(self) -> list[ApiSpec]:
         """The APIs whose world the store does not hold yet (or, in a data file, holds for other settings).
 
         Raises:
-            StoreError: A shared store (PostgreSQL) holds another world of an API: it is refused,
+            StoreError: A shared store (PostgreSQL) holds another world of an API, or a data file
+                holds another world with changed records (without ``regenerate``): it is refused,
                 never overwritten.
         """
         for spec in self.specs:
-            check_world(self.store, spec, self.settings)
+            check_world(self.store, spec, self.settings, self.regenerate)
         return [spec for spec in self.specs if not is_seeded(self.store, spec, self.settings)]
 
     def seed(self, progress: Callable[[ApiSpec], Progress | None] | None = None) -> Sandbox:
@@ -123,7 +133,7 @@ class Sandbox:
             progress: Given each API about to be seeded, a callback for its progress (or ``None``).
         """
         self.missing()  # refuses another world before waiting for anything
-        seed_missing(self.store, self.specs, self.settings, progress)
+        seed_missing(self.store, self.specs, self.settings, progress, self.regenerate)
         return self
 
     @property

@@ -17,16 +17,18 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from mock_server.actions import ListAction
-from mock_server.errors import StoreError
+from mock_server.errors import DataFileError, StoreError
 from mock_server.sorting import DirectionSort, FixedSort, SignedFieldsSort, Sorter
 from mock_server.spec import ApiSpec, CollectionSpec
 from mock_server.store.base import CREATION, BaseStore, Loader, Part, Sink, TableSpec
+from mock_server.tables import reset_tables
 from mock_server.tables import table_spec as _layout
 from mock_server.world import Facts, World, pack_facts, pack_payment, tenant_facts
 
@@ -59,6 +61,11 @@ class SeedSettings:
     def tenant_count(self, api: ApiSpec) -> int:
         """Tenants for ``api``."""
         return self.tenants if self.tenants is not None else api.tenants
+
+    def describe(self, api: ApiSpec) -> str:
+        """The options as a user gives them, for messages about a world made with other ones."""
+        as_of = datetime.fromtimestamp(self.as_of, UTC).strftime("%Y-%m-%d")
+        return f"--seed {self.seed} --payments {self.size(api)} --tenants {self.tenant_count(api)} --as-of {as_of}"
 
 
 def table_spec(collection: CollectionSpec, api: ApiSpec | None = None) -> TableSpec:
@@ -131,23 +138,37 @@ def is_seeded(store: BaseStore, api: ApiSpec, settings: SeedSettings) -> bool:
     return store.meta(f"world:{api.name}") == fingerprint(api, settings)
 
 
-def check_world(store: BaseStore, api: ApiSpec, settings: SeedSettings) -> None:
-    """Refuse a shared store that holds another world of ``api`` than ``settings`` make.
+def check_world(store: BaseStore, api: ApiSpec, settings: SeedSettings, regenerate: bool = False) -> None:
+    """Refuse to replace another world of ``api`` than ``settings`` make where that would lose something.
 
-    A SQLite data file is one sandbox's own: another world in it is simply generated anew. A
+    A SQLite data file is one sandbox's own: another world in it is generated anew, unless the
+    user changed records of it (they would be lost: only ``regenerate`` says so on purpose). A
     shared database may be serving that other world to other replicas right now: it is never
     overwritten behind their backs.
 
     Raises:
         StoreError: The store is shared and holds another world of ``api``.
+        DataFileError: The data file holds another world of ``api`` with changed records.
     """
     held = store.meta(f"world:{api.name}")
-    if store.features.shared and held is not None and held != fingerprint(api, settings):
-        raise StoreError(
-            f"{store.location} holds another {api.name} world (another seed, size, tenant count, as-of date, "
-            "document or paymock version) than these options make; serve it with the options it was seeded "
-            "with, use another database, or drop its tables to seed it anew"
-        )
+    if held is None or held == fingerprint(api, settings):
+        return
+    if not store.features.shared:
+        changed = 0 if regenerate else store.changed(reset_tables([api]))
+        if changed:
+            made = store.meta(f"options:{api.name}")
+            was = f" ({made})" if made else ""
+            raise DataFileError(
+                f"{store.location} holds {changed} changed record(s) of a {api.name} world made with other options"
+                f" or by another paymock version{was}; generating it anew would discard those changes: pass"
+                " --regenerate to do that on purpose, or serve the file with its own options, or use another --data"
+            )
+        return
+    raise StoreError(
+        f"{store.location} holds another {api.name} world (another seed, size, tenant count, as-of date, "
+        "document or paymock version) than these options make; serve it with the options it was seeded "
+        "with, use another database, or drop its tables to seed it anew"
+    )
 
 
 def seed_api(store: BaseStore, api: ApiSpec, settings: SeedSettings, progress: Progress | None = None) -> None:
@@ -161,6 +182,7 @@ def seed_missing(
     apis: Sequence[ApiSpec],
     settings: SeedSettings,
     progress: Callable[[ApiSpec], Progress | None] | None = None,
+    regenerate: bool = False,
 ) -> list[str]:
     """Generate the worlds of ``apis`` that the store does not hold; returns the names of those seeded.
 
@@ -174,7 +196,7 @@ def seed_missing(
         for api in apis:
             if is_seeded(store, api, settings):
                 continue
-            check_world(store, api, settings)
+            check_world(store, api, settings, regenerate)
             _seed_api(loader, api, settings, progress(api) if progress is not None else None)
             seeded.append(api.name)
     return seeded
@@ -219,7 +241,11 @@ def _seed_api(loader: Loader, api: ApiSpec, settings: SeedSettings, progress: Pr
     loader.finish(
         [table_spec(c, api) for c in collections],
         tenants,
-        {f"world:{api.name}": fingerprint(api, settings), f"tenants:{api.name}": str(tenants)},
+        {
+            f"world:{api.name}": fingerprint(api, settings),
+            f"tenants:{api.name}": str(tenants),
+            f"options:{api.name}": settings.describe(api),
+        },
     )
 
 

@@ -228,6 +228,10 @@ class BaseStore(ABC):
         """
 
     @abstractmethod
+    def changed(self, tables: Iterable[str]) -> int:
+        """How many records of ``tables`` differ from their seeded state (what :meth:`reset` would restore)."""
+
+    @abstractmethod
     def reset(self, tables: Iterable[str]) -> int:
         """Restore every changed row of ``tables`` to its seeded state; returns how many were restored."""
 

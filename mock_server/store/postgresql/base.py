@@ -50,8 +50,8 @@ SAMPLE_ROWS = 5000
 MAX_SQL_INT = 2**62
 #: Connections per serving process: one per thread of a worker is plenty.
 POOL_SIZE = 8
-#: Seconds to wait for a connection before answering 503.
-CONNECT_TIMEOUT = 5
+#: Seconds to wait for a connection (new, or free in the pool) before answering 503.
+CONNECT_TIMEOUT = 10
 
 
 def describe(url: str) -> str:
@@ -375,6 +375,15 @@ class PostgreSQLStore(BaseStore):
                 return doc
         except _NoSuchRecordError:
             return None
+
+    def changed(self, tables: Iterable[str]) -> int:
+        """How many records of ``tables`` differ from their seeded state (their shadows' count)."""
+        total = 0
+        with self.reading() as db:
+            for name in tables:
+                if one(db, "SELECT to_regclass(%s)", (f'"o_{name}"',))[0] is not None:  # seeded at all
+                    total += int(one(db, f'SELECT count(*) FROM "o_{name}"')[0])
+        return total
 
     def reset(self, tables: Iterable[str]) -> int:
         """Restore every changed row to its seeded state; returns how many rows were restored."""

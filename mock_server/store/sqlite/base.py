@@ -32,10 +32,10 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from mock_server.errors import StoreError
+from mock_server.errors import DataFileError, StoreError
 from mock_server.store.base import CREATION, BaseStore, Change, Condition, Features, SortKey, TableSpec
 from mock_server.store.page import PK, SEP, Page, Row
-from mock_server.store.sqlite import sql
+from mock_server.store.sqlite import datafile, sql
 from mock_server.world import pack_facts, unpack_facts
 
 if TYPE_CHECKING:
@@ -50,6 +50,8 @@ SAMPLE_ROWS = 5000
 MAX_SQL_INT = 2**62
 #: How long a write waits for another process's write to finish.
 BUSY_TIMEOUT_MS = 30_000
+#: How long opening a data file waits for another process's write lock before saying so.
+OPEN_TIMEOUT_MS = 3_000
 
 
 def _usable_cores() -> int:
@@ -78,7 +80,28 @@ class SQLiteStore(BaseStore):
         self._indexes: dict[tuple[str, int], list[tuple[str, tuple[str, ...]]]] = {}
         self._orders: OrderedDict[tuple[Any, ...], tuple[int, array[int]]] = OrderedDict()
         if not self.memory:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            path = Path(self.path)
+            datafile.inspect(path)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DataFileError(f"{path}: cannot create its folder ({exc.strerror})") from None
+        try:
+            self._open()
+        except sqlite3.Error as exc:
+            self.close()  # the last connection closed removes the -wal and -shm files it made
+            message = str(exc)
+            if "locked" in message or "busy" in message:
+                raise datafile.locked(self.path) from None
+            if "not a database" in message or "malformed" in message:
+                raise DataFileError(f"{self.path} is damaged ({message}); {datafile.ADVICE}") from None
+            raise datafile.unwritable(self.path, exc) from None
+
+    def _open(self) -> None:
+        db = self.connection()
+        # Another process holding the write lock is reported within seconds, not after the
+        # 30 s a serving worker waits for a busy writer.
+        db.execute(f"PRAGMA busy_timeout = {OPEN_TIMEOUT_MS}")
         with self.transaction() as db:
             db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             sql.create_entities(db)
@@ -91,6 +114,7 @@ class SQLiteStore(BaseStore):
                     f"({version[0]}, this is {SCHEMA_VERSION}); "
                     "delete it or point --data elsewhere"
                 )
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     # -- connections -----------------------------------------------------------------------
 
@@ -534,6 +558,13 @@ class SQLiteStore(BaseStore):
                 db.execute(f"UPDATE {rows} SET {sets} WHERE pk = ?", (*columns, r[0]))
             db.execute(f'UPDATE "d_{t}" SET doc = ?, facts = ? WHERE pk = ?', (doc, pack_facts(facts), r[0]))
             return doc
+
+    def changed(self, tables: Iterable[str]) -> int:
+        """How many records of these tables differ from their seeded state (what :meth:`reset` restores)."""
+        with self.reading() as db:
+            present = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            shadows = [f"o_{name}" for name in tables if f"o_{name}" in present]
+            return sum(db.execute(f'SELECT count(*) FROM "{shadow}"').fetchone()[0] for shadow in shadows)
 
     def reset(self, tables: Iterable[str]) -> int:
         """Restore every changed row to its seeded state; returns how many rows were restored."""
