@@ -66,9 +66,11 @@ def store_target(kind: str, request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def served(store_kind: str, request: pytest.FixtureRequest) -> Sandbox:
+def served(store_kind: str, request: pytest.FixtureRequest) -> Iterator[Sandbox]:
     """Every API seeded, on each store in turn (shared by the in-process tests)."""
-    return Sandbox.open(store=store_target(store_kind, request), payments=PAYMENTS, as_of=AS_OF).seed()
+    sandbox = Sandbox.open(store=store_target(store_kind, request), payments=PAYMENTS, as_of=AS_OF).seed()
+    yield sandbox
+    sandbox.close()
 
 
 @pytest.fixture(scope="session")

@@ -66,6 +66,7 @@ def postgresql_mock(request: pytest.FixtureRequest) -> Iterator[MockServer]:
     url = request.getfixturevalue("postgres").database("kit")
     with MockServer(payments=DEFAULT_PAYMENTS, store=url) as server:
         yield server
+    server.served.close()
 
 
 @pytest.mark.parametrize("store", ["sqlite", "postgresql"])

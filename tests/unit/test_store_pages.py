@@ -8,7 +8,7 @@ records in the same order for every shape of list query the paginators make, on 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -44,25 +44,32 @@ def kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def new_store(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], BaseStore]:
-    """Opens a new, empty store of the kind under test."""
+def new_store(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], BaseStore]]:
+    """Opens a new, empty store of the kind under test (closed after the test)."""
+    opened: list[BaseStore] = []
 
-    def opened() -> BaseStore:
+    def opening() -> BaseStore:
         if kind == "sqlite":
-            return open_store(tmp_path / "unit.sqlite3")
-        return open_store(request.getfixturevalue("postgres").database("unit"))
+            store = open_store(tmp_path / "unit.sqlite3")
+        else:
+            store = open_store(request.getfixturevalue("postgres").database("unit"))
+        opened.append(store)
+        return store
 
-    return opened
+    yield opening
+    for store in opened:
+        store.close()  # a PostgreSQL pool left to the garbage collector may be collected in its own thread
 
 
 @pytest.fixture(scope="module")
-def store(kind: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Store:
+def store(kind: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     target = tmp_path_factory.mktemp("pages") / "pages.sqlite3" if kind == "sqlite" else None
     store = open_store(target or request.getfixturevalue("postgres").database("pages"))
     rows = [(IDS[i], b"{}", DOCS[i], "abc"[i % 3], (i * 37) % 11, f"2024-01-{1 + i % 28:02d}") for i in range(300)]
     # Records of two tenants, interleaved in creation order; a third tenant has none.
     fill(store, TABLE, [(_tenant_of(i), row) for i, row in enumerate(rows)], tenants=3)
-    return store
+    yield store
+    store.close()
 
 
 def _tenant_of(i: int) -> int:
@@ -247,7 +254,9 @@ def test_reset_restores_each_tenants_changed_rows_into_its_own_table(new_store: 
 
 
 @pytest.fixture(scope="module")
-def both(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[BaseStore, BaseStore]:
+def both(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[BaseStore, BaseStore]]:
     """The same records in a SQLite store and in a PostgreSQL store."""
     stores = (
         open_store(tmp_path_factory.mktemp("both") / "both.sqlite3"),
@@ -256,7 +265,9 @@ def both(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     rows = [(IDS[i], b"{}", DOCS[i], "abc"[i % 3], (i * 37) % 11, f"2024-01-{1 + i % 28:02d}") for i in range(300)]
     for store in stores:
         fill(store, TABLE, [(_tenant_of(i), row) for i, row in enumerate(rows)], tenants=3)
-    return stores
+    yield stores
+    for store in stores:
+        store.close()
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
