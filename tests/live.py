@@ -59,7 +59,8 @@ def start_server(
 ) -> LiveServer:
     """Start ``paymock serve`` and wait until it answers.
 
-    With ``store`` (a ``postgresql://`` URL) the state lives there; ``data`` then only names the log file.
+    With ``store`` (a ``postgresql://`` URL) the state lives there; ``data`` then names the log file
+    and the control plane's file beside it.
     """
     port = free_port()
     args = [
@@ -70,7 +71,10 @@ def start_server(
         "127.0.0.1",
         "--port",
         str(port),
-        *(("--store", store) if store else ("--data", str(data))),
+        # With a store, --data only places the control plane's file (fault rules, journal).
+        *(("--store", store) if store else ()),
+        "--data",
+        str(data),
         "--payments",
         str(PAYMENTS),
         "--as-of",
