@@ -105,18 +105,26 @@ class Forward:
 
 
 class MockServer:
-    """Serve paymock's APIs from a child ``paymock serve`` (``:memory:`` store, one worker).
+    """Serve paymock's APIs from a child ``paymock serve`` (one worker; a ``:memory:`` store by default).
 
     Args:
         apis: APIs to serve (all when empty).
         payments: Payments per tenant.
         seed: Seed of the generated world and its credentials.
         as_of: The date the world is "now" for.
+        store: Where the state lives: ``:memory:``, a SQLite data file or a ``postgresql://`` URL.
     """
 
     def __init__(
-        self, apis: Iterable[str] = (), *, payments: int = DEFAULT_PAYMENTS, seed: int = 1, as_of: str = DEFAULT_AS_OF
+        self,
+        apis: Iterable[str] = (),
+        *,
+        payments: int = DEFAULT_PAYMENTS,
+        seed: int = 1,
+        as_of: str = DEFAULT_AS_OF,
+        store: str = ":memory:",
     ) -> None:
+        self.store = store
         self.apis = tuple(apis)
         self.payments = payments
         self.seed = seed
@@ -152,7 +160,8 @@ class MockServer:
             *_paymock(),
             "serve",
             *self.apis,
-            *("--data", ":memory:", "--workers", "1", "--threads", "8"),
+            *(("--store", self.store) if self.store.startswith("postgresql") else ("--data", self.store)),
+            *("--workers", "1", "--threads", "8"),
             *("--host", "127.0.0.1", "--port", str(port)),
             *("--payments", str(self.payments), "--seed", str(self.seed), "--as-of", self.as_of),
         ]

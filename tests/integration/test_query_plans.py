@@ -30,6 +30,12 @@ from mock_server.store.sqlite import sql as spelled
 Served = Sandbox
 
 
+@pytest.fixture(scope="module")
+def served(sqlite_served: Sandbox) -> Sandbox:
+    """These tests read SQLite's plans: the SQLite store only."""
+    return sqlite_served
+
+
 def _list_operations(served: Served) -> Iterator[tuple[str, OperationSpec, ListAction]]:
     for spec in served.specs:
         for op in spec.operations:
