@@ -1,7 +1,9 @@
 """``paymock check``: check an implementation of an API against its document.
 
 Exit status: 0 when every check passes, 1 when any fails, 2 on a usage error (an unknown API or
-check name, a malformed option, an unreachable URL or refused credentials).
+check name, a malformed option, an unreachable URL or refused credentials), 3 when nothing
+failed but some check was not exercised (an operation never answered 2xx, so the checks of
+successful answers saw nothing: give real IDs with ``--param``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ from collections.abc import Sequence
 import click
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+#: Exit status of a run in which nothing failed but some check was not exercised.
+NOT_EXERCISED = 3
 
 
 class _UsageFailure(click.ClickException):
@@ -172,6 +177,12 @@ def check(
     if report_path:
         write_report([report], report_path)
     click.echo(report.summary())
-    if not report.ok:
+    if report.broken:
         click.echo(f"failed: {', '.join(report.failed_checks())}; repeat exactly with --seed {report.seed}")
         sys.exit(1)
+    if not report.ok:
+        click.echo(
+            f"not exercised: {'; '.join(report.unexercised_checks())} "
+            "(no successful answer to check: give real IDs with --param NAME=VALUE)"
+        )
+        sys.exit(NOT_EXERCISED)

@@ -229,6 +229,8 @@ class Access:
         header_selectors: Tenant selector headers.
         path_selectors: Tenant selector path parameters.
         params: Known path parameter values.
+        token_request: The body that obtained the tenant's token (a valid request to the token
+            operation), when the credentials are an OAuth client.
     """
 
     label: str
@@ -236,6 +238,7 @@ class Access:
     header_selectors: Mapping[str, str]
     path_selectors: Mapping[str, str]
     params: Mapping[str, str]
+    token_request: Mapping[str, Any] | None = None
 
     def headers_for(self, op: Operation) -> dict[str, str]:
         """Headers for a request to ``op``: credentials and selectors only where it is secured."""
@@ -256,10 +259,12 @@ def authenticate(contract: ApiContract, client: Client, creds: TenantCredentials
         TargetError: The token endpoint refused the client, or the API has none.
     """
     headers = dict(creds.headers)
+    token_request = None
     if creds.client_id is not None or creds.client_secret is not None:
         if not (creds.client_id and creds.client_secret):
             raise UsageError("--client-id and --client-secret go together; give both")
         headers["Authorization"] = f"Bearer {fetch_token(contract, client, creds.client_id, creds.client_secret)}"
+        token_request = token_body(contract, creds.client_id, creds.client_secret)
     locations = {s.name: s.location for s in contract.selectors}
     return Access(
         label=creds.label,
@@ -267,7 +272,22 @@ def authenticate(contract: ApiContract, client: Client, creds: TenantCredentials
         header_selectors={k: v for k, v in creds.selectors.items() if locations.get(k, "header") == "header"},
         path_selectors={k: v for k, v in creds.selectors.items() if locations.get(k) == "path"},
         params=dict(creds.params),
+        token_request=token_request,
     )
+
+
+def token_body(contract: ApiContract, client_id: str, client_secret: str) -> dict[str, Any]:
+    """The request body that exchanges client credentials for a token (empty without a token operation)."""
+    token = contract.token
+    if token is None:
+        return {}
+    fields = token.fields
+    return {
+        **token.extra,
+        fields["client_id"]: client_id,
+        fields["client_secret"]: client_secret,
+        fields["grant_type"]: "client_credentials",
+    }
 
 
 def fetch_token(contract: ApiContract, client: Client, client_id: str, client_secret: str) -> str:
@@ -281,13 +301,7 @@ def fetch_token(contract: ApiContract, client: Client, client_id: str, client_se
         raise UsageError(
             f"{contract.name} has no token operation (x-paymock action issue-token); pass credentials with --header"
         )
-    fields = token.fields
-    body = {
-        **token.extra,
-        fields["client_id"]: client_id,
-        fields["client_secret"]: client_secret,
-        fields["grant_type"]: "client_credentials",
-    }
+    body = token_body(contract, client_id, client_secret)
     if token.media_type == "application/x-www-form-urlencoded":
         answer = client.request("POST", token.op.path, form={k: str(v) for k, v in body.items()})
     else:

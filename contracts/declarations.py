@@ -1,16 +1,19 @@
 """What a document promises, read once from its ``x-paymock`` declarations.
 
-The mock compiles the same declarations into actions that answer requests; the kit reads the
-compiled objects back (:mod:`mock_server.spec`, :mod:`mock_server.actions`) and turns them into
-plain facts that promises check over HTTP: where the items sit in a list envelope, which
-parameters page, filter and sort, which statuses a transition moves between. Nothing here
-touches a server, so the facts hold for any implementation of the document.
+The kit reads the document model (:mod:`mock_server.spec`: the parsed document, its collections
+and operations) and the ``x-paymock`` blocks as data, and turns them into plain facts that
+promises check over HTTP: where the items sit in a list envelope, which parameters page, filter
+and sort, which statuses a transition moves between. Of the mock's compiled objects it reads
+only what a pagination or sort style declares about itself (:mod:`mock_server.declarations`);
+how values compare is the kit's own (:mod:`contracts.semantics`). Nothing here touches a
+server, so the facts hold for any implementation of the document.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,7 @@ from typing import Any
 from contracts.errors import UsageError
 from contracts.lists import (
     Envelope,
+    Field,
     FilterDecl,
     JsonPath,
     Paging,
@@ -25,12 +29,14 @@ from contracts.lists import (
     SortChoice,
     SortDecl,
     SortKey,
+    SortTerm,
     lookup,
 )
 
 __all__ = [
     "ApiContract",
     "Envelope",
+    "Field",
     "FilterDecl",
     "GetDecl",
     "JsonPath",
@@ -47,15 +53,8 @@ __all__ = [
     "load_contract",
     "lookup",
 ]
-from mock_server.actions import GetAction, IssueTokenAction, ListAction, TransitionAction
+from mock_server.declarations import OrderKey, PagingDeclaration, SortDeclaration
 from mock_server.errors import MockServerError
-from mock_server.pagination import (
-    CursorPaginator,
-    FromIdPaginator,
-    OffsetPaginator,
-    PageNumberPaginator,
-)
-from mock_server.sorting import DirectionSort, FixedSort, SignedFieldsSort
 from mock_server.spec import (
     ApiSpec,
     CollectionSpec,
@@ -73,14 +72,35 @@ class Operation:
     """One operation of the document, with its parameters resolved.
 
     Attributes:
-        spec: The mock's compiled operation (action, parameter roles, security).
+        spec: The operation in the document model (method, path, security).
         document: The operation object as written (``$ref``s of parameters resolved).
         parameters: Parameter name -> resolved parameter object.
+        kind: Its ``x-paymock.action`` (``list``, ``get``, ``transition``, ``issue-token``).
+        roles: Path parameter name -> ``key`` (the record's ID) or ``scope`` (a parent's).
     """
 
     spec: OperationSpec
     document: Mapping[str, Any]
     parameters: Mapping[str, Mapping[str, Any]]
+    kind: str = ""
+    roles: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def block(self) -> Mapping[str, Any]:
+        """The operation's ``x-paymock`` block, as written."""
+        block = self.document.get("x-paymock") or {}
+        return block if isinstance(block, Mapping) else {}
+
+    @property
+    def changes_state(self) -> bool:
+        """Whether the operation is a documented state change (a transition)."""
+        return self.kind == "transition"
+
+    @property
+    def body_required(self) -> bool:
+        """Whether the operation requires a request body."""
+        body = self.document.get("requestBody") or {}
+        return bool(isinstance(body, Mapping) and body.get("required"))
 
     @property
     def method(self) -> str:
@@ -127,7 +147,20 @@ class Operation:
 
 @dataclass(frozen=True, slots=True)
 class ListDecl:
-    """A ``list`` operation."""
+    """A ``list`` operation.
+
+    Attributes:
+        op: The operation.
+        collection: The collection it lists (name, ID field, statuses).
+        envelope: Where the items and counts sit in an answer.
+        paging: How it pages.
+        sort: How it is ordered (``None``: no documented order).
+        filters: Its filter parameters.
+        scopes: Path parameters that narrow it to one parent.
+        tenant_fields: Record property -> the tenant selector whose value every item shows there
+            (zutax's ``tenant_id``): read from ``from: tenant.<fact>`` properties whose fact a
+            selector's ``value`` names.
+    """
 
     op: Operation
     collection: CollectionSpec
@@ -136,6 +169,7 @@ class ListDecl:
     sort: SortDecl | None
     filters: tuple[FilterDecl, ...]
     scopes: tuple[ScopeDecl, ...]
+    tenant_fields: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,59 +278,57 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def _paging(action: ListAction, op: Operation) -> Paging:
-    p = action.paginator
-    size: str | None
-    if isinstance(p, CursorPaginator):
-        style, size, position = "cursor", p.limit_param, p.cursor_param
-    elif isinstance(p, FromIdPaginator):
-        style, size, position = "from-id", p.limit_param, p.from_param
-    elif isinstance(p, OffsetPaginator):
-        style, size, position = "offset", p.limit_param, p.offset_param
-    elif isinstance(p, PageNumberPaginator):
-        style, size, position = "page-number", p.size_param, p.page_param
-    else:
-        return Paging("none")
-    schema = op.schema_of(size)
+def fields_of(spec: ApiSpec, collection: CollectionSpec) -> dict[str, Field]:
+    """A collection's typed fields, as its ``columns`` declare them (name -> field)."""
+    block = spec.document["x-paymock"]["collections"][collection.name].get("columns") or {}
+    out = {}
+    for name, col in block.items():
+        path = tuple(int(p) if p.isdigit() else p for p in str(col.get("path", name)).split("."))
+        out[str(name)] = Field(str(name), path, str(col.get("type", "text")), col.get("parse"))
+    return out
+
+
+def _declared(op: OperationSpec, style: str) -> Any:
+    # The compiled action answers requests and is the mock's; the kit reads only what its
+    # pagination or sort style declares about itself, which is plain data.
+    found = getattr(op.action, style, None)
+    return found.declaration() if found is not None else None
+
+
+def _paging(declared: PagingDeclaration, op: Operation) -> Paging:
+    schema = op.schema_of(declared.size_param) if declared.size_param else {}
     return Paging(
-        style=style,
-        size_param=size,
-        position_param=position,
+        style=declared.style,
+        size_param=declared.size_param,
+        position_param=declared.position_param,
+        position=declared.position,
+        inclusive=declared.inclusive,
+        first=declared.first,
         default=_int(schema.get("default")),
         minimum=_int(schema.get("minimum")),
         maximum=_int(schema.get("maximum")),
-        cap=p.cap is not None,
+        cap=declared.capped,
     )
 
 
-def _sort(action: ListAction) -> SortDecl | None:
-    # Orders name a creation-ordered column as the primary key (at most one per collection).
-    by_sql = {c.order_sql: c for c in action.collection.columns.values()}
-    s = action.sorter
-    if isinstance(s, FixedSort):
-        return SortDecl("fixed", None, tuple(SortKey(by_sql[sql], desc) for sql, desc in s.keys))
-    if isinstance(s, DirectionSort):
-        column = by_sql[s.column]
-        asc = next((raw for raw, desc in s.values.items() if not desc), "asc")
-        desc_value = next((raw for raw, desc in s.values.items() if desc), "desc")
-        return SortDecl(
-            "direction", s.param, (SortKey(column, s.default),), ascending=asc, descending=desc_value, column=column
-        )
-    if isinstance(s, SignedFieldsSort):
-        return SortDecl(
-            "signed-fields",
-            s.param,
-            tuple(SortKey(by_sql[sql], desc) for sql, desc in s.default),
-            fields={name: by_sql[sql] for name, sql in s.fields.items()},
-            ascending=s.ascending,
-            descending=s.descending,
-            bare_desc=s.bare_desc,
-            max_fields=s.max_fields,
-        )
-    return None
+def _sort(declared: SortDeclaration, collection: CollectionSpec, fields: Mapping[str, Field]) -> SortDecl:
+    # Orders name columns as the store sorts them; a creation-ordered column sorts as the key.
+    by_order = {c.order_key: fields[name] for name, c in collection.columns.items() if name in fields}
+
+    def keys(order: tuple[OrderKey, ...]) -> tuple[SortKey, ...]:
+        return tuple(SortKey(by_order[col], desc) for col, desc in order if col in by_order)
+
+    return SortDecl(
+        declared.style,
+        declared.param,
+        keys(declared.default),
+        tuple(SortTerm(t.value, t.field, keys(t.keys)) for t in declared.terms),
+        declared.max_terms,
+        declared.separator,
+    )
 
 
-def _filters(op: Operation, collection: CollectionSpec) -> tuple[FilterDecl, ...]:
+def _filters(op: Operation, fields: Mapping[str, Field]) -> tuple[FilterDecl, ...]:
     out = []
     for name, param in op.parameters.items():
         block = param.get("x-paymock") or {}
@@ -305,7 +337,7 @@ def _filters(op: Operation, collection: CollectionSpec) -> tuple[FilterDecl, ...
         out.append(
             FilterDecl(
                 param=name,
-                column=collection.columns[str(block["filter"])],
+                field=fields[str(block["filter"])],
                 op=str(block.get("op", "eq")),
                 null_literal=block.get("null-literal"),
                 schema=op.schema_of(name),
@@ -314,7 +346,31 @@ def _filters(op: Operation, collection: CollectionSpec) -> tuple[FilterDecl, ...
     return tuple(out)
 
 
-def _token(action: IssueTokenAction, op: Operation, resolver: Resolver) -> TokenDecl:
+def _scopes(op: Operation, fields: Mapping[str, Field]) -> tuple[ScopeDecl, ...]:
+    out = []
+    for param, column in (op.block.get("scope") or {}).items():
+        spec = column if isinstance(column, Mapping) else {"column": column}
+        out.append(ScopeDecl(str(param), fields[str(spec.get("column"))], spec.get("missing") == "empty"))
+    return tuple(out)
+
+
+def _tenant_fields(spec: ApiSpec, collection: CollectionSpec) -> dict[str, str]:
+    """Record properties that show the tenant a selector names (``from: tenant.uuid`` and ``{tenant.uuid}``)."""
+    by_fact = {s.template[1:-1]: s.name for s in spec.selectors if re.fullmatch(r"\{tenant\.[a-z_]+\}", s.template)}
+    resolver = Resolver(spec.document, str(spec.file))
+    schema = resolver.resolve(resolver.lookup(_schema_ref(spec, collection)))
+    out = {}
+    for name, prop in (schema.get("properties") or {}).items():
+        fact = (prop.get("x-paymock") or {}).get("from")
+        if fact in by_fact:
+            out[str(name)] = by_fact[fact]
+    return out
+
+
+_TOKEN_FIELDS = ("client_id", "client_secret", "grant_type", "refresh_token")
+
+
+def _token(op: Operation, resolver: Resolver) -> TokenDecl:
     content = resolver.resolve(op.document.get("requestBody", {})).get("content", {})
     media_type = next(iter(content), "application/json")
     media = content.get(media_type, {})
@@ -323,10 +379,10 @@ def _token(action: IssueTokenAction, op: Operation, resolver: Resolver) -> Token
         example = next(iter(media["examples"].values())).get("value")
     schema = media.get("schema", {})
     required = set(schema.get("required", []))
-    ours = set(action.fields.values())
-    extra = {k: (example or {}).get(k, "paymock-check") for k in sorted(required - ours)}
-    token_path = Envelope.from_template(action.response.source).paths.get("access_token", ("access_token",))
-    return TokenDecl(op, media_type, dict(action.fields), token_path, extra)
+    fields = {**{n: n for n in _TOKEN_FIELDS}, **(op.block.get("fields") or {})}
+    extra = {k: (example or {}).get(k, "paymock-check") for k in sorted(required - set(fields.values()))}
+    token_path = Envelope.from_template(op.block.get("response")).paths.get("access_token", ("access_token",))
+    return TokenDecl(op, media_type, fields, token_path, extra)
 
 
 def _auth_headers(document: Mapping[str, Any]) -> tuple[str, ...]:
@@ -388,37 +444,47 @@ def contract_of(spec: ApiSpec) -> ApiContract:
         item = spec.document["paths"][op_spec.path]
         raw = item[op_spec.method.lower()]
         params = [resolver.resolve(p) for p in [*item.get("parameters", []), *raw.get("parameters", [])]]
-        op = Operation(op_spec, raw, {str(p["name"]): p for p in params})
+        block = raw.get("x-paymock") or {}
+        kind = str(block.get("action", ""))
+        roles = {str(p): "scope" for p in block.get("scope") or {}}
+        if isinstance(block.get("key"), str):
+            roles[block["key"]] = "key"
+        op = Operation(op_spec, raw, {str(p["name"]): p for p in params}, kind, roles)
         operations.append(op)
-        action = op_spec.action
-        if isinstance(action, ListAction):
+        collection = spec.collections.get(str(block.get("collection")))
+        fields = fields_of(spec, collection) if collection is not None else {}
+        if kind == "list" and collection is not None:
+            sort = _declared(op_spec, "sorter")
             lists.append(
                 ListDecl(
                     op=op,
-                    collection=action.collection,
-                    envelope=Envelope.from_template(action.envelope.source),
-                    paging=_paging(action, op),
-                    sort=_sort(action),
-                    filters=_filters(op, action.collection),
-                    scopes=tuple(ScopeDecl(s.param, s.column, s.missing_is_empty) for s in action.scopes),
+                    collection=collection,
+                    envelope=Envelope.from_template(block.get("envelope", "$items")),
+                    paging=_paging(_declared(op_spec, "paginator") or PagingDeclaration("none"), op),
+                    sort=_sort(sort, collection, fields) if sort is not None else None,
+                    filters=_filters(op, fields),
+                    scopes=_scopes(op, fields),
+                    tenant_fields=_tenant_fields(spec, collection),
                 )
             )
-        elif isinstance(action, GetAction):
-            gets.append(GetDecl(op, action.collection, action.key, Envelope.from_template(action.envelope.source)))
-        elif isinstance(action, TransitionAction):
+        elif kind == "get" and collection is not None:
+            gets.append(
+                GetDecl(op, collection, str(block["key"]), Envelope.from_template(block.get("envelope", "$item")))
+            )
+        elif kind == "transition" and collection is not None:
             transitions.append(
                 TransitionDecl(
                     op,
-                    action.collection,
-                    action.key,
-                    action.to,
-                    action.allowed,
-                    dict(action.sets),
-                    Envelope.from_template(action.envelope.source),
+                    collection,
+                    str(block["key"]),
+                    str(block.get("to")),
+                    tuple(block.get("from", [])),
+                    dict(block.get("set") or {}),
+                    Envelope.from_template(block.get("envelope", "$item")),
                 )
             )
-        elif isinstance(action, IssueTokenAction):
-            token = _token(action, op, resolver)
+        elif kind == "issue-token":
+            token = _token(op, resolver)
     return ApiContract(
         spec=spec,
         operations=tuple(operations),

@@ -7,26 +7,26 @@ the promises check them: JSON paths into an envelope, parameter names, columns a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from mock_server.spec import Column
+from hypothesis import strategies as st
 
-#: A path into a JSON document: keys and list indexes.
-JsonPath = tuple[str | int, ...]
+from contracts.semantics import Field, JsonPath, lookup
 
-
-def lookup(doc: Any, path: JsonPath) -> Any:
-    """The value at ``path`` in ``doc``, or ``None`` when any step is missing or null."""
-    value = doc
-    for step in path:
-        if isinstance(step, int):
-            if not isinstance(value, list) or not -len(value) <= step < len(value):
-                return None
-        elif not isinstance(value, Mapping) or step not in value:
-            return None
-        value = value[step]
-    return value
+__all__ = [
+    "Envelope",
+    "Field",
+    "FilterDecl",
+    "JsonPath",
+    "Paging",
+    "ScopeDecl",
+    "SortChoice",
+    "SortDecl",
+    "SortKey",
+    "SortTerm",
+    "lookup",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,12 +72,15 @@ class Envelope:
 
 @dataclass(frozen=True, slots=True)
 class Paging:
-    """A list's pagination style and the parameters it reads.
+    """A list's pagination, as its style declares it, with the page-size limits of the parameter's schema.
 
     Attributes:
-        style: ``cursor``, ``from-id``, ``offset``, ``page-number`` or ``none``.
+        style: The style's name (for reports).
         size_param: The page-size parameter (``limit``, ``pageSize``).
-        position_param: The cursor, ``from``, ``offset`` or ``page`` parameter.
+        position_param: The parameter that says where a page starts (a cursor, ``from``, ``offset``, ``page``).
+        position: What it names: ``id`` (a record), ``offset``, ``page``, or ``none`` (one page).
+        inclusive: For ``id``: whether the page starts at the named record.
+        first: The first page's number, for ``page``.
         default: Page size when none is requested.
         minimum: Smallest page size the document allows.
         maximum: Largest page size the document allows.
@@ -87,18 +90,26 @@ class Paging:
     style: str
     size_param: str | None = None
     position_param: str | None = None
+    position: str = "none"
+    inclusive: bool = False
+    first: int = 1
     default: int | None = None
     minimum: int | None = None
     maximum: int | None = None
     cap: bool = False
 
+    @property
+    def paginated(self) -> bool:
+        """Whether a list can take more than one page."""
+        return self.position != "none"
+
 
 @dataclass(frozen=True, slots=True)
 class FilterDecl:
-    """A filter parameter: ``param`` narrows the list to items whose ``column`` passes ``op``."""
+    """A filter parameter: ``param`` narrows the list to items whose ``field`` passes ``op``."""
 
     param: str
-    column: Column
+    field: Field
     op: str
     null_literal: str | None
     schema: Mapping[str, Any]
@@ -106,14 +117,14 @@ class FilterDecl:
 
 @dataclass(frozen=True, slots=True)
 class SortKey:
-    """One key of an order: a column and its direction."""
+    """One key of an order: a field and its direction."""
 
-    column: Column
+    field: Field
     descending: bool
 
     def describe(self) -> str:
         """``amount desc``."""
-        return f"{self.column.name} {'desc' if self.descending else 'asc'}"
+        return f"{self.field.name} {'desc' if self.descending else 'asc'}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,48 +141,64 @@ class SortChoice:
 
 
 @dataclass(frozen=True, slots=True)
+class SortTerm:
+    """One value the sort parameter accepts alone (``-amount``), and the order it asks for."""
+
+    value: str
+    field: str
+    keys: tuple[SortKey, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class SortDecl:
     """How a list is ordered, and the values its sort parameter takes.
 
     Attributes:
-        style: ``fixed``, ``direction`` or ``signed-fields``.
+        style: The style's name (for reports).
         param: The sort parameter (``None`` for a fixed order).
         default: The order when no parameter is sent.
-        fields: Sortable field name -> column (signed-fields).
-        ascending: The ascending operator (signed-fields) or parameter value (direction).
-        descending: The descending operator or parameter value.
-        bare_desc: Whether a field without operator sorts descending (signed-fields).
-        max_fields: How many fields one request may combine.
-        column: The one column of a direction sort.
+        terms: Every value the parameter accepts alone.
+        max_terms: How many terms of distinct fields one value may join.
+        separator: What joins them.
     """
 
     style: str
     param: str | None
     default: tuple[SortKey, ...]
-    fields: Mapping[str, Column] = field(default_factory=dict)
-    ascending: str = "asc"
-    descending: str = "desc"
-    bare_desc: bool = True
-    max_fields: int = 1
-    column: Column | None = None
+    terms: tuple[SortTerm, ...] = ()
+    max_terms: int = 1
+    separator: str = ","
 
-    def signed(self, terms: Sequence[tuple[str, str]]) -> SortChoice:
-        """The choice for signed-fields ``terms``: (field, ``asc``/``desc``/``bare``) pairs."""
-        values, keys = [], []
-        for name, how in terms:
-            op = {"asc": self.ascending, "desc": self.descending}.get(how, "")
-            desc = self.bare_desc if how == "bare" else how == "desc"
-            values.append(f"{op}{name}")
-            keys.append(SortKey(self.fields[name], desc))
-        return SortChoice(",".join(values), tuple(keys))
+    def term(self, value: str) -> SortTerm:
+        """The term the parameter value ``value`` names (``KeyError`` when it names none)."""
+        found = next((t for t in self.terms if t.value == value), None)
+        if found is None:
+            raise KeyError(f"{value!r} is not a value of {self.param!r}; values: {[t.value for t in self.terms]}")
+        return found
 
-    def directions(self) -> list[SortChoice]:
-        """Both choices of a direction sort."""
-        assert self.column is not None
-        return [
-            SortChoice(self.ascending, (SortKey(self.column, False),)),
-            SortChoice(self.descending, (SortKey(self.column, True),)),
-        ]
+    def choice(self, terms: Sequence[SortTerm]) -> SortChoice:
+        """The choice that joins ``terms`` (of distinct fields) into one parameter value."""
+        value = self.separator.join(t.value for t in terms)
+        return SortChoice(value, tuple(k for t in terms for k in t.keys))
+
+    def explicit(self) -> list[SortChoice]:
+        """The default order, every term alone, and (where terms combine) two fields joined."""
+        out = [SortChoice(None, self.default)]
+        if self.param is None:
+            return out
+        out += [self.choice([t]) for t in self.terms]
+        pair = [t for i, t in enumerate(self.terms) if all(t.field != u.field for u in self.terms[:i])][:2]
+        if self.max_terms > 1 and len(pair) == 2:
+            out.append(self.choice(pair))
+        return out
+
+    def orders(self) -> st.SearchStrategy[SortChoice]:
+        """Draw a value of the sort parameter: up to ``max_terms`` terms of distinct fields."""
+        if self.param is None or not self.terms:
+            return st.just(SortChoice(None, self.default))
+        return st.lists(
+            st.sampled_from(self.terms), min_size=1, max_size=self.max_terms, unique_by=lambda t: t.field
+        ).map(self.choice)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,5 +206,5 @@ class ScopeDecl:
     """A path parameter that narrows a list to one parent (an invoice's payments)."""
 
     param: str
-    column: Column
+    field: Field
     missing_is_empty: bool

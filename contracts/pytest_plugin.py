@@ -7,9 +7,9 @@ Fixtures:
   report). ``options`` are the fields of :class:`~contracts.suite.CheckOptions`, e.g.
   ``checks=["sort_order"]``, ``max_examples=10``, ``headers=["Authorization: Bearer ..."]``.
 * ``paymock_url``: the server root the checks run against: ``--paymock-url`` when given, else
-  the in-process mock.
-* ``paymock_mock``: paymock's mock in this process, on a free loopback port (started on first
-  use, once per session).
+  the test mock's.
+* ``paymock_mock``: paymock's mock (``paymock serve`` in a child process), on a free loopback
+  port of this process (started on first use, once per session).
 
 Nothing heavy is imported until a fixture is used, so the plugin costs nothing to suites that do
 not use it.
@@ -31,13 +31,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     """Register ``--paymock-url``, ``--paymock-seed``, ``--paymock-max-examples``, ``--paymock-payments``."""
     group = parser.getgroup("paymock", "paymock contract checks")
     group.addoption(
-        "--paymock-url", default=None, help="Server root to check (APIs under /<name>); default: an in-process mock."
+        "--paymock-url", default=None, help="Server root to check (APIs under /<name>); default: a test mock."
     )
     group.addoption(
         "--paymock-seed", type=int, default=None, help="Seed of every paymock_check run (default: random, reported)."
     )
     group.addoption("--paymock-max-examples", type=int, default=None, help="Generated requests per operation and mode.")
-    group.addoption("--paymock-payments", type=int, default=None, help="Payments per tenant of the in-process mock.")
+    group.addoption("--paymock-payments", type=int, default=None, help="Payments per tenant of the test mock.")
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +52,7 @@ def paymock_mock(request: pytest.FixtureRequest) -> Iterator[MockServer]:
 
 @pytest.fixture(scope="session")
 def paymock_url(request: pytest.FixtureRequest) -> str:
-    """The server root to check: ``--paymock-url``, or the in-process mock's."""
+    """The server root to check: ``--paymock-url``, or the test mock's."""
     given: str | None = request.config.getoption("--paymock-url")
     if given:
         return given.rstrip("/")

@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-Status = Literal["passed", "failed", "skipped", "error"]
+Status = Literal["passed", "failed", "skipped", "error", "unexercised"]
+
+#: How each status reads in reports.
+LABELS = {"unexercised": "not exercised"}
+
+#: Statuses that make a run not ok: a broken promise, a broken kit, a check that saw nothing to judge.
+NOT_OK = ("failed", "error", "unexercised")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +65,8 @@ class Outcome:
     Attributes:
         check: The check's name.
         operation: The operation it ran on.
-        status: ``passed``, ``failed``, ``skipped``, or ``error`` (the kit itself broke).
+        status: ``passed``, ``failed``, ``skipped``, ``error`` (the kit itself broke), or
+            ``unexercised`` (the check needs a successful answer and none came: not a pass).
         failures: What broke (empty unless failed).
         reason: Why it was skipped, or a note on what was covered.
         seconds: Time spent.
@@ -102,12 +109,21 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        """Whether every check that ran passed."""
-        return not any(o.status in ("failed", "error") for o in self.outcomes)
+        """Whether every check that ran passed (one that was not exercised did not)."""
+        return not any(o.status in NOT_OK for o in self.outcomes)
+
+    @property
+    def broken(self) -> bool:
+        """Whether a check failed or the kit broke (what exit status 1 means)."""
+        return any(o.status in ("failed", "error") for o in self.outcomes)
 
     def failed_checks(self) -> list[str]:
         """Names of the checks that failed, once each, in order."""
         return list(dict.fromkeys(o.check for o in self.outcomes if o.status in ("failed", "error")))
+
+    def unexercised_checks(self) -> list[str]:
+        """``check on operation`` for every check that saw no successful answer."""
+        return [f"{o.check} on {o.operation}" for o in self.outcomes if o.status == "unexercised"]
 
     def counts(self) -> Counter[str]:
         """How many outcomes passed, failed, were skipped or broke the kit."""
@@ -116,7 +132,7 @@ class Report:
     def summary(self) -> str:
         """One line: ``zuora: 31 passed, 1 failed, 2 skipped in 4.2s (412 requests, seed 7)``."""
         c = self.counts()
-        parts = [f"{c[s]} {s}" for s in ("passed", "failed", "skipped", "error") if c[s]]
+        parts = [f"{c[s]} {LABELS.get(s, s)}" for s in ("passed", "failed", "unexercised", "skipped", "error") if c[s]]
         return (
             f"{self.api}: {', '.join(parts) or 'nothing ran'} in {self.seconds:.1f}s "
             f"({self.requests} requests, seed {self.seed})"
@@ -132,12 +148,14 @@ class Report:
         lines.append("CHECKS")
         for o in self.outcomes:
             note = f"  ({o.reason})" if o.reason else ""
-            lines.append(f"  {o.status.upper():<7} {o.check:<32} {o.operation}{note}")
+            lines.append(f"  {LABELS.get(o.status, o.status).upper():<7} {o.check:<32} {o.operation}{note}")
         if self.notes:
             lines += ["", "NOTES", *[f"  {n}" for n in self.notes]]
         lines += ["", self.summary()]
-        if not self.ok:
+        if self.broken:
             lines.append(f"repeat exactly with --seed {self.seed}")
+        elif not self.ok:
+            lines.append("not exercised: these checks never saw a successful answer (give real IDs with --param)")
         return "\n".join(lines)
 
     def assert_ok(self) -> None:
@@ -163,7 +181,7 @@ def junit_tree(reports: list[Report]) -> ET.ElementTree[ET.Element]:
             name=f"paymock.{report.api}",
             tests=str(len(report.outcomes)),
             failures=str(c["failed"]),
-            errors=str(c["error"]),
+            errors=str(c["error"] + c["unexercised"]),
             skipped=str(c["skipped"]),
             time=f"{report.seconds:.3f}",
         )
@@ -180,9 +198,14 @@ def junit_tree(reports: list[Report]) -> ET.ElementTree[ET.Element]:
                 element.text = "\n\n".join(f.render() for f in o.failures)
             elif o.status == "error":
                 ET.SubElement(case, "error", message=o.reason, type="ContractKitError").text = o.reason
+            elif o.status == "unexercised":
+                # Not a pass: the check could not be completed, which is what JUnit's <error> means.
+                message = f"not exercised: {o.reason}"
+                ET.SubElement(case, "error", message=message, type="NotExercised").text = message
             elif o.status == "skipped":
                 ET.SubElement(case, "skipped", message=o.reason)
-        totals.update(tests=len(report.outcomes), failures=c["failed"], errors=c["error"], skipped=c["skipped"])
+        errors = c["error"] + c["unexercised"]
+        totals.update(tests=len(report.outcomes), failures=c["failed"], errors=errors, skipped=c["skipped"])
     root.set("tests", str(totals["tests"]))
     root.set("failures", str(totals["failures"]))
     root.set("errors", str(totals["errors"]))

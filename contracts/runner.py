@@ -25,6 +25,7 @@ from hypothesis.errors import HypothesisException
 from contracts.client import curl
 from contracts.declarations import Operation
 from contracts.errors import TargetError
+from contracts.known import known_path_values, value_sets
 from contracts.links import LINKS, SUMMARY, follow_links, links_of
 from contracts.registry import CHECKS, Check
 from contracts.report import Failure, Outcome
@@ -67,6 +68,12 @@ for _name, (_summary, _) in SCHEMA_CHECKS.items():
     CHECKS.add(_name, Check(_name, "schema", _summary))
 CHECKS.add(LINKS, Check(LINKS, "schema", SUMMARY))
 
+#: Checks that judge successful answers: on an operation that never answered 2xx they saw
+#: nothing, and report "not exercised" instead of passing.
+NEEDS_SUCCESS = frozenset(
+    {"response_schema_conformance", "response_headers_conformance", "content_type_conformance", "ignored_auth"}
+)
+
 #: Requests hypothesis may spend shrinking one failure, beyond the generated examples.
 SHRINK_BUDGET = 120
 #: Successful answers per operation on which ignored_auth re-sends the request without credentials.
@@ -79,11 +86,12 @@ class _Found(Exception):
 
 @dataclass(slots=True)
 class OperationResult:
-    """What the checks found on one operation: first failure per check, negatives sent, skips."""
+    """What the checks found on one operation: first failure per check, negatives sent, skips, 2xx answers."""
 
     failures: dict[str, Failure] = field(default_factory=dict)
     negatives: int = 0
     skipped: dict[str, str] = field(default_factory=dict)
+    successes: int = 0
 
 
 class SchemaRunner:
@@ -181,9 +189,16 @@ class SchemaRunner:
                 outcome = Outcome(name, op.label, "failed", [result.failures[name]], seconds=seconds)
             elif name in result.skipped:
                 outcome = Outcome(name, op.label, "skipped", reason=result.skipped[name], seconds=seconds)
+            elif name in NEEDS_SUCCESS and not result.successes:
+                outcome = Outcome(name, op.label, "unexercised", reason=self._unexercised(op), seconds=seconds)
             else:
                 outcome = Outcome(name, op.label, seconds=seconds)
             self._emit(outcome)
+
+    def _unexercised(self, op: Operation) -> str:
+        unknown = [n for n in op.path_parameters() if n in op.roles and n not in self.ctx.access.params]
+        hint = f" (a real {unknown[0]} can be given with --param {unknown[0]}=VALUE)" if unknown else ""
+        return f"no request got a 2xx answer, so no successful answer was checked{hint}"
 
     def _check_operation(self, api_op: ApiOp, op: Operation, result: OperationResult) -> None:
         self._applicability(op, result)
@@ -191,6 +206,9 @@ class SchemaRunner:
             for name, failure in self.exercise(case, op, result).items():
                 if name not in result.failures:
                     result.failures[name] = self._minimize(case, op, name) or failure
+        for case in self._real(api_op, op):
+            for name, failure in self.exercise(case, op, result).items():
+                result.failures.setdefault(name, failure)
         from schemathesis import GenerationMode
 
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
@@ -211,9 +229,7 @@ class SchemaRunner:
     @staticmethod
     def writes(op: Operation) -> bool:
         """Whether ``op`` changes state (a documented transition)."""
-        from mock_server.actions import TransitionAction
-
-        return isinstance(op.spec.action, TransitionAction)
+        return op.changes_state
 
     # -- requests ------------------------------------------------------------------------
 
@@ -227,6 +243,7 @@ class SchemaRunner:
         from schemathesis.generation.meta import CoveragePhaseData, CoverageScenario
 
         headers, path = self.fixed(op)
+        known = {name: value for values in reversed(self.known_path_values(op)) for name, value in values.items()}
         config = self.schema.config.generation_for(operation=api_op, phase="coverage")
         cases = self.schema.iter_coverage_cases(
             api_op, generation_modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], generation_config=config
@@ -245,7 +262,9 @@ class SchemaRunner:
             for name, value in headers.items():
                 if target != ("header", name.lower()):
                     case.headers[name] = value
-            for name, value in path.items():
+            positive = case.meta is not None and case.meta.generation.mode == GenerationMode.POSITIVE
+            # A valid case is about its query and headers: with real IDs it also shows real records.
+            for name, value in {**path, **(known if positive else {})}.items():
                 if target != ("path", name.lower()):
                     case.path_parameters[name] = value
             if isinstance(data, CoveragePhaseData) and data.scenario == CoverageScenario.MISSING_PARAMETER and target:
@@ -301,6 +320,8 @@ class SchemaRunner:
                 else {}
             )
         self.sent += 1
+        if 200 <= response.status_code < 300:
+            result.successes += 1
         functions = dict(self.functions)
         if only is not None:
             functions = {only: functions[only]}
@@ -396,25 +417,24 @@ class SchemaRunner:
         ]
         return st.one_of(base, *variants) if variants else base
 
+    def _real(self, api_op: ApiOp, op: Operation) -> Iterator[AnyCase]:
+        """Valid requests with real values: known IDs, and the real client at a token operation."""
+        headers, path = self.fixed(op)
+        sets = value_sets(self.known_path_values(op))
+        token = self.ctx.contract.token
+        if token is not None and token.op is op and self.ctx.access.token_request is not None:
+            yield self.schema.make_case(
+                operation=api_op, headers=headers, body=dict(self.ctx.access.token_request), media_type=token.media_type
+            )
+            return
+        # A transition that requires a body takes an empty one (every field of it optional).
+        body: dict[str, Any] = {"body": {}, "media_type": "application/json"} if op.body_required else {}
+        for values in sets:
+            yield self.schema.make_case(operation=api_op, path_parameters={**path, **values}, headers=headers, **body)
+
     def known_path_values(self, op: Operation) -> list[dict[str, str]]:
-        """Path parameter values that name real records (a few per parameter)."""
-        if self.writes(op) and not self.ctx.options.allow_writes:
-            return []
-        roles = op.spec.action.roles
-        out: list[dict[str, str]] = []
-        for name in op.path_parameters():
-            if roles.get(name) == "key":
-                collection = getattr(op.spec.action, "collection", None)
-                values = self.ctx.known_ids(collection.name)[:3] if collection is not None else []
-            elif roles.get(name) == "scope":
-                lst = next((x for x in self.ctx.contract.lists if x.op is op), None)
-                values = self.ctx.scope_values(lst, name)[:3] if lst is not None else []
-            else:
-                continue
-            out += [{name: v} for v in values]
-        if self.writes(op):
-            self.ctx.touched.update(v for d in out for v in d.values())
-        return out
+        """Path parameter values that name real records (see :func:`contracts.known.known_path_values`)."""
+        return known_path_values(self.ctx, op)
 
     def _fuzz(self, api_op: ApiOp, op: Operation, mode: Any, result: OperationResult) -> None:
         """Generate requests; when one fails a check, let hypothesis shrink it, then look for the next check."""
@@ -425,21 +445,7 @@ class SchemaRunner:
             if not remaining:
                 return
             state: dict[str, Any] = {"target": None, "best": None, "calls": 0}
-
-            def test(case: AnyCase, state: dict[str, Any] = state, remaining: list[str] = remaining) -> None:
-                state["calls"] += 1
-                if state["calls"] > budget:
-                    return
-                found = self.exercise(case, op, result)
-                if state["target"] is None:
-                    hit = [n for n in remaining if n in found]
-                    if not hit:
-                        return
-                    state["target"] = hit[0]
-                if state["target"] in found:
-                    state["best"] = found[state["target"]]
-                    raise _Found
-
+            test = self._round(op, result, remaining, state, budget)
             run: Callable[[], None] = settings(
                 max_examples=self.ctx.options.max_examples,
                 deadline=None,
@@ -462,6 +468,31 @@ class SchemaRunner:
             if state["best"] is None:
                 return
             result.failures.setdefault(state["target"], state["best"])
+
+    def _round(
+        self, op: Operation, result: OperationResult, remaining: list[str], state: dict[str, Any], budget: int
+    ) -> Callable[[AnyCase], None]:
+        """The test of one round of generation: the first check to fail becomes the round's target.
+
+        A closure without default arguments: hypothesis refuses to apply ``@given`` to a function
+        with defaults (and, before issue 20, that refusal was swallowed: nothing was generated).
+        """
+
+        def test(case: AnyCase) -> None:
+            state["calls"] += 1
+            if state["calls"] > budget:
+                return
+            found = self.exercise(case, op, result)
+            if state["target"] is None:
+                hit = [n for n in remaining if n in found]
+                if not hit:
+                    return
+                state["target"] = hit[0]
+            if state["target"] in found:
+                state["best"] = found[state["target"]]
+                raise _Found
+
+        return test
 
     def _seed(self, op: Operation, *parts: str) -> int:
         return zlib.crc32("|".join((str(self.ctx.options.seed), op.label, *parts)).encode())

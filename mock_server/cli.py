@@ -73,7 +73,11 @@ def prepare(
 
 
 def _seed(data: str, names: list[str], settings: SeedSettings, quiet: bool, regenerate: bool) -> None:
-    Sandbox(load_apis(names), open_store(data), settings, regenerate).seed(None if quiet else _progress_bar)
+    try:
+        Sandbox(load_apis(names), open_store(data), settings, regenerate).seed(None if quiet else _progress_bar)
+    except MockServerError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
 
 
 def _progress_bar(spec: ApiSpec) -> Progress:
@@ -130,6 +134,13 @@ def _common(f: Any) -> Any:
             default=DEFAULT_DATA,
             show_default=True,
             help="SQLite data file (':memory:' for a private, throwaway store).",
+        ),
+        click.option(
+            "--store",
+            envvar="PAYMOCK_STORE",
+            metavar="URL",
+            help="Where the state lives instead of --data: a postgresql://user@host:5432/db URL, which several "
+            "'paymock serve' replicas share (env: PAYMOCK_STORE).",
         ),
         click.option(
             "--seed",
@@ -292,6 +303,7 @@ def _loopback(host: str) -> bool:
 def serve(
     apis: tuple[str, ...],
     data: str,
+    store: str | None,
     seed: int,
     payments: int | None,
     tenants: int | None,
@@ -323,10 +335,11 @@ def serve(
     if root is not None and not apis:
         apis = (root,)
     try:
-        served = prepare(apis, data, seed, payments, tenants, as_of, isolate=True, regenerate=regenerate)
+        served = prepare(apis, store or data, seed, payments, tenants, as_of, isolate=True, regenerate=regenerate)
         rts = build_runtimes(served)
+        # The fault rules and journal stay in a SQLite file beside --data, per machine (also with --store).
         plane = control_plane(data, rts, seed, faults, journal_capacity)
-    except StoreError as exc:
+    except StoreError as exc:  # a store refused, or one that cannot be reached: one line, exit 2
         raise DataFileRefused(str(exc)) from None
     except MockServerError as exc:
         raise click.ClickException(str(exc)) from None
@@ -351,6 +364,7 @@ def serve(
 def seed(
     apis: tuple[str, ...],
     data: str,
+    store: str | None,
     seed: int,
     payments: int | None,
     tenants: int | None,
@@ -358,15 +372,19 @@ def seed(
     regenerate: bool,
 ) -> None:
     """Generate the data file without serving (a later 'serve' with the same options starts at once)."""
-    if data == ":memory:":
+    target = store or data
+    if target == ":memory:":
         raise click.BadParameter("seeding a ':memory:' store keeps nothing; give a file", param_hint="--data")
     try:
-        prepare(apis, data, seed, payments, tenants, as_of, regenerate=regenerate)
+        sandbox = prepare(apis, target, seed, payments, tenants, as_of, regenerate=regenerate)
     except StoreError as exc:
         raise DataFileRefused(str(exc)) from None
     except MockServerError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"data file ready: {Path(data).resolve()}")
+    if store:
+        click.echo(f"store ready: {sandbox.store.location}")
+    else:
+        click.echo(f"data file ready: {Path(data).resolve()}")
 
 
 @main.command(context_settings=CONTEXT)

@@ -71,6 +71,10 @@ def _money(value: Any, parse: str | None = None) -> SqlValue:
 _CENTS: dict[float | str, int] = {}
 
 
+#: The largest amount whose cents a store holds, in units (see MONEY_LIMIT).
+_LIMIT_UNITS = Decimal(MONEY_LIMIT) / 100
+
+
 def _cents(value: Any) -> int | None:
     if type(value) is float and -1e13 < value < 1e13:
         rounded = round(value * 100)
@@ -80,9 +84,16 @@ def _cents(value: Any) -> int | None:
     cents = _plain_cents(text)
     if cents is None:
         try:
-            cents = int((Decimal(text) * 100).to_integral_value())
+            amount = Decimal(text)
         except InvalidOperation:
             return None
+        if not amount.is_finite():
+            return None
+        if amount.copy_abs() >= _LIMIT_UNITS:  # copy_abs: abs() would round to the context, and overflow
+            # Clamped before scaling: "1e999999999" is an amount to Decimal, and scaling it would
+            # overflow the context (or spend minutes writing out a hundred million digits).
+            return MONEY_LIMIT if amount > 0 else -MONEY_LIMIT
+        cents = int((amount * 100).to_integral_value())
     # Clamped to what a store's 64-bit integer holds: an amount this large matches nothing, in order.
     return max(-MONEY_LIMIT, min(MONEY_LIMIT, cents))
 

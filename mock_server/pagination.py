@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from mock_server.declarations import PagingDeclaration
 from mock_server.errors import ApiError, SpecError, reject_unknown_keys
 from mock_server.registry import Registry
 from mock_server.sorting import SortKey
@@ -47,6 +48,9 @@ class Paginator(Protocol):
 
     def page(self, store: Store, query: PageQuery) -> dict[str, Any]:
         """Fetch one page; returns envelope variables, ``items`` being the :class:`~mock_server.store.Page`."""
+
+    def declaration(self) -> PagingDeclaration:
+        """What this style reads and how it counts positions, as data (for the contract kit)."""
 
 
 PaginatorFactory = Callable[[Mapping[str, Any], str, Mapping[str, Mapping[str, Any]]], Paginator]
@@ -103,6 +107,18 @@ class CursorPaginator:
         """The parameters this style reads."""
         return {self.limit_param: "pagination", self.cursor_param: "pagination"}
 
+    def declaration(self) -> PagingDeclaration:
+        """What this style reads, as data."""
+        return PagingDeclaration(
+            "cursor",
+            self.limit_param,
+            self.cursor_param,
+            "id",
+            False,
+            capped=self.cap is not None,
+            variables=self.variables,
+        )
+
     def page(self, store: Store, query: PageQuery) -> dict[str, Any]:
         """One page after the cursor."""
         limit = _limit(query, self.limit_param, self.cap)
@@ -142,6 +158,18 @@ class FromIdPaginator:
     def roles(self) -> Mapping[str, str]:
         """The parameters this style reads."""
         return {self.limit_param: "pagination", self.from_param: "pagination"}
+
+    def declaration(self) -> PagingDeclaration:
+        """What this style reads, as data."""
+        return PagingDeclaration(
+            "from-id",
+            self.limit_param,
+            self.from_param,
+            "id",
+            True,
+            capped=self.cap is not None,
+            variables=self.variables,
+        )
 
     def page(self, store: Store, query: PageQuery) -> dict[str, Any]:
         """One page starting at ``from``, with links to the neighbouring pages."""
@@ -210,6 +238,17 @@ class OffsetPaginator:
         """The parameters this style reads."""
         return {self.limit_param: "pagination", self.offset_param: "pagination"}
 
+    def declaration(self) -> PagingDeclaration:
+        """What this style reads, as data."""
+        return PagingDeclaration(
+            "offset",
+            self.limit_param,
+            self.offset_param,
+            "offset",
+            capped=self.cap is not None,
+            variables=self.variables,
+        )
+
     def page(self, store: Store, query: PageQuery) -> dict[str, Any]:
         """One page at ``offset``."""
         limit = _limit(query, self.limit_param, self.cap)
@@ -257,6 +296,17 @@ class PageNumberPaginator:
         """The parameters this style reads."""
         return {self.page_param: "pagination", self.size_param: "pagination"}
 
+    def declaration(self) -> PagingDeclaration:
+        """What this style reads, as data."""
+        return PagingDeclaration(
+            "page-number",
+            self.size_param,
+            self.page_param,
+            "page",
+            capped=self.cap is not None,
+            variables=self.variables,
+        )
+
     def page(self, store: Store, query: PageQuery) -> dict[str, Any]:
         """One numbered page."""
         size = _limit(query, self.size_param, self.cap)
@@ -301,6 +351,10 @@ class Unpaginated:
     def roles(self) -> Mapping[str, str]:
         """No parameters."""
         return {}
+
+    def declaration(self) -> PagingDeclaration:
+        """What this style reads, as data."""
+        return PagingDeclaration("none", variables=self.variables)
 
     def page(self, store: Store, query: PageQuery) -> dict[str, Any]:
         """All matching records."""

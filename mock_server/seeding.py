@@ -25,7 +25,7 @@ import orjson
 
 from mock_server.actions import ListAction
 from mock_server.errors import DataFileError, StoreError
-from mock_server.sorting import DirectionSort, FixedSort, SignedFieldsSort, Sorter
+from mock_server.sorting import Sorter
 from mock_server.spec import ApiSpec, CollectionSpec
 from mock_server.store.base import CREATION, BaseStore, Loader, Part, Sink, TableSpec
 from mock_server.tables import reset_tables
@@ -105,19 +105,10 @@ def _with_pk(order: tuple[str, ...], *carried: str) -> tuple[str, ...]:
 
 
 def _orders(sorter: Sorter | None) -> list[tuple[str, ...]]:
+    """The columns of every order a sorter can produce (the default first), as its declaration lists them."""
     if sorter is None:
         return [()]
-    if isinstance(sorter, FixedSort | SignedFieldsSort):
-        default = tuple(col for col, _ in (sorter.keys if isinstance(sorter, FixedSort) else sorter.default))
-        extra = (
-            [tuple(c for c, _ in [(col, False), *sorter.ties([(col, False)])]) for col in sorter.fields.values()]
-            if isinstance(sorter, SignedFieldsSort)
-            else []
-        )
-        return [default, *extra]
-    if isinstance(sorter, DirectionSort):
-        return [(sorter.column,)]
-    return [()]
+    return [tuple(col for col, _ in order) for order in sorter.declaration().orders] or [()]
 
 
 #: Changes whenever the same seed makes a different world (a new way of drawing it), so that a

@@ -78,6 +78,10 @@ def run(
         "loglevel": "warning",
         "keepalive": 5,
         "timeout": 60,
+        # A request line or header of any length reaches the app, which refuses bad input in the
+        # vendor's error format; gunicorn's own refusal (414, 400) is an HTML page no vendor sends.
+        "limit_request_line": 0,
+        "limit_request_field_size": 0,
     }
     if clock_rate > 0:
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from mock_server.declarations import SortDeclaration, SortTerm
 from mock_server.errors import ApiError, SpecError
 from mock_server.registry import Registry
 
@@ -28,6 +29,9 @@ class Sorter(Protocol):
 
     def order(self, raw: str | None) -> list[SortKey]:
         """Return the sort keys for the raw parameter value (``None`` when absent)."""
+
+    def declaration(self) -> SortDeclaration:
+        """The parameter, the values it accepts and the orders they produce, as data."""
 
 
 SortFactory = Callable[[Mapping[str, Any], str, Callable[[str, str], str]], Sorter]
@@ -50,6 +54,10 @@ class FixedSort:
     def order(self, raw: str | None) -> list[SortKey]:
         """The fixed order."""
         return list(self.keys)
+
+    def declaration(self) -> SortDeclaration:
+        """One order, no parameter."""
+        return SortDeclaration("fixed", None, self.keys, orders=(self.keys,))
 
 
 @SORT_STYLES.register("fixed")
@@ -87,6 +95,12 @@ class DirectionSort:
                 ("query", self.param or ""),
             )
         return [(self.column, desc)]
+
+    def declaration(self) -> SortDeclaration:
+        """One term per direction value."""
+        terms = tuple(SortTerm(raw, self.column, ((self.column, desc),)) for raw, desc in self.values.items())
+        orders = (tuple(self.order(None)), *(t.keys for t in terms))
+        return SortDeclaration("direction", self.param, ((self.column, self.default),), terms, orders=orders)
 
 
 @SORT_STYLES.register("direction")
@@ -173,6 +187,18 @@ class SignedFieldsSort:
         # the key, followed by another) could never decide an order.
         cut = next((i for i, (col, _) in enumerate(keys) if col == "pk"), len(keys))
         return keys[: cut + 1]
+
+    def declaration(self) -> SortDeclaration:
+        """Three terms per field: with the ascending operator, the descending one, and bare."""
+        terms = []
+        for name, column in self.fields.items():
+            for value, desc in ((f"{self.ascending}{name}", False), (f"{self.descending}{name}", True)):
+                terms.append(SortTerm(value, name, ((column, desc),)))
+            terms.append(SortTerm(name, name, ((column, self.bare_desc),)))
+        orders = dict.fromkeys([tuple(self.order(None)), *(tuple(self.order(t.value)) for t in terms)])
+        return SortDeclaration(
+            "signed-fields", self.param, self.default, tuple(terms), self.max_fields, ",", tuple(orders)
+        )
 
     def ties(self, keys: list[SortKey]) -> list[SortKey]:
         """The default order's columns not already in ``keys``, in the direction of the first key."""

@@ -14,6 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, settings
 from live import AS_OF, PAYMENTS, LiveServer, start_server
+from postgres import Postgres
 
 from mock_server.handling import ApiRuntime
 from mock_server.sandbox import Sandbox
@@ -38,9 +39,43 @@ def specs() -> dict[str, ApiSpec]:
     return {s.name: s for s in load_apis()}
 
 
+#: The stores every backend-neutral test runs on.
+STORES = ["sqlite", "postgresql"]
+
+
 @pytest.fixture(scope="session")
-def served() -> Sandbox:
-    """An in-memory store seeded with every API (shared by the in-process tests)."""
+def postgres() -> Iterator[Postgres]:
+    """An embedded PostgreSQL server of this test process (a database per world: :meth:`Postgres.database`)."""
+    server = Postgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session", params=STORES)
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """Which store a backend-neutral test runs on (each runs on both)."""
+    return str(request.param)
+
+
+def store_target(kind: str, request: pytest.FixtureRequest) -> str:
+    """``:memory:`` for SQLite, a new database of the embedded server for PostgreSQL."""
+    if kind == "sqlite":
+        return ":memory:"
+    postgres: Postgres = request.getfixturevalue("postgres")
+    return postgres.database()
+
+
+@pytest.fixture(scope="session")
+def served(store_kind: str, request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    """Every API seeded, on each store in turn (shared by the in-process tests)."""
+    sandbox = Sandbox.open(store=store_target(store_kind, request), payments=PAYMENTS, as_of=AS_OF).seed()
+    yield sandbox
+    sandbox.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_served() -> Sandbox:
+    """Every API seeded in an in-memory SQLite store (for the SQLite-only tests)."""
     return Sandbox.open(store=":memory:", payments=PAYMENTS, as_of=AS_OF).seed()
 
 
@@ -65,9 +100,18 @@ def client(app: Flask) -> Iterator[FlaskClient]:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """A live ``paymock serve`` (two gunicorn workers, one data file) serving all five APIs."""
-    live = start_server(tmp_path_factory.mktemp("live") / "paymock.sqlite3")
+def server(
+    store_kind: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """A live ``paymock serve`` (two gunicorn workers) serving all five APIs, on each store in turn.
+
+    SQLite: one data file. PostgreSQL: a database of the embedded server.
+    """
+    folder = tmp_path_factory.mktemp("live")
+    if store_kind == "sqlite":
+        live = start_server(folder / "paymock.sqlite3")
+    else:
+        live = start_server(folder / "paymock.pg", store=store_target(store_kind, request))
     yield live
     live.stop()
 

@@ -54,8 +54,14 @@ class LiveServer:
         self.log.close()
 
 
-def start_server(data: Path, *extra: str, workers: int = 2, apis: tuple[str, ...] = ()) -> LiveServer:
-    """Start ``paymock serve`` and wait until it answers."""
+def start_server(
+    data: Path, *extra: str, workers: int = 2, apis: tuple[str, ...] = (), store: str | None = None
+) -> LiveServer:
+    """Start ``paymock serve`` and wait until it answers.
+
+    With ``store`` (a ``postgresql://`` URL) the state lives there; ``data`` then names the log file
+    and the control plane's file beside it.
+    """
     port = free_port()
     args = [
         PAYMOCK,
@@ -65,6 +71,8 @@ def start_server(data: Path, *extra: str, workers: int = 2, apis: tuple[str, ...
         "127.0.0.1",
         "--port",
         str(port),
+        # With a store, --data only places the control plane's file (fault rules, journal).
+        *(("--store", store) if store else ()),
         "--data",
         str(data),
         "--payments",
@@ -90,7 +98,8 @@ def start_server(data: Path, *extra: str, workers: int = 2, apis: tuple[str, ...
         try:
             if requests.get(f"{url}/__paymock/health", timeout=1).ok:
                 return LiveServer(url, data, process, log, args)
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
+            # Not listening yet, or too busy to answer within the second (2 cores, many runs).
             time.sleep(0.2)
     process.kill()
     log.close()

@@ -6,7 +6,7 @@ order a run checks them (the ones that change state last).
 
 from __future__ import annotations
 
-from contracts.promises import access, filters, pages, records, transitions
+from contracts.promises import access, filters, items, pages, records, transitions
 
 #: The order a run checks the promises in: reads first, then the ones that change state.
 RUN_ORDER = (
@@ -19,6 +19,8 @@ RUN_ORDER = (
     "sort_order",
     "list_detail_agree",
     "nested_agrees_with_top_level",
+    "ids_unique",
+    "items_belong_to_tenant",
     "auth_required",
     "tenant_isolation",
     "echoed_headers",
@@ -26,4 +28,4 @@ RUN_ORDER = (
     "forbidden_transition_refused",
 )
 
-__all__ = ["RUN_ORDER", "access", "filters", "pages", "records", "transitions"]
+__all__ = ["RUN_ORDER", "access", "filters", "items", "pages", "records", "transitions"]

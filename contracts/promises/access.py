@@ -48,14 +48,14 @@ def mutate(value: str, count: int = 6) -> str:
 def path_values(ctx: PromiseContext, op: Operation, *, real: bool) -> dict[str, str]:
     """Values for ``op``'s non-tenant path parameters: known IDs when ``real``, else an absent ID."""
     out: dict[str, str] = {}
-    role = op.spec.action.roles
+    role = op.roles
     for name in op.path_parameters():
         if name in ctx.access.path_selectors:
             continue
         value = ctx.access.params.get(name)
         if value is None and real and role.get(name) == "key":
-            collection = getattr(op.spec.action, "collection", None)
-            ids = ctx.known_ids(collection.name) if collection is not None else []
+            collection = str(op.block.get("collection", ""))
+            ids = ctx.known_ids(collection)
             value = ids[0] if ids else None
         if value is None and real and role.get(name) == "scope":
             lst = next((x for x in ctx.contract.lists if x.op is op), None)

@@ -22,7 +22,7 @@ from hypothesis.errors import HypothesisException
 
 from contracts.client import Client, Exchange
 from contracts.credentials import Access
-from contracts.declarations import ApiContract, ListDecl, Operation, lookup
+from contracts.declarations import ApiContract, ListDecl, Operation
 from contracts.errors import TargetError
 from contracts.progress import Progress
 from contracts.promises.walk import Walker
@@ -291,7 +291,7 @@ class PromiseContext:
         top = self.contract.top_list_for(lst.collection)
         if top is not None:
             for item in self.sample_items(top):
-                value = lookup(item, scope.column.path)
+                value = scope.field.raw(item)
                 if value is not None and str(value) not in values:
                     values.append(str(value))
         return values

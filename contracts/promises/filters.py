@@ -1,7 +1,9 @@
 """Filter and order promises: filters hold, and so does every documented order.
 
-Every returned item satisfies every filter requested, and the order holds for every documented
-sort key and direction (two-key signed sorts with their own ``-``/``+`` meaning included).
+Every returned item satisfies every filter requested, no matching item is left out (checked
+against the unfiltered list where that list is small enough to read whole), and the order holds
+for every documented sort key and direction (two-key signed sorts with their own ``-``/``+``
+meaning included).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from hypothesis import strategies as st
 
 from contracts.declarations import FilterDecl, ListDecl, SortChoice
 from contracts.promises.context import OperationRun, PromiseContext
-from contracts.promises.values import choices, filter_sets, holds, key_of, out_of_order, signed_orders
+from contracts.promises.values import choices, filter_sets, holds, key_of, out_of_order, shown
 from contracts.promises.walk import Plan, Walk
 from contracts.registry import promise
 
@@ -22,6 +24,9 @@ from contracts.registry import promise
 SORT_PAGES = 2
 #: Pages of each filtered list that filters_hold reads.
 FILTER_PAGES = 3
+#: Pages (at the largest page size) of the unfiltered list that completeness may read: beyond
+#: them, only what is returned is judged, and the outcome says so.
+COMPLETENESS_PAGES = 10
 
 
 def _explicit_value(flt: FilterDecl, values: list[str]) -> str:
@@ -29,7 +34,11 @@ def _explicit_value(flt: FilterDecl, values: list[str]) -> str:
     return median_low(values) if flt.op in ("gte", "lte") else values[0]
 
 
-@promise("filters_hold", "Every returned item satisfies every filter requested.")
+@promise(
+    "filters_hold",
+    "Every returned item satisfies every filter requested, and no matching item is left out "
+    "(where the unfiltered list is small enough to compare with).",
+)
 def filters_hold(ctx: PromiseContext) -> None:
     """Each filter alone, then drawn combinations, with values taken from returned records."""
     lists = [x for x in ctx.contract.lists if x.filters]
@@ -51,14 +60,54 @@ def filters_hold(ctx: PromiseContext) -> None:
             explicit = [Plan(((p, _explicit_value(by_param[p], v)),), path_items) for p, v in values.items()]
             plans = st.builds(Plan, query=filter_sets(values, min_size=1, max_size=3), path=st.just(path_items))
             checked: list[int] = []
-            ctx.explore(run, plans, partial(_check_filters, ctx, run, lst, checked), explicit=explicit)
-            run.note(f"{len(checked)} filter combinations, {sum(checked)} items checked")
+            whole = ctx.walker.walk(lst, Plan((), path_items, ctx.walker.largest(lst)), pages=COMPLETENESS_PAGES)
+            reference = whole if whole.complete else None
+            test = partial(_check_filters, ctx, run, lst, checked, reference)
+            ctx.explore(run, plans, test, explicit=explicit)
+            note = f"{len(checked)} filter combinations, {sum(checked)} items checked"
+            if reference is not None:
+                note += f"; none missing from the {len(reference.items)} items of the unfiltered list"
+            else:
+                note += (
+                    f"; completeness not checked: the unfiltered list is longer than {COMPLETENESS_PAGES} pages "
+                    f"of {ctx.walker.largest(lst) or 'the default size'}"
+                    if whole.stop == "budget"
+                    else "; completeness not checked: the unfiltered list could not be read to its end"
+                )
+            run.note(note)
 
 
-def _check_filters(ctx: PromiseContext, run: OperationRun, lst: ListDecl, checked: list[int], plan: Plan) -> None:
-    walk = ctx.walker.walk(lst, plan.with_size(ctx.walker.largest(lst)), pages=FILTER_PAGES)
+def _check_filters(
+    ctx: PromiseContext, run: OperationRun, lst: ListDecl, checked: list[int], reference: Walk | None, plan: Plan
+) -> None:
+    pages = COMPLETENESS_PAGES if reference is not None else FILTER_PAGES
+    walk = ctx.walker.walk(lst, plan.with_size(ctx.walker.largest(lst)), pages=pages)
     checked.append(len(walk.items))
-    _judge_filters(run, walk, {f.param: f for f in lst.filters})
+    filters = {f.param: f for f in lst.filters}
+    _judge_filters(run, walk, filters)
+    if not run.failed and reference is not None and walk.complete:
+        _judge_completeness(run, walk, reference, filters)
+
+
+def _judge_completeness(run: OperationRun, walk: Walk, reference: Walk, filters: Mapping[str, FilterDecl]) -> None:
+    """Every item of the unfiltered list that satisfies the filters is in the filtered one."""
+    got = set(walk.ids())
+    wanted = [
+        ident
+        for ident, item in zip(reference.ids(), reference.items, strict=True)
+        if all(holds(filters[p], wire, item) for p, wire in walk.plan.query if p in filters)
+    ]
+    missing = [ident for ident in wanted if ident not in got]
+    if missing:
+        index = reference.ids().index(missing[0])
+        run.fail(
+            f"{len(missing)} item(s) that satisfy the filter are missing from the filtered list "
+            f"({walk.plan.describe()})",
+            f"the {len(wanted)} items of the unfiltered list that satisfy it",
+            f"{len(walk.items)} items; missing e.g. {missing[:3]}",
+            walk.pages[0].exchange,
+            details=[f"{missing[0]!r} is listed here without the filter: {reference.page_of(index).exchange.curl}"],
+        )
 
 
 def _judge_filters(run: OperationRun, walk: Walk, filters: Mapping[str, FilterDecl]) -> None:
@@ -76,39 +125,21 @@ def _judge_filters(run: OperationRun, walk: Walk, filters: Mapping[str, FilterDe
             flt = filters.get(param)
             if flt is not None and not holds(flt, wire, item):
                 ident = item.get(walk.lst.collection.id_field) if isinstance(item, Mapping) else None
-                shown = ".".join(str(p) for p in flt.column.path)
+                where = flt.field.shown()
                 op = {"eq": "=", "gte": ">=", "lte": "<="}.get(flt.op, flt.op)
                 run.fail(
                     f"item {ident!r} does not satisfy the filter {param}={wire!r} ({walk.plan.describe()})",
-                    f"every item with {shown} {op} {wire!r}",
-                    f"{shown} = {flt.column.extract(item)!r} (as stored: {_raw(item, flt)!r})",
+                    f"every item with {where} {op} {wire!r}",
+                    f"{where} = {shown(flt, item)!r} (as the record shows it: {flt.field.raw(item)!r})",
                     walk.page_of(index).exchange,
                 )
                 return
 
 
-def _raw(item: object, flt: FilterDecl) -> object:
-    from contracts.declarations import lookup
-
-    return lookup(item, flt.column.path)
-
-
 def _sort_choices(lst: ListDecl) -> tuple[list[SortChoice], st.SearchStrategy[SortChoice]]:
     sort = lst.sort
     assert sort is not None
-    default = SortChoice(None, sort.default)
-    if sort.style == "fixed" or sort.param is None:
-        return [default], st.just(default)
-    if sort.style == "direction":
-        return [default, *sort.directions()], st.sampled_from([default, *sort.directions()])
-    names = sorted(sort.fields)
-    explicit = [default]
-    for name in names:
-        explicit += [sort.signed([(name, "asc")]), sort.signed([(name, "desc")])]
-    explicit.append(sort.signed([(names[0], "bare")]))
-    if sort.max_fields > 1 and len(names) > 1:
-        explicit.append(sort.signed([(names[0], "asc"), (names[1], "desc")]))
-    return explicit, signed_orders(sort)
+    return sort.explicit(), sort.orders()
 
 
 @promise(

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from contracts.declarations import ListDecl
 from contracts.promises.context import OperationRun, PromiseContext
-from contracts.promises.values import choices, filter_sets, signed_orders
+from contracts.promises.values import choices, filter_sets
 from contracts.promises.walk import Plan, Walk
 from contracts.registry import promise
 
@@ -32,10 +32,7 @@ def _query_strategy(
     if sort is None or sort.param is None:
         return filters
     param = sort.param
-    if sort.style == "direction":
-        choices_ = st.sampled_from(sort.directions())
-    else:
-        choices_ = signed_orders(sort)
+    choices_ = sort.orders()
 
     @st.composite
     def draw(draw_value: st.DrawFn) -> tuple[tuple[str, str], ...]:
@@ -76,7 +73,7 @@ def plans(ctx: PromiseContext, lst: ListDecl) -> tuple[st.SearchStrategy[Plan], 
 def _explore_walks(
     ctx: PromiseContext, judge: Callable[[OperationRun, ListDecl, Plan], None], *, paginated: bool
 ) -> None:
-    lists = [x for x in ctx.contract.lists if (x.paging.style != "none") or not paginated]
+    lists = [x for x in ctx.contract.lists if x.paging.paginated or not paginated]
     if not lists:
         ctx.not_applicable("no list operation is paginated" if paginated else "the API has no list operation")
         return
@@ -250,12 +247,13 @@ def counts_agree(ctx: PromiseContext) -> None:
             asked = _requested(page.exchange.url)
             expect: list[tuple[str, Any, Any]] = [("count", len(page.items), env.get(body, "count"))]
             size = walk.plan.size or paging.default
-            if paging.style == "offset" and size is not None:
+            if paging.position == "offset" and size is not None:
                 expect.append(("limit", size, env.get(body, "limit")))
                 expect.append(("offset", int(asked.get(paging.position_param or "", 0) or 0), env.get(body, "offset")))
-            if paging.style == "page-number" and size is not None:
+            if paging.position == "page" and size is not None:
                 expect.append(("page_size", size, env.get(body, "page_size")))
-                expect.append(("page", int(asked.get(paging.position_param or "", 1) or 1), env.get(body, "page")))
+                number = int(asked.get(paging.position_param or "", paging.first) or paging.first)
+                expect.append(("page", number, env.get(body, "page")))
             if env.has("has_more") and env.has("next_cursor"):
                 expect.append(("has_more", env.get(body, "next_cursor") is not None, env.get(body, "has_more")))
             for name, wanted, got in expect:

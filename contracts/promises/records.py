@@ -16,6 +16,7 @@ from contracts.declarations import GetDecl, ListDecl, ScopeDecl
 from contracts.promises.context import OperationRun, PromiseContext
 from contracts.promises.walk import Plan
 from contracts.registry import promise
+from contracts.semantics import satisfies
 
 
 def differences(a: Any, b: Any, prefix: str = "", names: tuple[str, str] = ("the list", "the detail")) -> list[str]:
@@ -102,13 +103,12 @@ def _nested(ctx: PromiseContext, run: OperationRun, lst: ListDecl, scope: ScopeD
         page = walk.pages[-1]
         run.fail(f"the list of {scope.param}={value!r} is not answered", "200", page.exchange.describe(), page.exchange)
         return
-    wanted = scope.column.ctype.bound(value, "start")
     for index, item in enumerate(walk.items):
-        if scope.column.extract(item) != wanted:
+        if not satisfies(scope.field, "eq", value, item):
             run.fail(
                 f"an item listed under {scope.param}={value!r} belongs to another parent",
-                f"every item with {'.'.join(map(str, scope.column.path))} = {value!r}",
-                f"{item.get(lst.collection.id_field)!r} with {scope.column.extract(item)!r}",
+                f"every item with {scope.field.shown()} = {value!r}",
+                f"{item.get(lst.collection.id_field)!r} with {scope.field.raw(item)!r}",
                 walk.page_of(index).exchange,
             )
             return
@@ -120,7 +120,7 @@ def _nested(ctx: PromiseContext, run: OperationRun, lst: ListDecl, scope: ScopeD
         run.note("a walk hit the page budget: only each item's parent was checked")
         return
     key = lst.collection.id_field
-    expected = {str(i.get(key)): i for i in whole.items if scope.column.extract(i) == wanted}
+    expected = {str(i.get(key)): i for i in whole.items if satisfies(scope.field, "eq", value, i)}
     got = {str(i.get(key)): i for i in walk.items}
     missing, extra = sorted(set(expected) - set(got)), sorted(set(got) - set(expected))
     if missing or extra:

@@ -33,7 +33,7 @@ def records_in(ctx: PromiseContext, t: TransitionDecl, statuses: Sequence[str], 
     top = ctx.contract.top_list_for(t.collection)
     if top is None:
         return []
-    status_filter = next((f for f in top.filters if f.op == "eq" and f.column.path == (field,)), None)
+    status_filter = next((f for f in top.filters if f.op == "eq" and f.field.path == (field,)), None)
     found: list[Mapping[str, Any]] = []
     if status_filter is not None:
         size = ctx.walker.largest(top)
@@ -47,7 +47,7 @@ def records_in(ctx: PromiseContext, t: TransitionDecl, statuses: Sequence[str], 
 
 
 def _send(ctx: PromiseContext, t: TransitionDecl, ident: str) -> Exchange:
-    body: dict[str, Any] | None = {} if t.op.spec.body is not None and t.op.spec.body.required else None
+    body: dict[str, Any] | None = {} if t.op.body_required else None
     return ctx.call(t.op, ctx.access, path={t.key: ident}, json_body=body)
 
 

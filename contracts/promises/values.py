@@ -9,24 +9,13 @@ and they are sent in the form the parameter's own schema accepts.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from hypothesis import strategies as st
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
-from contracts.declarations import FilterDecl, SortChoice, SortDecl, SortKey, lookup
-from mock_server.columns import COLUMN_TYPES, SqlValue
-from mock_server.spec import Column
-
-
-def type_name(column: Column) -> str:
-    """The declared type of a column (``text``, ``integer``, ``money``, ``date``, ``datetime``)."""
-    for name in COLUMN_TYPES.names():
-        if COLUMN_TYPES.get(name, "") is column.ctype:
-            return name
-    return "text"
+from contracts.declarations import FilterDecl, SortKey
+from contracts.semantics import Unreadable, Value, satisfies, wire_forms
 
 
 def valid(schema: Mapping[str, Any], wire: str) -> bool:
@@ -45,45 +34,28 @@ def valid(schema: Mapping[str, Any], wire: str) -> bool:
 
 def wire_values(flt: FilterDecl, item: Any) -> list[str]:
     """Parameter values that select ``item`` through ``flt``, in forms the parameter accepts."""
-    stored = flt.column.extract(item)
-    if stored is None:
+    try:
+        candidates = wire_forms(flt.field, item)
+    except Unreadable:
+        return []
+    if not candidates and flt.field.raw(item) is None:
         return [flt.null_literal] if flt.null_literal is not None else []
-    kind = type_name(flt.column)
-    raw = lookup(item, flt.column.path)
-    candidates: list[str]
-    if kind == "money":
-        candidates = [str(raw), format(Decimal(int(stored)) / 100, "f")]
-    elif kind == "datetime":
-        moment = datetime.fromtimestamp(int(stored), UTC)
-        candidates = [moment.strftime("%Y-%m-%dT%H:%M:%SZ"), moment.strftime("%Y-%m-%d")]
-        if flt.op == "eq":
-            candidates = candidates[:1]  # a date alone would mean the whole day: still true, but vaguer
-    elif kind == "date":
-        candidates = [str(stored), f"{stored}T00:00:00Z"]
-    else:
-        candidates = [str(stored)]
+    if flt.field.kind == "datetime" and flt.op == "eq":
+        candidates = candidates[:1]  # a date alone would mean the whole day: still true, but vaguer
     return [c for c in dict.fromkeys(candidates) if valid(flt.schema, c)]
 
 
 def holds(flt: FilterDecl, wire: str, item: Any) -> bool:
     """Whether ``item`` passes filter ``flt`` with value ``wire`` (the x-paymock semantics)."""
-    stored = flt.column.extract(item)
-    if flt.null_literal is not None and wire == flt.null_literal:
-        return stored is None
-    if stored is None:
-        return False
-    ctype = flt.column.ctype
+    return satisfies(flt.field, flt.op, wire, item, flt.null_literal)
+
+
+def shown(flt: FilterDecl, item: Any) -> Value:
+    """The item's value of the filtered field as the kit reads it (``None`` when unreadable)."""
     try:
-        start, end = ctype.bound(wire, "start"), ctype.bound(wire, "end")
-        if flt.op == "gte":
-            return bool(start is not None and stored >= start)  # type: ignore[operator]
-        if flt.op == "lte":
-            return bool(end is not None and stored <= end)  # type: ignore[operator]
-        if start != end:  # a date against a date-time column: the whole day
-            return bool(start is not None and end is not None and start <= stored <= end)  # type: ignore[operator]
-        return stored == start
-    except (TypeError, ValueError):
-        return False
+        return flt.field.value(item)
+    except Unreadable:
+        return None
 
 
 def choices(filters: Sequence[FilterDecl], items: Sequence[Any]) -> dict[str, list[str]]:
@@ -116,22 +88,15 @@ def filter_sets(
     return draw()
 
 
-def signed_orders(sort: SortDecl) -> st.SearchStrategy[SortChoice]:
-    """Draw a signed-fields order: up to ``max_fields`` distinct fields, each ascending, descending or bare."""
-
-    @st.composite
-    def draw(draw_value: st.DrawFn) -> SortChoice:
-        names = draw_value(
-            st.lists(st.sampled_from(sorted(sort.fields)), min_size=1, max_size=sort.max_fields, unique=True)
-        )
-        return sort.signed([(name, draw_value(st.sampled_from(["asc", "desc", "bare"]))) for name in names])
-
-    return draw()
-
-
-def key_of(keys: Sequence[SortKey], item: Any) -> tuple[SqlValue, ...]:
-    """The values an item is sorted by."""
-    return tuple(k.column.extract(item) for k in keys)
+def key_of(keys: Sequence[SortKey], item: Any) -> tuple[Value, ...]:
+    """The values an item is sorted by (``None`` for a value that cannot be read)."""
+    out: list[Value] = []
+    for key in keys:
+        try:
+            out.append(key.field.value(item))
+        except Unreadable:
+            out.append(None)
+    return tuple(out)
 
 
 def out_of_order(keys: Sequence[SortKey], a: Any, b: Any) -> bool:

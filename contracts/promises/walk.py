@@ -137,6 +137,10 @@ class Walker:
         floor = math.ceil(len(ref.items) / self.SMALL_WALK_PAGES) if ref.complete else largest // 2
         return max(1, min(largest, max(size, floor)))
 
+    def walked(self, lst: ListDecl) -> list[Walk]:
+        """Every walk of ``lst`` made so far, by any promise and as any tenant."""
+        return [w for (label, *_), w in self._cache.items() if label == lst.op.label]
+
     def walk(self, lst: ListDecl, plan: Plan, access: Access | None = None, *, pages: int | None = None) -> Walk:
         """Every page of ``plan`` (cached); ``pages`` stops earlier (a walk that stops so is not complete)."""
         access = access or self.ctx.access
@@ -196,26 +200,26 @@ class Walker:
     ) -> tuple[str, str] | None:
         """How to ask for the next page: ``("url", link)``, ``("cursor", id)``, ``("position", n)``; None at the end."""
         paging, env = lst.paging, lst.envelope
-        if paging.style == "none":
+        if not paging.paginated:
             return None
         if env.has("next_url"):
             link = env.get(body, "next_url")
             return ("url", str(link)) if link else None
-        if paging.style == "cursor":
+        if paging.position == "id":
             more = env.get(body, "has_more") if env.has("has_more") else None
             cursor = env.get(body, "next_cursor") if env.has("next_cursor") else None
             if more is False or (more is None and not cursor):
                 return None
-            if not cursor and items:
+            if not cursor and items and not paging.inclusive:
                 cursor = items[-1].get(lst.collection.id_field) if isinstance(items[-1], Mapping) else None
             return ("cursor", str(cursor)) if cursor else None
         page_size = size or paging.default or len(items)
-        if paging.style == "offset":
+        if paging.position == "offset":
             offset = int(query.get(paging.position_param or "", 0) or 0)
             total = env.get(body, "total")
             more = offset + len(items) < total if isinstance(total, int) else len(items) >= page_size > 0
             return ("position", str(offset + page_size)) if more else None
-        if paging.style == "page-number":
-            page = int(query.get(paging.position_param or "", 1) or 1)
+        if paging.position == "page":
+            page = int(query.get(paging.position_param or "", paging.first) or paging.first)
             return ("position", str(page + 1)) if len(items) >= page_size > 0 else None
         return None

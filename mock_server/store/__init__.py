@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mock_server.errors import StoreError
 from mock_server.store.base import (
     CREATION,
     OPERATORS,
@@ -63,10 +64,25 @@ __all__ = [
 ]
 
 
+#: URL schemes of the PostgreSQL backend.
+POSTGRESQL_SCHEMES = ("postgresql://", "postgres://")
+
+
 def open_store(target: str | Path) -> BaseStore:
     """The store a target names: a ``postgresql://`` URL, ``:memory:``, or a SQLite data file's path.
 
     Raises:
-        StoreError: The target cannot be opened (another paymock data version's file, say).
+        StoreError: The target cannot be opened (another paymock data version's file, say; or the
+            PostgreSQL backend is not installed).
+        StoreUnavailableError: A PostgreSQL URL whose server cannot be reached.
     """
+    if isinstance(target, str) and target.startswith(POSTGRESQL_SCHEMES):
+        try:
+            from mock_server.store.postgresql import PostgreSQLStore
+        except ImportError as exc:
+            raise StoreError(
+                f"the PostgreSQL store needs psycopg and psycopg-pool ({exc}); "
+                "install them with: pip install 'paymock[postgresql]'"
+            ) from None
+        return PostgreSQLStore(target)
     return SQLiteStore(target)

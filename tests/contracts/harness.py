@@ -8,6 +8,7 @@ shapes, and the sandbox credentials the mock publishes. They never reach into th
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -393,7 +394,7 @@ class NestedListHoldsStranger(Fault):
         top = self.inner.get("/exsited/api/v3/payments?limit=100", headers={"Authorization": auth}).get_json()
         invoice = req.path.split("/")[-2]
         stranger = next(p for p in top["payments"] if p["invoices"] and p["invoices"][0]["code"] != invoice)
-        found[1].append(stranger)
+        found[1].insert(1, stranger)  # next to its twin: the order still holds
         resp.set_json(found[0])
 
 
@@ -461,6 +462,100 @@ class MarkPaidCrashes(Fault):
             resp.set_json({"success": False, "error": {"code": "BAD_GATEWAY", "message": "upstream failed"}})
 
 
+# -- blind spots of the kit before issue 20: a list only reachable with known IDs, completeness -----
+
+
+def _zutax_ledger(req: Req, resp: Resp) -> tuple[Any, list[Any]] | None:
+    """The entries of a zutax invoice's ledger answer (a bare JSON list), or None for any other answer."""
+    found = _list(resp)
+    return found if req.path.startswith("/zutax/") and req.path.endswith("/payments") and found else None
+
+
+class LedgerAmountIsNumber(Fault):
+    """ZuTax's ``amount`` (a decimal string) is sent as a number."""
+
+    api, breaks = "zutax", ("response_schema_conformance",)
+
+    def on_response(self, req: Req, resp: Resp) -> None:
+        found = _zutax_ledger(req, resp)
+        if found:
+            for item in found[1]:
+                item["amount"] = float(item["amount"])
+            resp.set_json(found[0])
+
+
+class LedgerIdMissing(Fault):
+    """ZuTax's ledger entries come without their required ``id``."""
+
+    api, breaks = "zutax", ("response_schema_conformance",)
+
+    def on_response(self, req: Req, resp: Resp) -> None:
+        found = _zutax_ledger(req, resp)
+        if found:
+            for item in found[1]:
+                item.pop("id", None)
+            resp.set_json(found[0])
+
+
+class LedgerIdNull(Fault):
+    """ZuTax's ledger entries carry ``id: null``."""
+
+    api, breaks = "zutax", ("response_schema_conformance", "ids_unique")
+
+    def on_response(self, req: Req, resp: Resp) -> None:
+        found = _zutax_ledger(req, resp)
+        if found:
+            for item in found[1]:
+                item["id"] = None
+            resp.set_json(found[0])
+
+
+class LedgerEntryRepeated(Fault):
+    """ZuTax's ledger lists its first entry twice."""
+
+    api, breaks = "zutax", ("ids_unique",)
+
+    def on_response(self, req: Req, resp: Resp) -> None:
+        found = _zutax_ledger(req, resp)
+        if found and found[1]:
+            found[1].insert(1, dict(found[1][0]))  # next to itself: the order still holds
+            resp.set_json(found[0])
+
+
+class LedgerHoldsOtherTenant(Fault):
+    """ZuTax's ledger holds an entry of the other tenant (its ``tenant_id`` says so)."""
+
+    api, breaks = "zutax", ("items_belong_to_tenant",)
+
+    def on_response(self, req: Req, resp: Resp) -> None:
+        found = _zutax_ledger(req, resp)
+        if not (found and found[1]):
+            return
+        stranger = dict(found[1][0])
+        stranger["id"] = str(uuid.UUID(int=uuid.UUID(stranger["id"]).int ^ 1))
+        mine = {self.credentials(t)["selectors"]["tenant_id"] for t in (0, 1)}
+        stranger["tenant_id"] = next(t for t in mine if t != stranger["tenant_id"])
+        found[1].insert(1, stranger)  # next to its twin: the order still holds
+        resp.set_json(found[0])
+
+
+class FilterDropsSomeMatches(Fault):
+    """A filtered list of payments leaves out the matches due before a date, as a stray default bound would.
+
+    Every item it returns does match, and pages, sizes and counts agree with each other: only a
+    comparison with the unfiltered list shows the matches that are missing.
+    """
+
+    api, breaks = "flexportal", ("filters_hold",)
+    FILTERS: ClassVar[set[str]] = {"status", "customerId", "rentalId", "billingGroupId", "dueDateTo"}
+
+    def on_request(self, req: Req) -> None:
+        query = req.query()
+        if req.path == "/flexportal/v1/payments" and self.FILTERS & set(query) and "dueDateFrom" not in query:
+            query["dueDateFrom"] = "2026-09-01"
+            req.set_query(query)
+
+
 class HiddenAdmin(Fault):
     """Not a fault: hides ``/__paymock/``, so the mock looks like any vendor's server."""
 
@@ -497,16 +592,20 @@ FAULTS: list[type[Fault]] = [
     HeaderAgainstItsSchema,
     MissingRequiredHeaderAccepted,
     MarkPaidCrashes,
+    LedgerAmountIsNumber,
+    LedgerIdMissing,
+    LedgerIdNull,
+    LedgerEntryRepeated,
+    LedgerHoldsOtherTenant,
+    FilterDropsSomeMatches,
 ]
 
 
 def zutax_invoice(server: MockServer) -> str:
-    """An invoice of zutax's first tenant that has payments, read from the seeded store.
+    """An invoice of zutax's first tenant that has payments, as the mock's credentials name it.
 
     ZuTax offers no operation that lists invoices, so a real user would know one from elsewhere;
     the test plays that user.
     """
-    spec = next(s for s in server.served.specs if s.name == "zutax")
-    collection = spec.collections["invoice_payments"]
-    values = server.served.store.sample(collection.table, 1, collection.columns["invoice"].key, 1)
-    return str(values[0])
+    credentials = Client(server.app).get("/__paymock/credentials").get_json()
+    return str(credentials["zutax"]["tenants"][0]["params"]["invoice_id"])

@@ -107,3 +107,39 @@ def test_list_checks_names_every_check_with_its_promise() -> None:
     assert result.exit_code == 0
     assert "tenant_isolation" in result.output and "One tenant cannot" in result.output
     assert "state_changes_visible" in result.output and "(changes state)" in result.output
+
+
+def test_a_check_that_saw_no_successful_answer_is_not_exercised_and_exits_3(
+    paymock_mock: MockServer, tmp_path: Path
+) -> None:
+    junit = tmp_path / "junit.xml"
+    # An invoice no tenant has: every request to the ledger is answered 404.
+    absent = "00000000-0000-4000-8000-000000000000"
+
+    result = CliRunner().invoke(
+        main,
+        [
+            "check",
+            "zutax",
+            "--url",
+            paymock_mock.base("zutax"),
+            "--param",
+            f"invoice_id={absent}",
+            "--checks",
+            "response_schema_conformance,not_a_server_error",
+            "--seed",
+            "2",
+            "--max-examples",
+            "5",
+            "--junit-xml",
+            str(junit),
+        ],
+    )
+
+    assert result.exit_code == 3, result.output
+    assert "1 passed, 1 not exercised" in result.output
+    assert "not exercised: response_schema_conformance on GET /api/v1/tenants/" in result.output
+    errors = list(ET.parse(junit).getroot().iter("error"))
+    assert [e.get("type") for e in errors] == ["NotExercised"] and "no request got a 2xx" in (
+        errors[0].get("message") or ""
+    )

@@ -1,14 +1,14 @@
-"""The kit raises no false alarm: every API of paymock's mock keeps its contract."""
+"""The kit raises no false alarm: every API of paymock's mock keeps its contract, on either store."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from harness import zutax_invoice
 
 from contracts import Report
-from contracts.testing import MockServer
+from contracts.testing import DEFAULT_PAYMENTS, MockServer
 
 SEED = 20261101
 
@@ -60,14 +60,25 @@ MUST_RUN = {
 }
 
 
+@pytest.fixture(scope="module")
+def postgresql_mock(request: pytest.FixtureRequest) -> Iterator[MockServer]:
+    """The mock in this process, its state in a database of the embedded PostgreSQL server."""
+    url = request.getfixturevalue("postgres").database("kit")
+    with MockServer(payments=DEFAULT_PAYMENTS, store=url) as server:
+        yield server
+    server.served.close()
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
 @pytest.mark.parametrize("api", sorted(MUST_RUN))
 def test_every_api_of_the_mock_keeps_its_contract(
-    paymock_mock: MockServer, paymock_check: Callable[..., Report], api: str
+    paymock_mock: MockServer, paymock_check: Callable[..., Report], api: str, store: str, request: pytest.FixtureRequest
 ) -> None:
+    mock = paymock_mock if store == "sqlite" else request.getfixturevalue("postgresql_mock")
     # zutax cannot list its invoices, so the user names one, as they would for a real sandbox.
-    params = [f"invoice_id={zutax_invoice(paymock_mock)}"] if api == "zutax" else []
+    params = [f"invoice_id={zutax_invoice(mock)}"] if api == "zutax" else []
 
-    report = paymock_check(api, seed=SEED, params=params)
+    report = paymock_check(api, url=mock.base(api), seed=SEED, params=params)
 
     report.assert_ok()
     passed = {o.check for o in report.outcomes if o.status == "passed"}

@@ -57,14 +57,14 @@ def test_envelope_paths_include_links_behind_when() -> None:
 def test_declarations_carry_zuoras_signed_two_key_sort() -> None:
     (payments,) = load_contract("zuora").lists
     sort = payments.sort
-    assert sort is not None and sort.style == "signed-fields" and sort.max_fields == 2
+    assert sort is not None and sort.style == "signed-fields" and sort.max_terms == 2
 
-    choice = sort.signed([("amount", "asc"), ("number", "desc")])
+    choice = sort.choice([sort.term("-amount"), sort.term("+number")])
 
     assert choice.value == "-amount,+number"
     assert [k.describe() for k in choice.keys] == ["amount asc", "number desc"]
-    assert sort.signed([("amount", "bare")]).keys[0].descending
-    assert payments.paging.style == "page-number" and payments.paging.maximum == 40 and not payments.paging.cap
+    assert sort.term("amount").keys[0].descending
+    assert payments.paging.position == "page" and payments.paging.maximum == 40 and not payments.paging.cap
 
 
 def test_range_filters_treat_a_date_as_the_whole_day() -> None:
@@ -83,7 +83,7 @@ def test_range_filters_treat_a_date_as_the_whole_day() -> None:
 def test_order_allows_ties_and_never_blames_nulls() -> None:
     (payments,) = load_contract("zuora").lists
     assert payments.sort is not None
-    keys = payments.sort.signed([("amount", "desc")]).keys
+    keys = payments.sort.term("+amount").keys
 
     assert not out_of_order(keys, {"amount": 5}, {"amount": 5})
     assert not out_of_order(keys, {"amount": 5}, {"amount": 4})

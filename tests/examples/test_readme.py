@@ -41,5 +41,8 @@ def test_readme_example_runs(script: str, server: LiveServer) -> None:
         days = [line.split()[2] for line in out.splitlines() if line.startswith("day ")]
         assert days[0] == "failed" and "processing" in days and days[-1] == "paid"
         assert '"restored"' in out and '"deleted":1' in out
+    if "Limit=2" in script:
+        # The misspelt parameter is named, and the page is the one `limit=1` asks for.
+        assert "Paymock-Ignored-Parameters: Limit\n" in out and '"count":1' in out
     if "Zuora-Track-Id" in script:
         assert "Zuora-Track-Id: demo-1" in out and "Content-Encoding: gzip" in out

@@ -22,12 +22,18 @@ from live import AS_OF
 
 from mock_server.actions import ListAction
 from mock_server.sandbox import Sandbox
-from mock_server.sorting import DirectionSort, FixedSort, SignedFieldsSort, SortKey
+from mock_server.sorting import SignedFieldsSort, SortKey
 from mock_server.spec import OperationSpec
 from mock_server.store import Condition, SQLiteStore
 from mock_server.store.sqlite import sql as spelled
 
 Served = Sandbox
+
+
+@pytest.fixture(scope="module")
+def served(sqlite_served: Sandbox) -> Sandbox:
+    """These tests read SQLite's plans: the SQLite store only."""
+    return sqlite_served
 
 
 def _list_operations(served: Served) -> Iterator[tuple[str, OperationSpec, ListAction]]:
@@ -38,17 +44,10 @@ def _list_operations(served: Served) -> Iterator[tuple[str, OperationSpec, ListA
 
 
 def _orders(action: ListAction) -> list[list[SortKey]]:
-    sorter = action.sorter
-    if sorter is None:
+    """Every order the list can be asked for, the default first, as its sorter declares them."""
+    if action.sorter is None:
         return [[]]
-    if isinstance(sorter, FixedSort):
-        return [list(sorter.keys)]
-    if isinstance(sorter, DirectionSort):
-        return [sorter.order(None), *(sorter.order(v) for v in sorter.values)]
-    if isinstance(sorter, SignedFieldsSort):
-        fields = [sorter.order(f"{op}{name}") for name in sorter.fields for op in (sorter.ascending, sorter.descending)]
-        return [sorter.order(None), *fields]
-    raise AssertionError(f"unknown sorter {sorter!r}")
+    return [list(order) for order in action.sorter.declaration().orders]
 
 
 @contextmanager

@@ -119,9 +119,10 @@ def test_exsited_offset_walk(app: Flask, limit: int, order: str | None) -> None:
 COLUMNS = "c_status, c_customerId, c_rentalId, c_billingGroupId, c_dueDate, c_createdAt"
 
 
-def test_cursor_walk_survives_inserts_between_pages(app: Flask, served: Sandbox) -> None:
+def test_cursor_walk_survives_inserts_between_pages(sqlite_served: Sandbox) -> None:
     # Given a walk in progress, records created between its requests never make it skip or repeat
     # a record that existed when it started. (SQLite only: rows are inserted behind the mock's back.)
+    served, app = sqlite_served, sqlite_served.app()
     assert isinstance(served.store, SQLiteStore)
     s = Session(app.test_client(), "flexportal")
     before = _ids(walk(s, "flexportal", {}, 100))

@@ -66,10 +66,14 @@ def test_near_miss_instants_are_judged_by_the_general_parser(layout: str | None,
 
 def _decimal_cents(text: str) -> int | None:
     try:
-        cents = int((Decimal(text) * 100).to_integral_value())
+        amount = Decimal(text)
     except InvalidOperation:
         return None
-    return max(-MONEY_LIMIT, min(MONEY_LIMIT, cents))  # what SQLite can store, in order
+    if not amount.is_finite():
+        return None
+    if amount.copy_abs() >= Decimal(MONEY_LIMIT) / 100:  # what a store can hold, in order (before scaling overflows)
+        return MONEY_LIMIT if amount > 0 else -MONEY_LIMIT
+    return int((amount * 100).to_integral_value())
 
 
 @given(
@@ -85,6 +89,8 @@ def _decimal_cents(text: str) -> int | None:
 @example(value=0.125).via("a float exactly on a half cent")
 @example(value="269.10").via("an amount as text, as two APIs show them")
 @example(value=69.0).via("an amount as a number")
+@example(value="1e999999999").via("an amount past Decimal's exponent limit once scaled")
+@example(value="-1e99999999").via("an amount of a hundred million digits")
 def test_money_shortcut_agrees_with_decimal(value: object) -> None:
     assert MONEY(value, None) == _decimal_cents(str(value))
     assert MONEY(value, None) == _decimal_cents(str(value))  # again: now from the amounts already read

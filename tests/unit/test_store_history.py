@@ -5,13 +5,14 @@ restore gives back every row, document and metadata value as it was saved.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from stores import fill
 
-from mock_server.store import ID, BaseStore, Condition, SQLiteStore, TableSpec
+from mock_server.store import ID, BaseStore, Condition, TableSpec, open_store
 
 TABLE = TableSpec("r_unit_history", (("kind", "text"), ("rank", "integer")), (("kind",),))
 ROWS = 40
@@ -22,10 +23,13 @@ def _record(i: int) -> tuple[int, tuple[Any, ...]]:
     return (1 + i % 2, (f"id{i}", facts, b'{"i":%d}' % i, "ab"[i % 2], i))
 
 
-@pytest.fixture
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BaseStore]:
-    """A store of two tenants' rows, seeded."""
-    store = SQLiteStore(tmp_path_factory.mktemp("history") / "unit.sqlite3")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BaseStore]:
+    """A store of two tenants' rows, seeded (each test runs on both backends)."""
+    if request.param == "sqlite":
+        store = open_store(tmp_path / "unit.sqlite3")
+    else:
+        store = open_store(request.getfixturevalue("postgres").database("history"))
     fill(store, TABLE, [_record(i) for i in range(ROWS)], tenants=2)
     yield store
     store.close()

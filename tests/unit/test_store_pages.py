@@ -2,12 +2,13 @@
 
 Every paginator reads its page through :meth:`BaseStore.page` (documents joined by the database,
 IDs as a JSON array); :meth:`BaseStore.select` is the plain per-row query. Both must give the same
-records in the same order for every shape of list query the paginators make.
+records in the same order for every shape of list query the paginators make, on every store.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,7 @@ from hypothesis import strategies as st
 from stores import fill
 
 from mock_server.sorting import SortKey
-from mock_server.store import DOC, ID, KEYS, Condition, Page, Row, TableSpec
-from mock_server.store import SQLiteStore as Store
+from mock_server.store import DOC, ID, KEYS, BaseStore, Condition, Page, Row, TableSpec, open_store
 from mock_server.store.sqlite import DEEP_OFFSET
 
 TABLE = TableSpec(
@@ -34,13 +34,42 @@ DOCS = [
 ]
 
 
+Store = BaseStore
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def kind(request: pytest.FixtureRequest) -> str:
+    """The store these tests run on (each runs on both)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def new_store(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], BaseStore]]:
+    """Opens a new, empty store of the kind under test (closed after the test)."""
+    opened: list[BaseStore] = []
+
+    def opening() -> BaseStore:
+        if kind == "sqlite":
+            store = open_store(tmp_path / "unit.sqlite3")
+        else:
+            store = open_store(request.getfixturevalue("postgres").database("unit"))
+        opened.append(store)
+        return store
+
+    yield opening
+    for store in opened:
+        store.close()  # a PostgreSQL pool left to the garbage collector may be collected in its own thread
+
+
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
-    store = Store(tmp_path_factory.mktemp("pages") / "pages.sqlite3")
+def store(kind: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    target = tmp_path_factory.mktemp("pages") / "pages.sqlite3" if kind == "sqlite" else None
+    store = open_store(target or request.getfixturevalue("postgres").database("pages"))
     rows = [(IDS[i], b"{}", DOCS[i], "abc"[i % 3], (i * 37) % 11, f"2024-01-{1 + i % 28:02d}") for i in range(300)]
     # Records of two tenants, interleaved in creation order; a third tenant has none.
     fill(store, TABLE, [(_tenant_of(i), row) for i, row in enumerate(rows)], tenants=3)
-    return store
+    yield store
+    store.close()
 
 
 def _tenant_of(i: int) -> int:
@@ -129,8 +158,8 @@ def test_an_empty_page_has_no_documents(store: Store) -> None:
     assert (page.count, page.ids, page.items()) == (0, [], b"[]")
 
 
-def test_a_document_holding_the_separator_is_read_row_by_row(tmp_path: Path) -> None:
-    store = Store(tmp_path / "odd.sqlite3")
+def test_a_document_holding_the_separator_is_read_row_by_row(new_store: Callable[[], BaseStore]) -> None:
+    store = new_store()
     table = TableSpec("r_unit_odd", (("rank", "integer"),))
     docs = [b'{"a":1}', b'{"b":"\x1e"}', b'{"c":3}']  # the second holds a raw separator byte
     fill(store, table, [(1, (f"o{i}", b"{}", doc, i)) for i, doc in enumerate(docs)])
@@ -140,8 +169,8 @@ def test_a_document_holding_the_separator_is_read_row_by_row(tmp_path: Path) -> 
     assert page.head(2).items() == b"[" + b",".join(docs[:2]) + b"]"
 
 
-def test_deep_pages_come_from_the_cached_order_as_pages(tmp_path: Path) -> None:
-    store = Store(tmp_path / "deep.sqlite3")
+def test_deep_pages_come_from_the_cached_order_as_pages(new_store: Callable[[], BaseStore]) -> None:
+    store = new_store()
     table = TableSpec("r_unit_deep", (("rank", "integer"),), (("rank", "pk"),))
     fill(store, table, [(1, (f"d{i}", b"{}", b'{"i":%d}' % i, i % 13)) for i in range(DEEP_OFFSET + 300)])
     order: list[SortKey] = [("rank", True)]
@@ -182,9 +211,11 @@ def test_an_equality_filter_on_an_order_key_gives_the_same_keyset_pages(
     assert got == expected
 
 
-def test_a_keyset_walk_of_the_null_rows_sorted_by_that_column_reads_them_all(tmp_path: Path) -> None:
+def test_a_keyset_walk_of_the_null_rows_sorted_by_that_column_reads_them_all(
+    new_store: Callable[[], BaseStore],
+) -> None:
     # In a row value, a null key made every later page empty: (NULL, pk) > (NULL, ?) is never true.
-    store = Store(tmp_path / "nulls.sqlite3")
+    store = new_store()
     table = TableSpec("r_unit_nulls", (("ref", "text"),), (("ref", "pk"),))
     fill(store, table, [(1, (f"n{i}", b"{}", b"{}", None if i % 2 else f"r{i}")) for i in range(30)])
     null = Condition("ref", "null")
@@ -200,8 +231,8 @@ def test_a_keyset_walk_of_the_null_rows_sorted_by_that_column_reads_them_all(tmp
     assert seen == [f"n{i}" for i in range(1, 30, 2)]
 
 
-def test_reset_restores_each_tenants_changed_rows_into_its_own_table(tmp_path: Path) -> None:
-    store = Store(tmp_path / "reset.sqlite3")
+def test_reset_restores_each_tenants_changed_rows_into_its_own_table(new_store: Callable[[], BaseStore]) -> None:
+    store = new_store()
     table = TableSpec("r_unit_reset", (("kind", "text"), ("rank", "integer")))
     fill(store, table, [(t, (f"t{t}-{i}", b"{}", b'{"v":%d}' % i, "a", i)) for t in (1, 2) for i in range(5)], 2)
 
@@ -220,3 +251,54 @@ def test_reset_restores_each_tenants_changed_rows_into_its_own_table(tmp_path: P
         assert store.select(table.name, tenant, kind_b, [], None) == []
         row = store.find(table.name, tenant, f"t{tenant}-3", [("rank", False)])
         assert row is not None and (row[DOC], row[KEYS]) == (b'{"v":3}', 3)
+
+
+@pytest.fixture(scope="module")
+def both(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[BaseStore, BaseStore]]:
+    """The same records in a SQLite store and in a PostgreSQL store."""
+    stores = (
+        open_store(tmp_path_factory.mktemp("both") / "both.sqlite3"),
+        open_store(request.getfixturevalue("postgres").database("both")),
+    )
+    rows = [(IDS[i], b"{}", DOCS[i], "abc"[i % 3], (i * 37) % 11, f"2024-01-{1 + i % 28:02d}") for i in range(300)]
+    for store in stores:
+        fill(store, TABLE, [(_tenant_of(i), row) for i, row in enumerate(rows)], tenants=3)
+    yield stores
+    for store in stores:
+        store.close()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    order=orders,
+    where=st.one_of(conditions, fixing.map(lambda c: [c])),
+    at=st.one_of(st.none(), st.integers(0, 299)),
+    inclusive=st.booleans(),
+    reverse=st.booleans(),
+    limit=st.one_of(st.none(), st.integers(0, 80)),
+    offset=st.integers(0, 320),
+)
+def test_both_stores_give_the_same_pages(
+    both: tuple[BaseStore, BaseStore],
+    order: list[SortKey],
+    where: list[Condition],
+    at: int | None,
+    inclusive: bool,
+    reverse: bool,
+    limit: int | None,
+    offset: int,
+) -> None:
+    """SQLite and PostgreSQL order, filter, cut and walk pages alike (nulls, ties and text order included)."""
+    pages = []
+    for store in both:
+        if at is None:
+            page = store.page(TABLE.name, 1, where, order, limit, offset=offset, ids=True)
+        else:
+            tenant, anchor = _anchor(store, at, order)
+            page = store.page(
+                TABLE.name, tenant, where, order, limit or 1, after=(anchor, inclusive), reverse=reverse, ids=True
+            )
+        pages.append((page.ids, page.items(), store.count(TABLE.name, 1, where)))
+    assert pages[0] == pages[1]

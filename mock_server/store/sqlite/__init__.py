@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from mock_server.store.sqlite.base import DEEP_OFFSET, SQLiteStore
+from mock_server.store.sqlite.base import SQLiteStore
+from mock_server.store.sqlite.reads import DEEP_OFFSET
 
 __all__ = ["DEEP_OFFSET", "SQLiteStore"]

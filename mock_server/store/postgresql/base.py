@@ -1,0 +1,497 @@
+"""The PostgreSQL store: one state for several ``paymock serve`` replicas, on other machines too.
+
+The layout is the SQLite store's (a table of rows per collection and tenant, documents beside
+them, a shadow of original rows for reset), so tenants are kept apart by construction here too.
+What makes replicas one sandbox:
+
+- every cached result (counts, the ordered keys of deep offset pages) is keyed by its table's
+  generation, a counter in ``meta`` that every commit of any replica advances in the same
+  transaction, and read again for every list: a write through one replica is seen by the very
+  next request through any other;
+- a state change locks its record's row (``SELECT ... FOR UPDATE``) and reads its facts only
+  then, so of two racing changes from any replicas exactly one sees the record as it was;
+- the generation's row is locked first by every writer (changes and resets), so writers never
+  wait for each other in opposite orders;
+- the connection is lost: the operation raises :class:`~mock_server.errors.StoreUnavailableError`
+  (answered with a 503 in the vendor's error shape) and the pool opens new connections once the
+  database is back.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from array import array
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import orjson
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from mock_server.errors import StoreError, StoreUnavailableError
+from mock_server.store.base import BaseStore, Change, Condition, Features, Revision, Snapshot, SortKey, TableSpec
+from mock_server.store.page import PK, SEP, Page, Row
+from mock_server.store.postgresql import snapshots, sql
+from mock_server.world import pack_facts, unpack_facts
+
+if TYPE_CHECKING:
+    from mock_server.store.postgresql.loader import PostgreSQLLoader
+
+SCHEMA_VERSION = "pg-1"
+#: Offsets from which pages are sliced from a cached ordering (as the SQLite store does).
+DEEP_OFFSET = 10_000
+DEEP_CACHE_SHAPES = 4
+SAMPLE_ROWS = 5000
+MAX_SQL_INT = 2**62
+#: Connections per serving process: one per thread of a worker is plenty.
+POOL_SIZE = 8
+#: Seconds to wait for a connection (new, or free in the pool) before answering 503.
+CONNECT_TIMEOUT = 10
+
+
+def describe(url: str) -> str:
+    """A URL without its password, for messages."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    user = f"{parts.username}@" if parts.username else ""
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{parts.scheme}://{user}{host}{parts.path}{query}"
+
+
+def _cause(exc: BaseException) -> str:
+    """The first line of a driver error: what went wrong, without a traceback."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+class PostgreSQLStore(BaseStore):
+    """Every API's collections in one PostgreSQL database, shared by every process of every replica.
+
+    Args:
+        url: A ``postgresql://`` connection URL.
+
+    Raises:
+        StoreUnavailableError: The database cannot be reached (the message names host and cause).
+        StoreError: The database holds another paymock data version.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.location = describe(url)
+        self.features = Features(shared=True)
+        self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
+        self._pid = 0
+        self._lock = threading.Lock()
+        self._counts: dict[tuple[Any, ...], tuple[int, int]] = {}
+        self._orders: OrderedDict[tuple[Any, ...], tuple[int, array[int]]] = OrderedDict()
+        try:
+            with psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT) as db:
+                # One replica at a time makes the schema (CREATE ... IF NOT EXISTS can race).
+                db.execute("SELECT pg_advisory_lock(hashtext('paymock schema'))")
+                try:
+                    for statement in (*sql.SCHEMA, *snapshots.SCHEMA):
+                        db.execute(statement)
+                    found = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+                    if found is None:
+                        db.execute("INSERT INTO meta VALUES ('schema_version', %s)", (SCHEMA_VERSION,))
+                finally:
+                    db.execute("SELECT pg_advisory_unlock(hashtext('paymock schema'))")
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailableError(f"cannot reach PostgreSQL at {self.location}: {_cause(exc)}") from None
+        except psycopg.Error as exc:
+            raise StoreError(f"{self.location}: {_cause(exc)}") from None
+        if found is not None and found[0] != SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.location} holds data of another paymock data version ({found[0]}, this is "
+                f"{SCHEMA_VERSION}); use another database, or drop its tables to let paymock seed it"
+            )
+
+    # -- connections -----------------------------------------------------------------------
+
+    def pool(self) -> ConnectionPool[psycopg.Connection[Any]]:
+        """This process's pool (a forked worker opens its own on first use)."""
+        pid = os.getpid()
+        if self._pool is None or self._pid != pid:
+            with self._lock:
+                if self._pool is None or self._pid != pid:
+                    self._pool = ConnectionPool(
+                        self.url,
+                        min_size=1,
+                        max_size=POOL_SIZE,
+                        timeout=CONNECT_TIMEOUT,
+                        kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
+                        open=True,
+                    )
+                    self._pid = pid
+        return self._pool
+
+    @contextmanager
+    def reading(self) -> Iterator[psycopg.Connection[Any]]:
+        """A connection in autocommit mode: each statement sees what every replica committed."""
+        try:
+            with self.pool().connection() as db:
+                yield db
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise StoreUnavailableError(f"lost PostgreSQL at {self.location}: {_cause(exc)}") from None
+
+    @contextmanager
+    def transaction(self) -> Iterator[psycopg.Connection[Any]]:
+        """A connection inside one transaction (committed on leaving, rolled back on an exception)."""
+        with self.reading() as db, db.transaction():
+            yield db
+
+    def close(self) -> None:
+        """Close this process's pool (a new one opens on next use)."""
+        pool, self._pool = self._pool, None
+        if pool is not None and self._pid == os.getpid():
+            pool.close()
+
+    # -- meta ------------------------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        """A value from the meta table."""
+        with self.reading() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = %s", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, values: Mapping[str, str]) -> None:
+        """Set meta values in one transaction."""
+        with self.transaction() as db:
+            write_meta(db, values)
+
+    def generation(self, table: str) -> int:
+        """The table's generation, as committed by any replica."""
+        with self.reading() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = %s", (f"generation:{table}",)).fetchone()
+        return int(row[0]) if row is not None else 0
+
+    @staticmethod
+    def bump(db: psycopg.Connection[Any], table: str, rows: int = 1) -> None:
+        """Inside a transaction: advance ``table``'s generation by ``rows`` (at least one), locking it."""
+        step = max(1, rows)
+        db.execute(sql.bump(), (f"generation:{table}", str(step), step))
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def select(
+        self,
+        table: str,
+        tenant: int,
+        conditions: Sequence[Condition],
+        order: Sequence[SortKey],
+        limit: int | None,
+        offset: int = 0,
+        after: tuple[Row, bool] | None = None,
+        reverse: bool = False,
+    ) -> list[Row]:
+        """Rows of one tenant that meet every condition, in ``order`` (see :meth:`BaseStore.select`)."""
+        query = self._listing(table, tenant, conditions, order, limit, offset, after, reverse)
+        if isinstance(query, list):
+            return query
+        text, args, _ = query
+        with self.reading() as db:
+            return [tuple(r) for r in db.execute(text, args).fetchall()]
+
+    def page(
+        self,
+        table: str,
+        tenant: int,
+        conditions: Sequence[Condition],
+        order: Sequence[SortKey],
+        limit: int | None,
+        offset: int = 0,
+        after: tuple[Row, bool] | None = None,
+        reverse: bool = False,
+        *,
+        ids: bool = False,
+        documents: bool = True,
+    ) -> Page:
+        """The records :meth:`select` gives, joined by PostgreSQL into one row (see :meth:`BaseStore.page`)."""
+        query = self._listing(table, tenant, conditions, order, limit, offset, after, reverse, documents)
+        if isinstance(query, list):
+            return Page.of(query, ids)
+        text, args, outer = query
+        id_list = f"json_agg(id ORDER BY {outer})" if ids else "NULL"
+        docs = f"string_agg(doc, '\\x1e'::bytea ORDER BY {outer})" if documents else "NULL"
+        with self.reading() as db:
+            count, listed, joined = one(db, f"SELECT count(*), {id_list}, {docs} FROM ({text}) s", args)
+        joined = bytes(joined or b"")
+        if documents and count and joined.count(SEP) != count - 1:
+            # A document holding the separator is not JSON this store wrote; read it row by row.
+            return Page.of(self.select(table, tenant, conditions, order, limit, offset, after, reverse), ids)
+        return Page(count, list(listed or []) if ids else [], joined)
+
+    def _listing(
+        self,
+        table: str,
+        tenant: int,
+        conditions: Sequence[Condition],
+        order: Sequence[SortKey],
+        limit: int | None,
+        offset: int,
+        after: tuple[Row, bool] | None,
+        reverse: bool,
+        documents: bool = True,
+    ) -> tuple[str, tuple[Any, ...], str] | list[Row]:
+        """A list query's SQL, its arguments and its order as an outer query names it; or a deep page's rows."""
+        full = sql.full_order(order)
+        where, args = sql.where(conditions)
+        if after is None and not reverse and limit is not None and offset >= DEEP_OFFSET:
+            return self._deep_page(table, tenant, where, args, order, limit, offset)
+        if after is not None:
+            anchor, inclusive = after
+            fixed = {c.column: c.value for c in conditions if c.fixes is not None}
+            kw, kargs = sql.keyset(full, anchor, inclusive, reverse, fixed)
+            where += f" AND ({kw})"
+            args += kargs
+        walked = [(col, desc != reverse) for col, desc in full]
+        # The outer query names the order keys by their aliases (k0...), and the tie-breaker as pk.
+        outer_names = [f"k{i}" for i in range(len(order))] + ["pk"] * (len(full) - len(order))
+        rows = sql.rows(table, tenant)
+        doc = f'(SELECT doc FROM "d_{table}" d WHERE d.pk = m.pk)' if documents else "NULL::bytea"
+        query = (
+            f"SELECT m.pk, m.id, {doc} AS doc{sql.keys(order)} FROM {rows} m WHERE {where}"
+            f" ORDER BY {sql.order_by(walked)} LIMIT %s OFFSET %s"
+        )
+        args += (None if limit is None else min(limit, MAX_SQL_INT), min(offset, MAX_SQL_INT))
+        return query, args, sql.order_by(walked, outer_names)
+
+    def count(self, table: str, tenant: int, conditions: Sequence[Condition]) -> int:
+        """How many rows of a tenant meet every condition (cached until any replica's next write)."""
+        where, args = sql.where(conditions)
+        key = (table, tenant, where, args)
+        generation = self.generation(table)
+        cached = self._counts.get(key)
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        with self.reading() as db:
+            total = int(one(db, f"SELECT count(*) FROM {sql.rows(table, tenant)} WHERE {where}", args)[0])
+        if len(self._counts) >= 4096:
+            self._counts.clear()
+        self._counts[key] = (generation, total)
+        return total
+
+    def _deep_page(
+        self,
+        table: str,
+        tenant: int,
+        where: str,
+        args: tuple[Any, ...],
+        order: Sequence[SortKey],
+        limit: int,
+        offset: int,
+    ) -> list[Row]:
+        # OFFSET n steps over n index entries here too: past DEEP_OFFSET, the ordered keys of the
+        # query are read once per generation (of any replica's writes) and pages sliced from them.
+        key = (table, tenant, where, args, tuple(order))
+        generation = self.generation(table)
+        cached = self._orders.get(key)
+        rows = sql.rows(table, tenant)
+        if cached is None or cached[0] != generation:
+            ordered = sql.order_by(sql.full_order(order))
+            with self.reading() as db:
+                found = db.execute(f"SELECT pk FROM {rows} WHERE {where} ORDER BY {ordered}", args)
+                pks = array("q", (r[0] for r in found))
+            cached = (generation, pks)
+            self._orders[key] = cached
+            while len(self._orders) > DEEP_CACHE_SHAPES:
+                self._orders.pop(next(iter(self._orders)))
+        else:
+            self._orders.move_to_end(key)
+        start = min(offset, MAX_SQL_INT)
+        wanted = list(cached[1][start : start + limit])
+        if not wanted:
+            return []
+        with self.reading() as db:
+            found_rows = {
+                r[PK]: tuple(r)
+                for r in db.execute(
+                    f'SELECT m.pk, m.id, d.doc{sql.keys(order)} FROM {rows} m JOIN "d_{table}" d ON d.pk = m.pk'
+                    " WHERE m.pk = ANY(%s)",
+                    (wanted,),
+                )
+            }
+        return [found_rows[pk] for pk in wanted if pk in found_rows]
+
+    def find(self, table: str, tenant: int, id_: str, order: Sequence[SortKey] = ()) -> Row | None:
+        """The row of a tenant with this id, with its sort-key values for ``order``."""
+        with self.reading() as db:
+            r = db.execute(
+                f"SELECT m.pk, m.id, d.doc{sql.keys(order)} FROM {sql.rows(table, tenant)} m"
+                f' JOIN "d_{table}" d ON d.pk = m.pk WHERE m.id = %s',
+                (id_,),
+            ).fetchone()
+        return None if r is None else tuple(r)
+
+    def sample(self, table: str, tenant: int, column: str, n: int) -> list[Any]:
+        """Up to ``n`` distinct values of a column for one tenant, from its newest :data:`SAMPLE_ROWS` records."""
+        col = sql.column(column)
+        query = f"SELECT {col} FROM {sql.rows(table, tenant)} WHERE {col} IS NOT NULL ORDER BY pk DESC LIMIT %s"
+        with self.reading() as db:
+            values = dict.fromkeys(r[0] for r in db.execute(query, (SAMPLE_ROWS,)))
+        return list(values)[:n]
+
+    def exists(self, table: str, tenant: int, column: str, value: Any) -> bool:
+        """Whether any row of a tenant has ``column = value``."""
+        query = f"SELECT 1 FROM {sql.rows(table, tenant)} WHERE {sql.column(column)} = %s LIMIT 1"
+        with self.reading() as db:
+            return db.execute(query, (value,)).fetchone() is not None
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def update(self, table: TableSpec, tenant: int, id_: str, change: Change) -> bytes | None:
+        """Lock the record's row, read its facts, apply ``change``, write; one transaction.
+
+        A racing change of the same record, through any replica, waits for the lock and then
+        reads the facts this one wrote.
+        """
+        t, rows = table.name, sql.rows(table.name, tenant)
+        try:
+            with self.transaction() as db:
+                self.bump(db, t)  # the generation's row first: writers lock in one order
+                found = db.execute(f"SELECT pk FROM {rows} WHERE id = %s FOR UPDATE", (id_,)).fetchone()
+                if found is None:
+                    raise _NoSuchRecordError
+                pk = found[0]
+                (packed,) = one(db, f'SELECT facts FROM "d_{t}" WHERE pk = %s', (pk,))
+                facts, doc, columns = change(unpack_facts(bytes(packed)))
+                names = ", ".join(f"m.{sql.column(name)}" for name, _ in table.columns)
+                db.execute(
+                    f'INSERT INTO "o_{t}" SELECT m.pk, %s, m.id{", " + names if names else ""}, d.doc, d.facts'
+                    f' FROM {rows} m JOIN "d_{t}" d ON d.pk = m.pk WHERE m.pk = %s ON CONFLICT (pk) DO NOTHING',
+                    (tenant, pk),
+                )
+                if table.columns:
+                    sets = ", ".join(f"{sql.column(name)} = %s" for name, _ in table.columns)
+                    db.execute(f"UPDATE {rows} SET {sets} WHERE pk = %s", (*columns, pk))
+                db.execute(f'UPDATE "d_{t}" SET doc = %s, facts = %s WHERE pk = %s', (doc, pack_facts(facts), pk))
+                return doc
+        except _NoSuchRecordError:
+            return None
+
+    def changed(self, tables: Iterable[str]) -> int:
+        """How many records of ``tables`` differ from their seeded state (their shadows' count)."""
+        total = 0
+        with self.reading() as db:
+            for name in tables:
+                if one(db, "SELECT to_regclass(%s)", (f'"o_{name}"',))[0] is not None:  # seeded at all
+                    total += int(one(db, f'SELECT count(*) FROM "o_{name}"')[0])
+        return total
+
+    def reset(self, tables: Iterable[str]) -> int:
+        """Restore every changed row to its seeded state; returns how many rows were restored."""
+        with self.transaction() as db:
+            return self._reset(db, tables)
+
+    def _reset(self, db: psycopg.Connection[Any], tables: Iterable[str]) -> int:
+        restored = 0
+        for name in tables:
+            changed = int(one(db, f'SELECT count(*) FROM "o_{name}"')[0])
+            self.bump(db, name, changed)
+            if not changed:
+                continue
+            cols = [
+                r[0]
+                for r in db.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_name = %s"
+                    " ORDER BY ordinal_position",
+                    (f"o_{name}",),
+                )
+            ]
+            kept = [c for c in cols if c not in ("tenant", "doc", "facts")]
+            listed = ", ".join(f'"{c}"' for c in kept)
+            updates = ", ".join(f'"{c}" = excluded."{c}"' for c in kept if c != "pk")
+            for (tenant,) in db.execute(f'SELECT DISTINCT tenant FROM "o_{name}"').fetchall():
+                restored += db.execute(
+                    f'INSERT INTO {sql.rows(name, tenant)} ({listed}) SELECT {listed} FROM "o_{name}"'
+                    f" WHERE tenant = %s ON CONFLICT (pk) DO UPDATE SET {updates}",
+                    (tenant,),
+                ).rowcount
+            db.execute(f'UPDATE "d_{name}" d SET doc = o.doc, facts = o.facts FROM "o_{name}" o WHERE d.pk = o.pk')
+            db.execute(f'DELETE FROM "o_{name}"')
+        return restored
+
+    def revise(self, table: TableSpec, tenant: int, where: Sequence[Condition], change: Revision) -> int:
+        """Change every record of a tenant meeting any of ``where`` that ``change`` changes, in one transaction."""
+        with self.transaction() as db:
+            return snapshots.revise(db, self.bump, table, tenant, where, change)
+
+    # -- snapshots (store/postgresql/snapshots.py) -------------------------------------------
+
+    def save_snapshot(self, name: str, tables: Iterable[str], meta: Mapping[str, str], taken: int) -> Snapshot:
+        """Save the changed rows of ``tables`` and ``meta`` under ``name``."""
+        with self.transaction() as db:
+            return snapshots.save(db, name, tables, meta, taken)
+
+    def snapshots(self) -> list[Snapshot]:
+        """Every snapshot, by name."""
+        with self.reading() as db:
+            return snapshots.listing(db)
+
+    def restore_snapshot(self, name: str, tables: Iterable[str]) -> Snapshot | None:
+        """Reset ``tables`` and write snapshot ``name`` back, in one transaction (``None``: no such snapshot)."""
+        tables = list(tables)
+        with self.transaction() as db:
+            snapshot = snapshots.find(db, name)
+            if snapshot is None:
+                return None
+            self._reset(db, tables)
+            return snapshots.restore(db, self.bump, snapshot, tables)
+
+    def delete_snapshot(self, name: str) -> bool:
+        """Forget snapshot ``name``; whether there was one."""
+        with self.transaction() as db:
+            return snapshots.delete(db, name)
+
+    # -- entities and seeding ----------------------------------------------------------------
+
+    def entity(self, api: str, tenant: int, kind: str, seq: int) -> dict[str, Any]:
+        """Facts of one entity (customer, subscription, invoice, user) of a tenant."""
+        return _entity_cached(self, api, tenant, kind, seq)
+
+    def loader(self) -> PostgreSQLLoader:
+        """A bulk loader (see :class:`~mock_server.store.postgresql.loader.PostgreSQLLoader`)."""
+        from mock_server.store.postgresql.loader import PostgreSQLLoader
+
+        return PostgreSQLLoader(self)
+
+
+class _NoSuchRecordError(Exception):
+    """Leaves an update's transaction (rolled back) when the tenant has no such record."""
+
+
+def one(db: psycopg.Connection[Any], query: str, args: Sequence[Any] = ()) -> tuple[Any, ...]:
+    """The one row a query gives (an aggregate, a row known to exist)."""
+    row = db.execute(query, args).fetchone()
+    if row is None:
+        raise StoreError(f"expected a row from {query[:80]!r}, got none")
+    return tuple(row)
+
+
+def write_meta(db: psycopg.Connection[Any], values: Mapping[str, str]) -> None:
+    """Set meta values inside a transaction."""
+    with db.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            list(values.items()),
+        )
+
+
+@lru_cache(maxsize=65536)
+def _entity_cached(store: PostgreSQLStore, api: str, tenant: int, kind: str, seq: int) -> dict[str, Any]:
+    with store.reading() as db:
+        row = db.execute(
+            "SELECT facts FROM entities WHERE api = %s AND tenant = %s AND kind = %s AND seq = %s",
+            (api, tenant, kind, seq),
+        ).fetchone()
+    if row is None:
+        raise StoreError(f"{store.location}: {api} tenant {tenant} has no {kind} {seq}")
+    result: dict[str, Any] = orjson.loads(bytes(row[0]))
+    return result

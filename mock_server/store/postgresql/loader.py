@@ -1,0 +1,175 @@
+"""Seeding a PostgreSQL store: tables made anew, rows streamed in with COPY, indexes built last.
+
+Only one replica seeds at a time: the loader holds a session advisory lock for as long as it is
+open, and a replica that starts meanwhile waits for it, then finds the world seeded (the caller
+checks again once it holds the lock). The world's fingerprint is written last, in the
+transaction that finishes the load, so a half-seeded world is never served.
+
+Rendering workers (forked by :mod:`mock_server.seeding`) each open a connection of their own and
+``COPY`` their part straight into the tables; the seeding process has nothing to copy in.
+Indexes (primary keys included) are built after the load, several at once on as many
+connections as there are cores, each of which PostgreSQL may build with parallel workers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import psycopg
+
+from mock_server.errors import StoreUnavailableError
+from mock_server.store.base import TABLE_REPLACED, Loader, Part, Sink, TableSpec
+from mock_server.store.postgresql import snapshots, sql
+from mock_server.store.postgresql.base import CONNECT_TIMEOUT, PostgreSQLStore, one, write_meta
+
+#: The advisory lock that one seeding replica holds (any 64-bit number other tools are unlikely to use).
+SEED_LOCK = 0x7061796D6F636B  # "paymock"
+
+
+def _connect(store: PostgreSQLStore) -> psycopg.Connection[Any]:
+    """A connection of its own for bulk writes, which need not wait for the disk at each commit."""
+    try:
+        db = psycopg.connect(store.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+    except psycopg.OperationalError as exc:
+        raise StoreUnavailableError(f"cannot reach PostgreSQL at {store.location}: {exc}") from None
+    # A half-written world is never served (its fingerprint comes last): a crash may lose the
+    # last commits, which the next seed redoes.
+    db.execute("SET synchronous_commit = off")
+    return db
+
+
+class PostgreSQLLoader(Loader):
+    """Seeds a :class:`PostgreSQLStore`, holding the seeding lock while open."""
+
+    def __init__(self, store: PostgreSQLStore) -> None:
+        self.store = store
+        self._db: psycopg.Connection[Any] | None = None
+
+    @property
+    def db(self) -> psycopg.Connection[Any]:
+        """The loader's own connection (which holds the lock)."""
+        if self._db is None:
+            raise RuntimeError("use the loader as a context manager: `with store.loader() as loader:`")
+        return self._db
+
+    def __enter__(self) -> PostgreSQLLoader:
+        self._db = _connect(self.store)
+        self._db.execute("SELECT pg_advisory_lock(%s)", (SEED_LOCK,))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        db, self._db = self._db, None
+        if db is not None:
+            try:
+                db.execute("SELECT pg_advisory_unlock(%s)", (SEED_LOCK,))
+            finally:
+                db.close()
+
+    @property
+    def scratch(self) -> str | None:
+        """Workers write to the database itself: no scratch files."""
+        return None
+
+    def begin(self, api: str, tables: Sequence[TableSpec]) -> None:
+        """Drop ``api``'s entities, fingerprint and tables (every tenant's); make them anew, empty."""
+        with self.db.transaction():
+            self.db.execute("DELETE FROM entities WHERE api = %s", (api,))
+            self.db.execute("DELETE FROM meta WHERE key = %s", (f"world:{api}",))
+            # The world's sandbox clocks and every snapshot (changes against the tables made anew here) go too.
+            self.db.execute("DELETE FROM meta WHERE key LIKE %s", (f"clock:{api}:%",))
+            snapshots.forget(self.db)
+            for table in tables:
+                tenants = self.db.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE %s",
+                    (f"{table.name}:%",),
+                ).fetchall()
+                for (name,) in tenants:
+                    self.db.execute(f'DROP TABLE "{name}"')
+                for statement in sql.create_table(table):
+                    self.db.execute(statement)
+
+    def add_tenant(self, tables: Sequence[TableSpec], tenant: int) -> list[int]:
+        """Create the tenant's tables of rows; the next primary key of each table."""
+        with self.db.transaction():
+            for table in tables:
+                self.db.execute(sql.create_rows(table, tenant))
+            return [int(one(self.db, f'SELECT coalesce(max(pk), 0) + 1 FROM "d_{t.name}"')[0]) for t in tables]
+
+    def sink(self, tables: Sequence[TableSpec], tenant: int, scratch: str | None = None, name: str = "") -> Sink:
+        """A writer that COPYs into the tables on a connection of its own (opened on first write)."""
+        return CopySink(self.store, tenant)
+
+    def absorb(self, part: Part, tables: Sequence[TableSpec], tenant: int, entities: bool = False) -> int:
+        """Nothing to take in: the sink wrote into the tables."""
+        return part.rows
+
+    def finish(self, tables: Sequence[TableSpec], tenants: int, meta: Mapping[str, str]) -> None:
+        """Build every index (several at once), gather statistics, then write the metadata."""
+        statements = [
+            (f'ALTER TABLE "d_{t.name}" ADD CONSTRAINT "d_{t.name}__pk" PRIMARY KEY (pk)',) for t in tables
+        ] + [tuple(sql.create_indexes(t, tenant)) for t in tables for tenant in range(1, tenants + 1)]
+        workers = max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2, 4))
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(self._run, statements))
+        for table in tables:
+            self.db.execute(f'ANALYZE "d_{table.name}"')
+            for tenant in range(1, tenants + 1):
+                self.db.execute(f"ANALYZE {sql.rows(table.name, tenant)}")
+        with self.db.transaction():
+            write_meta(self.db, meta)
+            for table in tables:
+                self.store.bump(self.db, table.name, TABLE_REPLACED)
+
+    def _run(self, statements: Sequence[str]) -> None:
+        """Run statements in order on a connection of their own (one table's indexes)."""
+        with _connect(self.store) as db:
+            db.execute("SET maintenance_work_mem = '256MB'")
+            for statement in statements:
+                db.execute(statement)
+
+
+class CopySink(Sink):
+    """COPYs rows, documents and entities into the store, on a connection of its own, in one transaction."""
+
+    def __init__(self, store: PostgreSQLStore, tenant: int) -> None:
+        self.store, self.tenant, self.written = store, tenant, 0
+        self._db: psycopg.Connection[Any] | None = None
+
+    def _open(self) -> psycopg.Connection[Any]:
+        if self._db is None:
+            self._db = _connect(self.store)
+            self._db.execute("BEGIN")
+        return self._db
+
+    def rows(self, table: TableSpec, rows: Iterable[Sequence[Any]], documents: Iterable[Sequence[Any]]) -> None:
+        """COPY ``(pk, id, *columns)`` rows and ``(pk, doc, facts)`` documents."""
+        db = self._open()
+        names = ", ".join(f'"{c}"' for c in sql.listed(table))
+        with db.cursor() as cur:
+            with cur.copy(f"COPY {sql.rows(table.name, self.tenant)} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+                    self.written += 1
+            with cur.copy(f'COPY "d_{table.name}" (pk, doc, facts) FROM STDIN') as copy:
+                for document in documents:
+                    copy.write_row(document)
+
+    def entities(self, rows: Iterable[tuple[str, int, str, int, bytes]]) -> None:
+        """COPY ``(api, tenant, kind, seq, facts)`` entities."""
+        db = self._open()
+        with db.cursor() as cur, cur.copy("COPY entities (api, tenant, kind, seq, facts) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def close(self) -> Part:
+        """Commit and close the connection."""
+        if self._db is not None:
+            try:
+                self._db.execute("COMMIT")
+            finally:
+                self._db.close()
+                self._db = None
+        return Part(self.written)

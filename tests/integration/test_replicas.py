@@ -1,0 +1,178 @@
+"""Two ``paymock serve --store postgresql://...`` replicas on one database behave as one sandbox.
+
+Both start at once (one seeds, the other waits for it), each with two gunicorn workers; every
+test alternates its requests between them.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+from live import AS_OF, PAYMENTS, PAYMOCK, LiveServer, start_server
+from postgres import Postgres
+from vendors import Session, walk
+
+from mock_server.store.postgresql.base import POOL_SIZE
+
+APIS = ("flexportal", "zuora", "notify")
+
+
+@pytest.fixture(scope="module")
+def replicas(postgres: Postgres, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, LiveServer]]:
+    url = postgres.database("replicas")
+    folder = tmp_path_factory.mktemp("replicas")
+    with ThreadPoolExecutor(2) as pool:  # started together: they race to seed
+        started = list(pool.map(lambda name: start_server(folder / name, apis=APIS, store=url), ["a.pg", "b.pg"]))
+    a, b = started
+    yield a, b
+    for replica in (a, b):
+        replica.stop()
+    # Exactly one of them seeded each world; the other found it seeded once it had the lock.
+    logs = [(folder / name).with_suffix(".log").read_text() for name in ("a.pg", "b.pg")]
+    for api in APIS:
+        assert sum(log.count(f"seeded {api}") for log in logs) == 1, logs
+
+
+@pytest.fixture
+def pair(replicas: tuple[LiveServer, LiveServer]) -> Iterator[tuple[LiveServer, LiveServer]]:
+    yield replicas
+    requests.post(f"{replicas[0].url}/__paymock/reset", timeout=30)
+
+
+def _pending(s: Session, n: int = 1) -> list[str]:
+    return [p["paymentId"] for p in s.get("/v1/payments", params={"status": "pending", "limit": n}).json()["payments"]]
+
+
+def test_a_write_through_one_is_read_through_the_other_at_once(pair: tuple[LiveServer, LiveServer]) -> None:
+    a, b = (Session(r.url, "flexportal") for r in pair)
+    cancelled_before = b.get("/v1/payments", params={"status": "cancelled", "limit": 100}).json()["payments"]
+    (pid,) = _pending(a)
+    changed = a.post(f"/v1/payments/{pid}/cancel").json()["payment"]
+    # The very next request, through the other replica's workers: detail, filtered list, and counts.
+    assert b.get(f"/v1/payments/{pid}").json()["payment"] == changed
+    cancelled = b.get("/v1/payments", params={"status": "cancelled", "limit": 100}).json()["payments"]
+    assert {p["paymentId"] for p in cancelled} == {p["paymentId"] for p in cancelled_before} | {pid}
+    assert pid not in {
+        p["paymentId"] for p in b.get("/v1/payments", params={"status": "pending", "limit": 100}).json()["payments"]
+    }
+
+
+def test_a_cursor_from_one_works_on_the_other(pair: tuple[LiveServer, LiveServer]) -> None:
+    a, b = (Session(r.url, "flexportal") for r in pair)
+    whole = walk(a, "flexportal", {}, 100)
+    seen, cursor, turn = [], None, 0
+    while True:
+        s = (a, b)[turn % 2]
+        body = s.get("/v1/payments", params={"limit": 17, **({"startAfter": cursor} if cursor else {})}).json()
+        seen += body["payments"]
+        turn += 1
+        if not body["hasMore"]:
+            break
+        cursor = body["nextCursor"]
+    assert [p["paymentId"] for p in seen] == [p["paymentId"] for p in whole]
+
+
+def test_a_next_page_link_from_one_works_on_the_other(pair: tuple[LiveServer, LiveServer]) -> None:
+    a_url, b_url = (r.url for r in pair)
+    s = Session(a_url, "notify")
+    first = s.get("/v2/payments", params={"limit": 5}).json()
+    link = first["links"]["next"]["href"]
+    assert link, first
+    on_b = requests.get(link.replace(a_url, b_url), headers=s.headers, timeout=30)
+    on_a = requests.get(link, headers=s.headers, timeout=30)
+    # The same page, its own links pointing at the replica that answered.
+    assert on_b.status_code == 200 and on_b.text.replace(b_url, a_url) == on_a.text
+
+
+def test_an_oauth_token_from_one_is_accepted_by_the_other(pair: tuple[LiveServer, LiveServer]) -> None:
+    a, b = pair
+    token = Session(a.url, "zuora").token()
+    headers = {"Authorization": f"Bearer {token}"}
+    answer = requests.get(f"{b.url}/zuora/v1/payments", headers=headers, timeout=30)
+    assert answer.status_code == 200
+    assert (
+        requests.get(f"{b.url}/zuora/v1/payments", headers={"Authorization": "Bearer 0" * 2}, timeout=30).status_code
+        == 401
+    )
+
+
+def test_exactly_one_of_16_racing_cancels_over_two_replicas_wins(pair: tuple[LiveServer, LiveServer]) -> None:
+    s = Session(pair[0].url, "flexportal")
+    (pid,) = _pending(s)
+
+    def cancel(i: int) -> int:
+        url = f"{pair[i % 2].url}/flexportal/v1/payments/{pid}/cancel"
+        return requests.post(url, headers=s.headers, timeout=60).status_code
+
+    with ThreadPoolExecutor(16) as pool:
+        statuses = list(pool.map(cancel, range(16)))
+    assert sorted(statuses) == [200] + [409] * 15
+    for replica in pair:
+        assert Session(replica.url, "flexportal").get(f"/v1/payments/{pid}").json()["payment"]["status"] == "cancelled"
+
+
+def test_a_reset_through_one_resets_what_both_serve(pair: tuple[LiveServer, LiveServer]) -> None:
+    a, b = (Session(r.url, "flexportal") for r in pair)
+    (pid,) = _pending(a)
+    original = b.get(f"/v1/payments/{pid}").json()["payment"]
+    assert b.post(f"/v1/payments/{pid}/cancel").status == 200
+    assert a.get(f"/v1/payments/{pid}").json()["payment"]["status"] == "cancelled"
+    assert requests.post(f"{pair[0].url}/__paymock/reset", timeout=30).json() == {"status": "reset", "restored": 1}
+    for s in (a, b):
+        assert s.get(f"/v1/payments/{pid}").json()["payment"] == original
+
+
+def test_a_database_holding_another_world_is_refused(replicas: tuple[LiveServer, LiveServer]) -> None:
+    # Given the replicas' database, a replica started with another seed is refused, not let overwrite it.
+    args = replicas[0].args
+    url = args[args.index("--store") + 1]
+    done = subprocess.run(
+        [PAYMOCK, "serve", *APIS, "--store", url, "--payments", str(PAYMENTS), "--as-of", AS_OF, "--seed", "2"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "holds another flexportal world" in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert Session(replicas[1].url, "flexportal").get("/v1/payments").status == 200  # still served
+
+
+def test_an_unreachable_url_is_one_line_and_exit_2() -> None:
+    done = subprocess.run(
+        [PAYMOCK, "serve", "--store", "postgresql://paymock@127.0.0.1:9/paymock", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "127.0.0.1" in lines[0] and "Traceback" not in done.stderr, done.stderr
+
+
+def test_a_replica_that_loses_its_database_answers_503_and_recovers() -> None:
+    # Given a replica on a database of its own, when the database goes away, requests get the
+    # vendor's error shape with a 503 (never a 500 or a traceback); once it is back, they succeed.
+    postgres = Postgres()
+    try:
+        url = postgres.database("lost")
+        replica = start_server(Path(postgres.root) / "lost.pg", apis=("flexportal",), store=url, workers=1)
+        try:
+            s = Session(replica.url, "flexportal")
+            assert s.get("/v1/payments", params={"limit": 5}).status == 200
+            postgres.pause()
+            away = s.get("/v1/payments", params={"limit": 5})
+            assert away.status == 503 and away.headers.get("Retry-After") == "1"
+            assert away.json()["error"]["code"] == "INTERNAL_ERROR" and "unavailable" in away.json()["error"]["message"]
+            postgres.resume()
+            statuses = [s.get("/v1/payments", params={"limit": 5}).status for _ in range(POOL_SIZE + 2)]
+            # Connections that died with the server are dropped as they fail; new ones succeed.
+            assert set(statuses) <= {200, 503} and statuses[-1] == 200
+        finally:
+            replica.stop()
+    finally:
+        postgres.stop()
