@@ -85,9 +85,11 @@ def test_snapshots_are_deleted_and_unknown_ones_refused(live: LiveServer, snapsh
     assert bad.status_code == 400 and "'../etc' is not a snapshot name" in bad.json()["message"]
 
 
-def test_snapshots_survive_a_restart(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_snapshots_survive_a_restart(tmp_path: Path, kind: str, request: pytest.FixtureRequest) -> None:
     data = tmp_path / "paymock.sqlite3"
-    server = start_server(data, workers=1, apis=("zuora", "flexportal"))
+    store = None if kind == "sqlite" else request.getfixturevalue("postgres").database("restart")
+    server = start_server(data, workers=1, apis=("zuora", "flexportal"), store=store)
     try:
         advance(server.url, by="12d")
         requests.post(f"{server.url}/__paymock/snapshots", json={"name": "kept"}, timeout=30)
@@ -95,7 +97,7 @@ def test_snapshots_survive_a_restart(tmp_path: Path) -> None:
         requests.post(f"{server.url}/__paymock/reset", timeout=30)
     finally:
         server.stop()
-    again = start_server(data, workers=1, apis=("zuora", "flexportal"))
+    again = start_server(data, workers=1, apis=("zuora", "flexportal"), store=store)
     try:
         assert requests.post(f"{again.url}/__paymock/snapshots/kept/restore", timeout=30).status_code == 200
         assert {api: _pages(again.url, api) for api in ("zuora", "flexportal")} == pages
