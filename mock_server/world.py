@@ -35,6 +35,20 @@ import numpy.typing as npt
 import orjson
 from faker import Faker
 
+from mock_server.errors import SpecError, reject_unknown_keys
+from mock_server.methods import (
+    FAILURES,
+    GATEWAY_METHODS,
+    METHODS,
+    NOTES,
+    PROCESSORS,
+    REFERENCES,
+    SPLIT,
+    STORIES,
+    TRANSACTION_IDS,
+    check_world,
+)
+
 Facts = dict[str, Any]
 T = TypeVar("T")
 
@@ -82,24 +96,6 @@ PLANS: tuple[tuple[str, int], ...] = (
 )
 #: Currencies whose amounts are usually a multiple of the USD-like price.
 CURRENCY_SCALE = {"NGN": 1500, "KES": 130, "GHS": 15, "ZAR": 18, "AUD": 1.5, "CAD": 1.4, "GBP": 0.8}
-METHODS = {"card": 55, "direct_debit": 20, "bank_transfer": 17, "paypal": 5, "cash": 3}
-PROCESSORS = {
-    "card": ("stripe", "adyen", "braintree"),
-    "direct_debit": ("gocardless", "stripe"),
-    "bank_transfer": ("bank", "wise"),
-    "paypal": ("paypal",),
-    "cash": ("manual",),
-}
-FAILURES = (
-    "card_declined: Your card was declined.",
-    "insufficient_funds: Your card has insufficient funds.",
-    "expired_card: Your card has expired.",
-    "incorrect_cvc: Your card's security code is incorrect.",
-    "mandate_cancelled: The direct debit mandate was cancelled by the customer.",
-    "bank_account_closed: The bank account has been closed.",
-    "processing_error: An error occurred while processing the payment. Try again later.",
-    "authentication_required: The bank requires the customer to authenticate (3-D Secure).",
-)
 SUBSCRIPTION_STATUSES = {"active": 78, "paused": 6, "ended": 10, "cancelled": 6}
 INTERVALS = {"month": 88, "week": 4, "year": 8}
 
@@ -112,11 +108,44 @@ class WorldConfig:
         api: Short API name (part of every random seed).
         statuses: Vendor status -> (weight, phase) of the payment entity.
         countries: Country code -> weight.
+        methods: Payment method -> weight (see :mod:`mock_server.methods`).
+        processors: Payment method -> the processors that take it, drawn evenly.
+        stories: Story of a settled payment's money (:data:`~mock_server.methods.STORIES`, and
+            ``split``) -> share of settled payments, in percent; the others are applied in full.
     """
 
     api: str
     statuses: Mapping[str, tuple[float, str]]
     countries: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_COUNTRIES))
+    methods: Mapping[str, float] = field(default_factory=lambda: dict(METHODS))
+    processors: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: dict(PROCESSORS))
+    stories: Mapping[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, api: str, block: Mapping[str, Any], statuses: Mapping[str, tuple[float, str]], where: str) -> WorldConfig:
+        """The ``x-paymock.world`` block of a document (every key optional), validated.
+
+        Raises:
+            SpecError: Naming the key that is wrong and what it allows.
+        """
+        reject_unknown_keys(block, {"countries", "methods", "processors", "stories"}, where)
+        countries = dict(block.get("countries", DEFAULT_COUNTRIES))
+        for code in countries:
+            if code not in COUNTRIES:
+                raise SpecError(f"{where}.countries", f"unknown country {code!r}; available: {', '.join(COUNTRIES)}")
+        methods = {str(k): float(v) for k, v in dict(block.get("methods", METHODS)).items()}
+        processors = {str(k): tuple(v) for k, v in dict(block.get("processors", {})).items()}
+        stories = {str(k): float(v) for k, v in dict(block.get("stories", {})).items()}
+        for story in stories:
+            if story not in (*STORIES, SPLIT):
+                raise SpecError(f"{where}.stories", f"unknown story {story!r}; available: {', '.join((*STORIES, SPLIT))}")
+        if sum(v for k, v in stories.items() if k != SPLIT) > 100:
+            raise SpecError(f"{where}.stories", "the shares of settled payments add up to more than 100 (percent)")
+        used = {m: processors.get(m) or PROCESSORS[m] for m in methods if m in METHODS}
+        currencies = {COUNTRIES[c][1] for c, w in countries.items() if w > 0}
+        for place, problem in check_world(methods, {**used, **processors}, currencies):
+            raise SpecError(f"{where}.{place}", problem)
+        return cls(api, statuses, countries, methods, {**PROCESSORS, **processors}, stories)
 
 
 def _customer_names(seed_key: str, countries: list[str]) -> list[tuple[str, str]]:
@@ -375,7 +404,7 @@ class World:
                         "customer": customer["seq"],
                         "plan": plan,
                         "net_cents": net,
-                        "amount": _money(net + net * customer["tax_rate"] // 100),
+                        "amount": _money(_gross(net, customer["tax_rate"])),
                         "currency": customer["currency"],
                         "interval": interval_of(rng),
                         "status": status_of(rng),
@@ -399,11 +428,16 @@ class World:
         self._statuses = list(self.config.statuses)
         self._phase_names = [p for _, p in self.config.statuses.values()]
         self._phase_of = np.array([PHASES.index(p) for p in self._phase_names], dtype=np.int8)
+        self._routes = _Routes(self.config)
         weights = np.cumsum([w for w, _ in self.config.statuses.values()])
         status_index = _pick(weights, _uniforms(rng, n)).astype(np.int8)
         phase = self._phase_of[status_index]
-        # Refunds are decided here, not in pass two, because they change what invoices were paid.
-        refunded = _uniforms(rng, n) < 0.03
+        settled = phase == _SETTLED
+        # Stories of settled payments' money are decided here, not in pass two, because they
+        # change what invoices were paid. ``share`` sizes an overpayment, a credit or a gift.
+        story = _pick(self._routes.story_cumulative, _uniforms(rng, n)).astype(np.int8)
+        story[~settled] = _PLAIN
+        share = _draw(_uniforms(rng, n), 5, 40)
 
         # Invoices: 70 % are paid in one payment, 20 % in two installments, 10 % in three; the
         # last invoice takes what payments remain. Each bills one subscription.
@@ -414,55 +448,69 @@ class World:
         parts = parts[:count]
         parts[-1] -= int(ends[count - 1]) - n
         starts = np.concatenate(([0], np.cumsum(parts)[:-1]))
-        nets = np.array([s["net_cents"] for s in self.subscriptions], dtype=np.int64)
-        subscription = (_uniforms(rng, count) * len(nets)).astype(np.int64)
         invoice_of = np.repeat(np.arange(count), parts)
+        # An invoice with an installment still to collect bills a subscription that is running:
+        # an ended or cancelled rental has no payment pending.
+        open_invoice = np.zeros(count, dtype=np.bool_)
+        open_invoice[invoice_of[(phase == _SCHEDULED) | (phase == _IN_FLIGHT)]] = True
+        running = np.array([i for i, s in enumerate(self.subscriptions) if s["status"] == "active"], dtype=np.int64)
+        everyone = np.arange(len(self.subscriptions), dtype=np.int64)
+        if not len(running):
+            running = everyone
+        u = _uniforms(rng, count)
+        subscription = np.where(
+            open_invoice, running[(u * len(running)).astype(np.int64)], everyone[(u * len(everyone)).astype(np.int64)]
+        )
         subscription_of = subscription[invoice_of]
 
-        # Installments in time order: settled ones first, then attempts, scheduled last. A
-        # stable sort keeps each invoice's payments together and in that order.
-        members = np.argsort(invoice_of * 4 + _PHASE_ORDER[phase], kind="stable")
-        part_of = np.empty(n, dtype=np.int64)
-        part_of[members] = np.arange(n) - starts[invoice_of]
         span = _CREATED_SPAN[phase]
         created = self.as_of - span[:, 0] - (_uniforms(rng, n) * span[:, 1]).astype(np.int64)
-        # A later installment is created after the first; where its draw says otherwise it
-        # follows the first by 30 days each (capped: an attempt is at least 3 days old).
-        first = created[members[starts]][invoice_of]
-        late = (part_of > 0) & (created <= first)
-        cap = np.where(phase == 0, self.as_of, self.as_of - 3 * DAY)
-        created = np.where(late, np.minimum(first + part_of * 30 * DAY, cap), created)
+        # Installments in time order: settled ones first, then attempts, scheduled last, each
+        # rank in creation order. Where that order and the drawn times disagree, an installment
+        # follows the one before it by an hour to a day (two passes: at most three installments).
+        members = np.lexsort((created, _PHASE_ORDER[phase], invoice_of))
+        position = np.arange(n) - starts[invoice_of]  # of the k-th member in its invoice
+        lag = _draw(_uniforms(rng, n), 3600, DAY)
+        for k in (1, 2):
+            at = np.flatnonzero(position == k)
+            this, before = members[at], members[at - 1]
+            late = created[this] <= created[before]
+            created[this[late]] = created[before[late]] + lag[this[late]]
+        part_of = np.empty(n, dtype=np.int64)
+        part_of[members] = position
 
         # Kept as numpy arrays: pass two reads them a chunk at a time, with fancy indexing.
-        net = nets[subscription_of]  # an invoice's total is split evenly between its installments
+        nets = np.array([s["net_cents"] for s in self.subscriptions], dtype=np.int64)
         tax_of_sub = np.array(
             [self.customers[s["customer"] - 1]["tax_rate"] for s in self.subscriptions], dtype=np.int64
         )
-        gross = net + (net * tax_of_sub[subscription_of] + 50) // 100
+        grosses = nets + (nets * tax_of_sub + 50) // 100
         self._skeleton_of = _Skeleton(
             status=status_index,
-            refunded=refunded,
+            story=story,
+            share=share,
             created=created,
             subscription=subscription_of,
             installment=(part_of + 1).astype(np.int8),
             parts=parts[invoice_of].astype(np.int8),
             invoice=invoice_of,
-            net=net,
-            gross=gross,
+            net=nets[subscription_of],  # an invoice's total is split evenly between its installments
+            gross=grosses[subscription_of],
             order=np.argsort(created, kind="stable"),
         )
 
-        # Invoices' applied totals (settled, unrefunded installments with tax) and issue dates
-        # (a day at most two before the earliest installment).
-        paid = (phase == PHASES.index("settled")) & ~refunded
+        # Invoices' totals (the sum of their installments, so that they add up to the cent),
+        # what was applied to them (settled installments that were not refunded) and issue
+        # dates (a day at most two before the earliest installment).
+        paid = settled & (story != _REFUNDED)
         applied = np.zeros(count, dtype=np.int64)
-        np.add.at(applied, invoice_of[paid], gross[paid])
+        np.add.at(applied, invoice_of[paid], grosses[subscription_of][paid])
         issued = np.minimum.reduceat(created, starts) - (_uniforms(rng, count) * 3).astype(np.int64) * DAY
         self.invoices = _Invoices(self)
         self.invoices.fill(
             subscription=_compact("q", subscription),
             parts=_compact("b", parts),
-            net=_compact("q", nets[subscription] * parts),
+            total=_compact("q", grosses[subscription] * parts),
             applied=_compact("q", applied),
             issued=_compact("q", issued - issued % DAY),
         )
@@ -494,49 +542,83 @@ class World:
         js = sk.order[c * PAYMENT_CHUNK : (c + 1) * PAYMENT_CHUNK]
         m = len(js)
         as_of = self.as_of
-        u = _uniforms(rng, 14 * m).reshape(14, m)
+        u = _uniforms(rng, 16 * m).reshape(16, m)
         hexes = rng.getrandbits(128 * m).to_bytes(16 * m, "little").hex() if m else ""
+        routes = self._routes
 
         status = sk.status[js]
         phase = self._phase_of[status]
         created = sk.created[js]
-        net = sk.net[js]
-        gross = sk.gross[js]
-        method = _pick(_METHOD_CUMULATIVE, u[0])
-        processor = _PROCESSOR_FIRST[method] + (u[1] * _PROCESSOR_COUNT[method]).astype(np.int64)
         scheduled, in_flight, settled, failed, voided = (phase == k for k in range(len(PHASES)))
-        # Due: scheduled in 7-21 days (at most 30 days ahead); in flight within the last 2 days;
-        # otherwise 7-14 days after creation (never after as-of); always at midnight.
+        # Only a gateway submits, keeps an attempt in flight or declines one.
+        method = np.where(in_flight | failed, _pick(routes.gateway_cumulative, u[0]), _pick(routes.cumulative, u[0]))
+        gateway = routes.is_gateway[method]
+        processor = routes.first[method] + (u[1] * routes.count[method]).astype(np.int64)
+        # Due at midnight: scheduled in 7-21 days; in flight on a day after creation and before
+        # as-of; otherwise 7-10 days after creation (the creation windows leave room for what
+        # follows, so that no time is ever cut off at as-of).
+        in_flight_first = created // DAY + 1
+        in_flight_days = as_of // DAY - in_flight_first
         due = np.where(
             scheduled,
             created + _draw(u[2], 7, 21) * DAY,
             np.where(
                 in_flight,
-                np.maximum(created + DAY, as_of - _draw(u[2], 0, 2) * DAY),
-                created + _draw(u[2], 7, 14) * DAY,
+                (in_flight_first + (u[2] * np.maximum(in_flight_days, 1)).astype(np.int64)) * DAY,
+                created + _draw(u[2], 7, 10) * DAY,
             ),
         )
-        due = np.minimum(due, np.where(scheduled, as_of + 30 * DAY, as_of))
         due -= due % DAY
-        submitted_any = in_flight | settled | failed
-        submitted = np.minimum(np.maximum(due, created) + _draw(u[3], 0, 6 * 3600), as_of)
-        paid = np.minimum(submitted + _draw(u[4], 60, 3 * DAY), as_of)
-        cancelled = np.minimum(created + _draw(u[5], DAY, 10 * DAY), as_of)
+        submitted_any = (in_flight | settled | failed) & gateway
+        submitted = due + _draw(u[3], 0, 6 * 3600)
+        # Collected: a gateway settles within three days of submitting; money without a gateway
+        # arrives between two days before and three days after the due date.
+        settle_window = np.minimum(3 * DAY, as_of - submitted - 60)
+        paid = np.where(
+            gateway, submitted + 60 + (u[4] * settle_window).astype(np.int64), due - 2 * DAY + _draw(u[4], 0, 5 * DAY)
+        )
+        cancelled = created + _draw(u[5], DAY, 10 * DAY)
         updated = np.maximum.reduce(
             [created, np.where(submitted_any, submitted, 0), np.where(settled, paid, 0), np.where(voided, cancelled, 0)]
         )
-        effective = np.where(settled, paid, np.where(submitted_any, submitted, due))
-        # A settled payment is applied in full to its invoice, unless it was refunded afterwards.
-        refund = np.where(settled & sk.refunded[js], gross, 0)
-        applied = np.where(settled, gross - refund, 0)
+        effective = np.where(settled, paid, np.where(submitted_any, submitted, np.where(voided, created, due)))
+        recorded = np.where(settled, paid, np.where(submitted_any, submitted, created))
+        gateway_state = np.where(
+            gateway, np.where(submitted_any, np.where(failed, 3, 2), 1), 0
+        )  # index into _GATEWAY_STATES
+
+        # Money, in minor units: see _Skeleton for the stories.
+        gross = sk.gross[js]
+        story = sk.story[js]
+        extra = np.maximum(gross * sk.share[js] // 100, 1)
+        over = (story == _UNAPPLIED) | (story == _CREDIT_BALANCE)
+        covered = (story == _CREDIT_NOTE) | (story == _GIFT)
+        amount = np.where(over, gross + extra, np.where(covered, gross - extra, gross))
+        applied = np.where(settled & (story != _REFUNDED), np.where(over, gross, amount), 0)
+        unapplied = np.where(story == _UNAPPLIED, extra, 0)
+        credit_balance = np.where(story == _CREDIT_BALANCE, extra, 0)
+        refund = np.where(story == _REFUNDED, gross, 0)
+        invoice_applied = np.where(settled & (story != _REFUNDED), gross, 0)
+        credit = np.where(story == _CREDIT_NOTE, extra, -1)
+        gift = np.where(story == _GIFT, extra, -1)
+        # Some settled payments came in two parts by two methods (a card and cash, say).
+        split = settled & (u[6] < routes.split_share) & (amount > 1)
+        second = (method + 1 + (u[7] * (len(routes.names) - 1)).astype(np.int64)) % len(routes.names)
+        second_processor = routes.first[second] + (u[8] * routes.count[second]).astype(np.int64)
+        second_amount = np.maximum(amount * _draw(u[9], 20, 60) // 100, 1)
+
         users = len(self.users)
-        creator = (u[6] * users).astype(np.int64)
-        updater = np.where(updated == created, creator, (u[7] * users).astype(np.int64))
-        credit = _draw(u[9], 500, 2500)
-        credit[u[8] >= 0.06] = -1
-        gift = _draw(u[11], 1000, 5000)
-        gift[u[10] >= 0.02] = -1
-        failure = (u[12] * len(FAILURES)).astype(np.int64)
+        creator = (u[10] * users).astype(np.int64)
+        updater = np.where(updated == created, creator, (u[11] * users).astype(np.int64))
+        failure = routes.failure_first[method] + (u[12] * routes.failure_count[method]).astype(np.int64)
+        installment = sk.installment[js]
+        parts = sk.parts[js]
+        # A deposit opens an invoice paid in installments; one-off charges and late fees stand alone.
+        kind = np.where(
+            parts > 1,
+            np.where((installment == 1) & (u[13] < 0.4), 1, 0),
+            np.where(u[13] < 0.08, 2, np.where(u[13] < 0.12, 3, 0)),
+        )  # index into _KINDS
 
         sub = sk.subscription[js]
         invoice = sk.invoice[js]
@@ -544,10 +626,13 @@ class World:
             range(c * PAYMENT_CHUNK + 1, c * PAYMENT_CHUNK + m + 1),
             sub.tolist(),
             (invoice + 1).tolist(),
-            sk.installment[js].tolist(),
+            installment.tolist(),
+            parts.tolist(),
             status.tolist(),
+            kind.tolist(),
+            amount.tolist(),
             gross.tolist(),
-            net.tolist(),
+            sk.net[js].tolist(),
             created.tolist(),
             updated.tolist(),
             due.tolist(),
@@ -555,55 +640,55 @@ class World:
             _unless(paid, settled),
             _unless(submitted, submitted_any),
             _unless(cancelled, voided),
+            recorded.tolist(),
             method.tolist(),
             processor.tolist(),
+            gateway_state.tolist(),
             _unless(failure, failed),
             applied.tolist(),
+            unapplied.tolist(),
             refund.tolist(),
+            credit_balance.tolist(),
+            invoice_applied.tolist(),
             (creator + 1).tolist(),
             (updater + 1).tolist(),
             credit.tolist(),
             gift.tolist(),
-            sk.parts[js].tolist(),
+            _unless(second, split),
+            second_processor.tolist(),
+            second_amount.tolist(),
             strict=True,
         )
         subscriptions, customers = self.subscriptions, self.customers
         statuses, phases = self._statuses, self._phase_names
-        methods, processors = _METHOD_NAMES, _PROCESSOR_NAMES
+        methods, processors, failures = routes.names, routes.processors, routes.failures
         payments = []
         for i, row in enumerate(columns):
             (
-                seq,
-                s,
-                inv,
-                part,
-                st,
-                gross_,
-                net_,
-                cr,
-                up,
-                du,
-                eff,
-                pd,
-                sbm,
-                cnc,
-                me,
-                pr,
-                fl,
-                ap,
-                rf,
-                cb,
-                ub,
-                cn,
-                gc,
-                parts,
-            ) = row
+                seq, s, inv, part, parts_, st, kd, amount_, gross_, net_, cr, up, du, eff, pd, sbm, cnc, rec,
+                me, pr, gs, fl, ap, un, rf, cb_, ia, cb, ub, cn, gc, me2, pr2, am2,
+            ) = row  # fmt: skip
             h = hexes[32 * i : 32 * i + 32]
             subscription = subscriptions[s]
             customer = customers[subscription["customer"] - 1]
             method_ = methods[me]
             processor_ = processors[pr]
-            plan = subscription["plan"]
+            reference = REFERENCES[processor_](h, method_)
+            made_by = TRANSACTION_IDS.get(processor_)
+            tenders = None
+            if me2 is not None:
+                second_ = processors[pr2]
+                tenders = [
+                    {"amount": _money(amount_ - am2), "method": method_, "processor": processor_, "reference": reference},
+                    {
+                        "amount": _money(am2),
+                        "method": methods[me2],
+                        "processor": second_,
+                        "reference": REFERENCES[second_](h[::-1], methods[me2]),
+                    },
+                ]
+            failure = failures[fl] if fl is not None else None
+            manual = method_ not in GATEWAY_METHODS
             payments.append(
                 {
                     "seq": seq,
@@ -615,7 +700,8 @@ class World:
                     "installment": part,
                     "status": statuses[st],
                     "phase": phases[st],
-                    "amount": _money(gross_),
+                    "kind": _KINDS[kd],
+                    "amount": _money(amount_),
                     "subtotal": _money(net_),
                     "tax": _money(gross_ - net_),
                     "currency": customer["currency"],
@@ -626,20 +712,27 @@ class World:
                     "paid_at": pd,
                     "submitted_at": sbm,
                     "cancelled_at": cnc,
+                    "recorded_at": rec,
                     "method": method_,
                     "processor": processor_,
-                    "reference": f"ch_{h[:24]}" if method_ == "card" else f"{processor_.upper()}-{h[:10].upper()}",
-                    "gateway_reference": h[8:20] if sbm is not None else None,
-                    "failure_message": FAILURES[fl] if fl is not None else None,
+                    "gateway_state": _GATEWAY_STATES[gs],
+                    "reference": reference,
+                    "gateway_reference": (made_by(h, method_) if made_by else reference) if sbm is not None else None,
+                    "failure_code": failure.partition(":")[0] if failure else None,
+                    "failure_message": failure,
                     "applied_amount": _money(ap),
-                    "unapplied_amount": "0.00",
+                    "unapplied_amount": _money(un),
                     "refund_amount": _money(rf),
-                    "credit_balance_amount": "0.00",
+                    "credit_balance_amount": _money(cb_),
+                    "invoice_applied": _money(ia),
                     "created_by": cb,
                     "updated_by": ub,
+                    "recorded_by": cb if manual else None,
+                    "note": NOTES.get(method_) if manual else None,
                     "credits": [{"amount": _money(cn), "code": f"CN-{h[12:18].upper()}"}] if cn >= 0 else [],
                     "gift_certificates": [{"amount": _money(gc), "code": f"GC-{h[18:24].upper()}"}] if gc >= 0 else [],
-                    "label": f"{plan} (installment {part} of {parts})" if parts > 1 else plan,
+                    "tenders": tenders,
+                    "label": _label(subscription["plan"], _KINDS[kd], part, parts_),
                 }
             )
         return payments
@@ -669,22 +762,22 @@ class _Invoices(Sequence[Facts]):
         self._world = world
         self.subscription = array("q")
         self.parts = array("b")
-        self.net = array("q")
+        self.total = array("q")
         self.applied = array("q")
         self.issued = array("q")
 
     def fill(self, **columns: array[int]) -> None:
-        """Set the arrays: ``subscription``, ``parts``, ``net``, ``applied``, ``issued``."""
+        """Set the arrays: ``subscription``, ``parts``, ``total``, ``applied``, ``issued``."""
         for name, values in columns.items():
             setattr(self, name, values)
 
     def __len__(self) -> int:
-        return len(self.net)
+        return len(self.total)
 
     def __getitem__(self, k: Any) -> Any:
         w = self._world
         return invoice_facts(
-            w.seed_key, k, self.subscription[k], self.parts[k], self.net[k], self.applied[k], self.issued[k],
+            w.seed_key, k, self.subscription[k], self.parts[k], self.total[k], self.applied[k], self.issued[k],
             w.subscriptions, w.customers,
         )  # fmt: skip
 
@@ -700,7 +793,7 @@ class _Invoices(Sequence[Facts]):
             "seed_key": self._world.seed_key,
             "subscription": self.subscription[part].tolist(),
             "parts": self.parts[part].tolist(),
-            "net": self.net[part].tolist(),
+            "total": self.total[part].tolist(),
             "applied": self.applied[part].tolist(),
             "issued": self.issued[part].tolist(),
         }
@@ -726,7 +819,7 @@ class InvoiceBlocks(Sequence[Facts]):
         b = self._block(k // INVOICE_BLOCK)
         i = k % INVOICE_BLOCK
         return invoice_facts(
-            b["seed_key"], k, b["subscription"][i], b["parts"][i], b["net"][i], b["applied"][i], b["issued"][i],
+            b["seed_key"], k, b["subscription"][i], b["parts"][i], b["total"][i], b["applied"][i], b["issued"][i],
             self._subscriptions, self._customers,
         )  # fmt: skip
 
@@ -739,16 +832,15 @@ def invoice_facts(
     k: int,
     subscription: int,
     parts: int,
-    net: int,
+    total: int,
     applied: int,
     issued: int,
     subscriptions: Sequence[Facts],
     customers: Sequence[Facts],
 ) -> Facts:
-    """The facts of invoice ``k`` (0-based) from its compact numbers."""
+    """The facts of invoice ``k`` (0-based) from its compact numbers (amounts in minor units)."""
     sub = subscriptions[subscription]
     customer = customers[sub["customer"] - 1]
-    total = _gross(net, customer["tax_rate"])
     h = stable_hex(seed_key, "invoice", k)
     return {
         "seq": k + 1,
@@ -800,11 +892,12 @@ class Hydrator:
             "billing_group": lambda p: customer(p)["billing_group"],
             "created_by": lambda p: users[p["created_by"] - 1],
             "updated_by": lambda p: users[p["updated_by"] - 1],
-            "invoices": lambda p: [{**invoice(p), "applied": p["applied_amount"]}],
+            "recorded_by": lambda p: None if p["recorded_by"] is None else users[p["recorded_by"] - 1],
+            "invoices": lambda p: [{**invoice(p), "applied": p["invoice_applied"]}],
             # Derived lists are not stored: they follow from the facts.
-            "allocations": lambda p: [
-                {"amount": p["amount"], "method": p["method"], "processor": p["processor"], "reference": p["reference"]}
-            ],
+            "allocations": lambda p: p["tenders"]
+            or [{"amount": p["amount"], "method": p["method"], "processor": p["processor"], "reference": p["reference"]}],
+            "attributes": _attributes,
             "line_items": lambda p: [
                 {"description": p["label"], "quantity": 1, "unit_amount": p["subtotal"], "amount": p["subtotal"]}
             ],
@@ -839,6 +932,27 @@ class Hydrator:
         return hydrated
 
 
+#: Custom attributes some payments carry, as (name, values): a value is picked per payment.
+ATTRIBUTES = (
+    ("Sales Channel", ("Online", "Phone", "In store", "Partner")),
+    ("Cost Centre", ("CC-100 Operations", "CC-200 Sales", "CC-300 Support")),
+)
+
+
+def _attributes(p: Facts) -> list[dict[str, str]]:
+    """A payment's custom attributes: none for most, one or two for about a third (from its ``hex``)."""
+    draw = int(p["hex"][26:32], 16)
+    if draw % 3:
+        return []
+    draw //= 3
+    chosen = []
+    for name, values in ATTRIBUTES[: 1 + draw % 2]:
+        draw //= 2
+        chosen.append({"name": name, "value": values[draw % len(values)]})
+        draw //= len(values)
+    return chosen
+
+
 class _Hydrated(dict[str, Any]):
     """A payment's facts whose references resolve on first read (and are then kept).
 
@@ -863,13 +977,17 @@ class _Hydrated(dict[str, Any]):
 class _Skeleton:
     """Pass one's result, one array per fact, indexed in generation order (not creation order).
 
-    Per payment: status index, whether it was refunded, creation time, subscription and invoice
-    (0-based), installment number (1-based) and its invoice's number of installments, net and
-    gross cents. ``order`` lists the payments by creation time.
+    Per payment: status index, story of its money (an index into :data:`_STORY_NAMES`: applied
+    in full, refunded, partly left unapplied, partly moved to the credit balance, partly covered
+    by a credit note or by a gift certificate) and the share of the installment (percent) the
+    story's extra money is, creation time, subscription and invoice (0-based), installment
+    number (1-based) and its invoice's number of installments, net and gross cents of the
+    installment. ``order`` lists the payments by creation time.
     """
 
     status: npt.NDArray[np.int8]
-    refunded: npt.NDArray[np.bool_]
+    story: npt.NDArray[np.int8]
+    share: npt.NDArray[np.int64]
     created: npt.NDArray[np.int64]
     subscription: npt.NDArray[np.int64]
     installment: npt.NDArray[np.int8]
@@ -880,12 +998,54 @@ class _Skeleton:
     order: npt.NDArray[np.int64]
 
 
-_METHOD_NAMES = list(METHODS)
-_METHOD_CUMULATIVE = np.cumsum(list(METHODS.values()))
-#: Every method's processors in one list: method i's are the _PROCESSOR_COUNT[i] from _PROCESSOR_FIRST[i].
-_PROCESSOR_NAMES = [p for m in METHODS for p in PROCESSORS[m]]
-_PROCESSOR_COUNT = np.array([len(PROCESSORS[m]) for m in METHODS], dtype=np.int64)
-_PROCESSOR_FIRST = np.cumsum(_PROCESSOR_COUNT) - _PROCESSOR_COUNT
+_SCHEDULED, _IN_FLIGHT, _SETTLED = (PHASES.index(p) for p in ("scheduled", "in_flight", "settled"))
+#: A settled payment's money: applied in full, or one of the stories a document may declare.
+_STORY_NAMES = ("plain", *STORIES)
+_PLAIN, _REFUNDED, _UNAPPLIED, _CREDIT_BALANCE, _CREDIT_NOTE, _GIFT = range(len(_STORY_NAMES))
+#: The ``gateway_state`` fact: no gateway involved, not (yet) submitted, submitted, declined.
+_GATEWAY_STATES = ("none", "not_submitted", "submitted", "declined")
+#: The ``kind`` fact.
+_KINDS = ("recurring", "deposit", "one_time", "late_fee")
+
+
+def _label(plan: str, kind: str, part: int, parts: int) -> str:
+    """What a payment's one line item says it is for."""
+    if kind == "deposit":
+        return f"{plan}: deposit (installment 1 of {parts})"
+    if kind == "one_time":
+        return f"{plan}: one-time charge"
+    if kind == "late_fee":
+        return f"{plan}: late payment fee"
+    return f"{plan} (installment {part} of {parts})" if parts > 1 else plan
+
+
+class _Routes:
+    """A document's methods and processors as the arrays pass two draws from.
+
+    Every method's processors are in one list: method i's are the ``count[i]`` from ``first[i]``;
+    its decline reasons likewise in ``failures``.
+    """
+
+    def __init__(self, config: WorldConfig) -> None:
+        self.names = [m for m in METHODS if config.methods.get(m, 0) > 0] or list(METHODS)
+        weights = np.array([config.methods.get(m, 1) for m in self.names], dtype=np.float64)
+        self.cumulative = np.cumsum(weights)
+        self.is_gateway = np.array([m in GATEWAY_METHODS for m in self.names])
+        # Attempts in flight or declined need a gateway; without one a document's methods all serve.
+        gated = np.where(self.is_gateway, weights, 0.0) if self.is_gateway.any() else weights
+        self.gateway_cumulative = np.cumsum(gated)
+        routes = [tuple(config.processors.get(m) or PROCESSORS[m]) for m in self.names]
+        self.processors = [p for r in routes for p in r]
+        self.count = np.array([len(r) for r in routes], dtype=np.int64)
+        self.first = np.cumsum(self.count) - self.count
+        reasons = [FAILURES.get(m) or FAILURES["card"] for m in self.names]
+        self.failures = [f for r in reasons for f in r]
+        self.failure_count = np.array([len(r) for r in reasons], dtype=np.int64)
+        self.failure_first = np.cumsum(self.failure_count) - self.failure_count
+        shares = [config.stories.get(s, 0) for s in STORIES]
+        self.story_cumulative = np.cumsum([max(100 - sum(shares), 0), *shares])
+        self.split_share = config.stories.get(SPLIT, 0) / 100
+
 
 #: Phase index -> rank of an installment in its invoice: settled first, then attempts, scheduled last.
 _PHASE_ORDER = np.array([2, 1, 0, 1, 1], dtype=np.int64)
@@ -896,14 +1056,16 @@ def _gross(net: int, rate: int) -> int:
 
 
 #: Phase index -> (least age, spread) of a payment's creation, in seconds before as-of: scheduled
-#: payments are recent, in-flight ones a few days old, the rest up to eighteen months.
+#: payments are recent, in-flight ones a few days old, the rest up to eighteen months. The least
+#: ages leave room for what follows creation (a due date, a submission, a settlement), so that
+#: no time is cut off at as-of.
 _CREATED_SPAN = np.array(
     [
         (0, 14 * DAY + 1),
         (3 * DAY, 13 * DAY + 1),
-        (14 * DAY, 526 * DAY + 1),
-        (14 * DAY, 526 * DAY + 1),
-        (14 * DAY, 526 * DAY + 1),
+        (18 * DAY, 522 * DAY + 1),
+        (18 * DAY, 522 * DAY + 1),
+        (18 * DAY, 522 * DAY + 1),
     ],
     dtype=np.int64,
 )
@@ -970,6 +1132,7 @@ FACT_SCHEMA: dict[str, dict[str, str | None]] = {
         "applied": None,
     },
     "allocation": {"amount": None, "method": None, "processor": None, "reference": None},
+    "attribute": {"name": None, "value": None},
     "credit": {"amount": None, "code": None},
     "line_item": {"description": None, "quantity": None, "unit_amount": None, "amount": None},
     "payment": {
@@ -981,6 +1144,7 @@ FACT_SCHEMA: dict[str, dict[str, str | None]] = {
         "installment": None,
         "status": None,
         "phase": None,
+        "kind": None,
         "amount": None,
         "subtotal": None,
         "tax": None,
@@ -992,18 +1156,25 @@ FACT_SCHEMA: dict[str, dict[str, str | None]] = {
         "paid_at": None,
         "submitted_at": None,
         "cancelled_at": None,
+        "recorded_at": None,
         "method": None,
         "processor": None,
+        "gateway_state": None,
         "reference": None,
         "gateway_reference": None,
+        "failure_code": None,
         "failure_message": None,
         "applied_amount": None,
         "unapplied_amount": None,
         "refund_amount": None,
         "credit_balance_amount": None,
+        "invoice_applied": None,
         "created_by": "user",
         "updated_by": "user",
+        "recorded_by": "user",
+        "note": None,
         "allocations": "allocation[]",
+        "attributes": "attribute[]",
         "credits": "credit[]",
         "gift_certificates": "credit[]",
         "invoices": "invoice_application[]",
@@ -1013,11 +1184,12 @@ FACT_SCHEMA: dict[str, dict[str, str | None]] = {
 }
 #: The facts of a generated payment, in the order :meth:`World._payment` makes them.
 PAYMENT_FACTS: tuple[str, ...] = (
-    "seq", "hex", "uuid", "customer", "subscription", "invoice", "installment", "status", "phase",
+    "seq", "hex", "uuid", "customer", "subscription", "invoice", "installment", "status", "phase", "kind",
     "amount", "subtotal", "tax", "currency", "created_at", "updated_at", "due_date", "effective_date",
-    "paid_at", "submitted_at", "cancelled_at", "method", "processor", "reference", "gateway_reference",
-    "failure_message", "applied_amount", "unapplied_amount", "refund_amount", "credit_balance_amount",
-    "created_by", "updated_by", "credits", "gift_certificates", "label",
+    "paid_at", "submitted_at", "cancelled_at", "recorded_at", "method", "processor", "gateway_state", "reference",
+    "gateway_reference", "failure_code", "failure_message", "applied_amount", "unapplied_amount", "refund_amount",
+    "credit_balance_amount", "invoice_applied", "created_by", "updated_by", "recorded_by", "note", "credits",
+    "gift_certificates", "tenders", "label",
 )  # fmt: skip
 
 
@@ -1059,6 +1231,7 @@ TIME_FACTS = frozenset(
         "paid_at",
         "submitted_at",
         "cancelled_at",
+        "recorded_at",
         "started_at",
         "issue_date",
     }
