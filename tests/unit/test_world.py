@@ -119,7 +119,7 @@ def test_payment_facts_pack_to_an_array_and_back(payments: list[dict]) -> None:
         assert pack_payment(p) == packed
         assert packed.startswith(b"[")
         assert unpack_facts(packed) == p
-    changed = {**payments[0], "note": "added by a transition"}
+    changed = {**payments[0], "comment": "added by a transition"}
     assert pack_facts(changed).startswith(b"{") and unpack_facts(pack_facts(changed)) == changed
 
 
