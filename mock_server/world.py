@@ -122,7 +122,9 @@ class WorldConfig:
     stories: Mapping[str, float] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, api: str, block: Mapping[str, Any], statuses: Mapping[str, tuple[float, str]], where: str) -> WorldConfig:
+    def load(
+        cls, api: str, block: Mapping[str, Any], statuses: Mapping[str, tuple[float, str]], where: str
+    ) -> WorldConfig:
         """The ``x-paymock.world`` block of a document (every key optional), validated.
 
         Raises:
@@ -138,7 +140,9 @@ class WorldConfig:
         stories = {str(k): float(v) for k, v in dict(block.get("stories", {})).items()}
         for story in stories:
             if story not in (*STORIES, SPLIT):
-                raise SpecError(f"{where}.stories", f"unknown story {story!r}; available: {', '.join((*STORIES, SPLIT))}")
+                raise SpecError(
+                    f"{where}.stories", f"unknown story {story!r}; available: {', '.join((*STORIES, SPLIT))}"
+                )
         if sum(v for k, v in stories.items() if k != SPLIT) > 100:
             raise SpecError(f"{where}.stories", "the shares of settled payments add up to more than 100 (percent)")
         used = {m: processors.get(m) or PROCESSORS[m] for m in methods if m in METHODS}
@@ -679,7 +683,12 @@ class World:
             if me2 is not None:
                 second_ = processors[pr2]
                 tenders = [
-                    {"amount": _money(amount_ - am2), "method": method_, "processor": processor_, "reference": reference},
+                    {
+                        "amount": _money(amount_ - am2),
+                        "method": method_,
+                        "processor": processor_,
+                        "reference": reference,
+                    },
                     {
                         "amount": _money(am2),
                         "method": methods[me2],
@@ -895,8 +904,17 @@ class Hydrator:
             "recorded_by": lambda p: None if p["recorded_by"] is None else users[p["recorded_by"] - 1],
             "invoices": lambda p: [{**invoice(p), "applied": p["invoice_applied"]}],
             # Derived lists are not stored: they follow from the facts.
-            "allocations": lambda p: p["tenders"]
-            or [{"amount": p["amount"], "method": p["method"], "processor": p["processor"], "reference": p["reference"]}],
+            "allocations": lambda p: (
+                p["tenders"]
+                or [
+                    {
+                        "amount": p["amount"],
+                        "method": p["method"],
+                        "processor": p["processor"],
+                        "reference": p["reference"],
+                    }
+                ]
+            ),
             "attributes": _attributes,
             "line_items": lambda p: [
                 {"description": p["label"], "quantity": 1, "unit_amount": p["subtotal"], "amount": p["subtotal"]}

@@ -105,7 +105,9 @@ def own_people(tenants: list[Tenant], people: Callable[[Record], Iterable[Any]])
     return problems
 
 
-def one_currency(records: Iterable[Record], key: Callable[[Record], Any], currency: Callable[[Record], str]) -> Problems:
+def one_currency(
+    records: Iterable[Record], key: Callable[[Record], Any], currency: Callable[[Record], str]
+) -> Problems:
     """Every record with the same ``key`` (a customer, an invoice) has the same currency."""
     problems = Problems()
     seen: dict[Any, str] = {}
@@ -146,7 +148,9 @@ def check_notify(tenants: list[Tenant]) -> Problems:
             day(r["date"], "%d-%m-%Y")
             problems.check(day(r["date"], "%d-%m-%Y") <= AS_OF, r, "paid after as-of")
         for invoice_id, listed in invoices.items():
-            shown = {(r["invoice"]["number"], r["invoice"]["invoiceTotal"], r["invoice"]["invoiceBalance"]) for r in listed}
+            shown = {
+                (r["invoice"]["number"], r["invoice"]["invoiceTotal"], r["invoice"]["invoiceBalance"]) for r in listed
+            }
             problems.check(len(shown) == 1, invoice_id, f"payments show the invoice differently: {shown}")
             total, balance = cents(listed[0]["invoice"]["invoiceTotal"]), cents(listed[0]["invoice"]["invoiceBalance"])
             paid = sum(cents(r["amount"]) for r in listed)
@@ -195,7 +199,9 @@ def check_exsited(tenants: list[Tenant]) -> Problems:
                 problems.check(cents(a["amount"]) > 0, r, "a payment_applied amount is not positive")
                 method, pattern = EXSITED_ROUTES.get(a["processor"], ("?", "?"))
                 problems.check(a["method"] == method, r, f"{a['method']} through {a['processor']}")
-                problems.check(re.fullmatch(pattern, a["reference"]) is not None, r, f"{a['processor']} {a['reference']}")
+                problems.check(
+                    re.fullmatch(pattern, a["reference"]) is not None, r, f"{a['processor']} {a['reference']}"
+                )
             for i in r["invoices"]:
                 invoices[i["code"]].append((r, i))
                 problems.check(cents(i["outstanding"]) >= 0, r, f"invoice outstanding {i['outstanding']}")
@@ -343,7 +349,9 @@ def check_zutax(tenants: list[Tenant]) -> Problems:
             pattern = ZUTAX_REFERENCES[channel]
             problems.check(re.fullmatch(pattern, r["external_reference"] or "") is not None, r, "reference format")
             if gateway:
-                problems.check(r["currency"] in PROCESSOR_CURRENCIES["flutterwave"], r, f"{r['currency']} via Flutterwave")
+                problems.check(
+                    r["currency"] in PROCESSOR_CURRENCIES["flutterwave"], r, f"{r['currency']} via Flutterwave"
+                )
         problems += one_currency(tenant.payments, lambda r: r["invoice_id"], lambda r: r["currency"])
     problems += own_people(tenants, lambda r: (r["recorded_by"],))
     return problems
