@@ -29,10 +29,10 @@ import pytest
 from flask import Flask
 from vendors import LISTS, Session, walk
 
-from mock_server.methods import PROCESSOR_CURRENCIES
 from mock_server.seeding import SeedSettings
 from mock_server.spec import ApiSpec
 from mock_server.world import World, tenant_facts
+from mock_server.world.methods import PROCESSOR_CURRENCIES
 
 AS_OF = 1_793_491_200  # 2026-11-01T00:00:00Z, the suite's as-of
 SEED = 1  # the CLI's default seed
