@@ -51,8 +51,8 @@ PLANS: tuple[tuple[str, int], ...] = (
     ("Software licence, Business plan", 299),
     ("Event tent rental", 410),
 )
-#: Currencies whose amounts are usually a multiple of the USD-like price.
-CURRENCY_SCALE = {"NGN": 1500, "KES": 130, "GHS": 15, "ZAR": 18, "AUD": 1.5, "CAD": 1.4, "GBP": 0.8}
+#: Currency -> its prices as a percentage of the USD-like list price (others: 100 %).
+CURRENCY_SCALE = {"NGN": 150_000, "KES": 13_000, "GHS": 1500, "ZAR": 1800, "AUD": 150, "CAD": 140, "GBP": 80}
 SUBSCRIPTION_STATUSES = {"active": 78, "paused": 6, "ended": 10, "cancelled": 6}
 INTERVALS = {"month": 88, "week": 4, "year": 8}
 

@@ -169,8 +169,9 @@ class World(PaymentPasses):
         for customer in self.customers:
             for _ in range(rng.choice((1, 1, 1, 2, 2, 3))):
                 plan, price = rng.choice(PLANS)
-                scale = CURRENCY_SCALE.get(customer["currency"], 1)
-                net = round(price * scale * rng.choice((1, 1, 1, 0.9, 1.1, 2)) * 100)
+                # In minor units, exactly: percent of the USD-like price, times a percent factor.
+                scale = CURRENCY_SCALE.get(customer["currency"], 100)
+                net = price * scale * rng.choice((100, 100, 100, 90, 110, 200)) // 100
                 started = customer["created_at"] + _between(rng, 0, 20) * DAY
                 h, u = _identity(rng)
                 subs.append(
