@@ -460,10 +460,6 @@ class _Routes:
 _PHASE_ORDER = np.array([2, 1, 0, 1, 1], dtype=np.int64)
 
 
-def _gross(net: int, rate: int) -> int:
-    return net + (net * rate + 50) // 100
-
-
 #: Phase index -> (least age, spread) of a payment's creation, in seconds before as-of: scheduled
 #: payments are recent, in-flight ones a few days old, the rest up to eighteen months. The least
 #: ages leave room for what follows creation (a due date, a submission, a settlement), so that
