@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mock_server.world.config import DAY, PAYMENT_CHUNK, PHASES, WorldConfig
-from mock_server.world.draws import _compact, _draw, _money, _pick, _uniforms, _unless, _uuid_from_hex
+from mock_server.world.draws import _MONEY_TEXT, _compact, _draw, _money, _pick, _uniforms, _unless, _uuid_from_hex
 from mock_server.world.facts import Facts
 from mock_server.world.invoices import _Invoices
 from mock_server.world.methods import (
@@ -301,6 +301,13 @@ class PaymentPasses:
         subscriptions, customers = self.subscriptions, self.customers
         statuses, phases = self._statuses, self._phase_names
         methods, processors, failures = routes.names, routes.processors, routes.failures
+        # Looked up by index per payment, not by name (seeding makes a million).
+        references = [REFERENCES[p] for p in processors]
+        transaction_ids = [TRANSACTION_IDS.get(p) for p in processors]
+        codes = [f.partition(":")[0] for f in failures]
+        recorder = [m not in GATEWAY_METHODS for m in methods]
+        notes = [NOTES.get(m) if manual else None for m, manual in zip(methods, recorder, strict=True)]
+        known = _MONEY_TEXT.get  # amounts repeat: most are formatted already
         payments = []
         for i, row in enumerate(columns):
             (
@@ -312,8 +319,8 @@ class PaymentPasses:
             customer = customers[subscription["customer"] - 1]
             method_ = methods[me]
             processor_ = processors[pr]
-            reference = REFERENCES[processor_](h, method_)
-            made_by = TRANSACTION_IDS.get(processor_)
+            reference = references[pr](h, method_)
+            made_by = transaction_ids[pr]
             tenders = None
             if me2 is not None:
                 second_ = processors[pr2]
@@ -328,11 +335,10 @@ class PaymentPasses:
                         "amount": _money(am2),
                         "method": methods[me2],
                         "processor": second_,
-                        "reference": REFERENCES[second_](h[::-1], methods[me2]),
+                        "reference": references[pr2](h[::-1], methods[me2]),
                     },
                 ]
-            failure = failures[fl] if fl is not None else None
-            manual = method_ not in GATEWAY_METHODS
+            plan = subscription["plan"]
             payments.append(
                 {
                     "seq": seq,
@@ -345,9 +351,9 @@ class PaymentPasses:
                     "status": statuses[st],
                     "phase": phases[st],
                     "kind": _KINDS[kd],
-                    "amount": _money(amount_),
-                    "subtotal": _money(net_),
-                    "tax": _money(gross_ - net_),
+                    "amount": known(amount_) or _money(amount_),
+                    "subtotal": known(net_) or _money(net_),
+                    "tax": known(gross_ - net_) or _money(gross_ - net_),
                     "currency": customer["currency"],
                     "created_at": cr,
                     "updated_at": up,
@@ -362,21 +368,21 @@ class PaymentPasses:
                     "gateway_state": _GATEWAY_STATES[gs],
                     "reference": reference,
                     "gateway_reference": (made_by(h, method_) if made_by else reference) if sbm is not None else None,
-                    "failure_code": failure.partition(":")[0] if failure else None,
-                    "failure_message": failure,
-                    "applied_amount": _money(ap),
-                    "unapplied_amount": _money(un),
-                    "refund_amount": _money(rf),
-                    "credit_balance_amount": _money(cb_),
-                    "invoice_applied": _money(ia),
+                    "failure_code": codes[fl] if fl is not None else None,
+                    "failure_message": failures[fl] if fl is not None else None,
+                    "applied_amount": known(ap) or _money(ap),
+                    "unapplied_amount": _money(un) if un else "0.00",
+                    "refund_amount": _money(rf) if rf else "0.00",
+                    "credit_balance_amount": _money(cb_) if cb_ else "0.00",
+                    "invoice_applied": known(ia) or _money(ia),
                     "created_by": cb,
                     "updated_by": ub,
-                    "recorded_by": cb if manual else None,
-                    "note": NOTES.get(method_) if manual else None,
+                    "recorded_by": cb if recorder[me] else None,
+                    "note": notes[me],
                     "credits": [{"amount": _money(cn), "code": f"CN-{h[12:18].upper()}"}] if cn >= 0 else [],
                     "gift_certificates": [{"amount": _money(gc), "code": f"GC-{h[18:24].upper()}"}] if gc >= 0 else [],
                     "tenders": tenders,
-                    "label": _label(subscription["plan"], _KINDS[kd], part, parts_),
+                    "label": plan if kd == 0 and parts_ == 1 else _label(plan, _KINDS[kd], part, parts_),
                 }
             )
         return payments
