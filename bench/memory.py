@@ -29,7 +29,7 @@ from _common import (
 )
 from depth import world
 
-from mock_server.store import Store
+from mock_server.store.sqlite import sql as spelled
 
 TARGET_MIB = 1024.0
 
@@ -49,7 +49,7 @@ def paths(c: Client, api: str, prefix: str, data: str, payments: int) -> list[st
     db = sqlite3.connect(f"file:{data}?mode=ro", uri=True)
     try:
         marks = ",".join(str(pk) for pk in range(1, payments + 1, step))
-        rows = Store.rows("r_flexportal_payments", 1)
+        rows = spelled.rows("r_flexportal_payments", 1)
         ids = [r[0] for r in db.execute(f"SELECT id FROM {rows} WHERE pk IN ({marks})")]
     finally:
         db.close()

@@ -23,8 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from flask import Flask, Response
 
-from mock_server.app import create_app
-from mock_server.cli import build_runtimes, prepare
+from mock_server.sandbox import Sandbox
 
 PATHS = {
     "flexportal": "/v1/payments?limit=50&status=paid",
@@ -78,8 +77,7 @@ def main() -> None:
     args = p.parse_args()
     n = args.requests or (200 if args.quick else 1000)
     header("profile_request: paymock's own cost per list request, in process")
-    served = prepare((), str(data_file("throughput-default")), 1, None, None, None, quiet=True)
-    app = create_app(build_runtimes(served))
+    app = Sandbox.open(store=data_file("throughput-default")).seed().app()
     client = app.test_client()
     creds = client.get("/__paymock/credentials").get_json()
     for api in args.apis:

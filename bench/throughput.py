@@ -41,7 +41,7 @@ from _common import (
     wrk,
 )
 
-from mock_server.store import Store
+from mock_server.store.sqlite import sql as spelled
 
 TARGET = 0.5
 #: A round is one-sided when a worker used less than this fraction of its even share of the CPU.
@@ -86,7 +86,7 @@ def endpoints(data: Path, zutax: Client) -> list[Endpoint]:
     db = sqlite3.connect(f"file:{data}?mode=ro", uri=True)
     try:
         invoice = db.execute(
-            f"SELECT c_invoice FROM {Store.rows('r_zutax_invoice_payments', 1)}"
+            f"SELECT c_invoice FROM {spelled.rows('r_zutax_invoice_payments', 1)}"
             " GROUP BY c_invoice ORDER BY count(*) DESC, c_invoice LIMIT 1"
         ).fetchone()[0]
     finally:

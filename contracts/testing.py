@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from werkzeug.serving import BaseWSGIServer
 
-    from mock_server.cli import Served
     from mock_server.handling import ApiRuntime
+    from mock_server.sandbox import Sandbox
 
 #: A WSGI application.
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -41,13 +41,11 @@ class MockServer:
     def __init__(
         self, apis: Iterable[str] = (), *, payments: int = DEFAULT_PAYMENTS, seed: int = 1, as_of: str = DEFAULT_AS_OF
     ) -> None:
-        from mock_server.app import create_app
-        from mock_server.cli import build_runtimes, prepare
+        from mock_server.sandbox import Sandbox
 
-        self.served: Served = prepare(tuple(apis), ":memory:", seed, payments, None, as_of, quiet=True)
-        self.runtimes: dict[str, ApiRuntime] = build_runtimes(self.served)
-        tables = [c.table for s in self.served.specs for c in s.collections.values()]
-        self.app: WSGIApp = create_app(self.runtimes, on_reset=lambda: self.served.store.reset(tables))
+        self.served: Sandbox = Sandbox.open(apis, store=":memory:", seed=seed, payments=payments, as_of=as_of).seed()
+        self.runtimes: dict[str, ApiRuntime] = self.served.runtimes()
+        self.app: WSGIApp = self.served.app()
         self._front: WSGIApp | None = None
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -91,8 +89,7 @@ class MockServer:
 
     def reset(self) -> None:
         """Restore the seeded state."""
-        tables = [c.table for s in self.served.specs for c in s.collections.values()]
-        self.served.store.reset(tables)
+        self.served.reset()
 
     @contextmanager
     def wrapped(self, middleware: Callable[[WSGIApp], WSGIApp]) -> Iterator[MockServer]:

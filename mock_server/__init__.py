@@ -13,8 +13,9 @@ if TYPE_CHECKING:
     from mock_server.app import create_app
     from mock_server.errors import ApiError, MockServerError, SpecError, StoreError
     from mock_server.handling import ApiRuntime, runtimes
+    from mock_server.sandbox import Sandbox
     from mock_server.spec import ApiSpec, available_apis, load_api, load_apis
-    from mock_server.store import Store
+    from mock_server.store import BaseStore, Store, open_store
 
 _HOMES = {
     "create_app": "app",
@@ -28,14 +29,19 @@ _HOMES = {
     "available_apis": "spec",
     "load_api": "spec",
     "load_apis": "spec",
+    "Sandbox": "sandbox",
+    "BaseStore": "store",
     "Store": "store",
+    "open_store": "store",
 }
 
 __all__ = [
     "ApiError",
     "ApiRuntime",
     "ApiSpec",
+    "BaseStore",
     "MockServerError",
+    "Sandbox",
     "SpecError",
     "Store",
     "StoreError",
@@ -43,6 +49,7 @@ __all__ = [
     "create_app",
     "load_api",
     "load_apis",
+    "open_store",
     "runtimes",
 ]
 

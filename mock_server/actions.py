@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from urllib.parse import urlencode
 
-from mock_server.columns import parse_instant
 from mock_server.errors import ApiError, SpecError, reject_unknown_keys
-from mock_server.filtering import Condition
+from mock_server.lifecycle.transitions import Transition
 from mock_server.pagination import PageQuery, Paginator, load_paginator
 from mock_server.registry import Registry
 from mock_server.sorting import SORT_STYLES, Sorter
-from mock_server.store import DOC
+from mock_server.store.base import Condition
+from mock_server.store.page import DOC
 from mock_server.templates import Template
 
 if TYPE_CHECKING:
@@ -132,7 +132,7 @@ class ListAction:
             if not isinstance(sort, Mapping):
                 raise SpecError(f"{ctx.where}.sort", "must be a mapping with a 'style'")
             factory = SORT_STYLES.get(sort.get("style"), f"{ctx.where}.sort.style")
-            sorter = factory(sort, f"{ctx.where}.sort", lambda name, where: collection.column(name, where).order_sql)
+            sorter = factory(sort, f"{ctx.where}.sort", lambda name, where: collection.column(name, where).order_key)
             if sorter.param is not None:
                 if sorter.param not in ctx.query_params():
                     raise SpecError(
@@ -173,9 +173,9 @@ class ListAction:
         for scope in self.scopes:
             raw = request.values[scope.param]
             value = scope.column.ctype.bound(raw, "start")
-            if not scope.missing_is_empty and not store.exists(self.collection.table, tenant, scope.column.sql, value):
+            if not scope.missing_is_empty and not store.exists(self.collection.table, tenant, scope.column.key, value):
                 raise _not_found(scope.column.name, str(raw), scope.param)
-            conditions.append(Condition(f"{scope.column.sql} = ?", (value,), fixes=scope.column.sql))
+            conditions.append(Condition(scope.column.key, "eq", (value,)))
         order = (
             self.sorter.order(request.values.get(self.sorter.param) if self.sorter and self.sorter.param else None)
             if self.sorter
@@ -237,6 +237,8 @@ class TransitionAction:
     roles: Mapping[str, str]
     name: str
     public: bool = False
+    #: The state change itself (:mod:`mock_server.lifecycle.transitions`), made once at load.
+    transition: Transition = field(init=False, repr=False, compare=False)
 
     @classmethod
     def compile(cls, block: Mapping[str, Any], ctx: OperationContext) -> TransitionAction:
@@ -260,50 +262,19 @@ class TransitionAction:
         name = ctx.path.rstrip("/").rsplit("/", 1)[-1]
         return cls(collection, key, str(to), tuple(allowed), dict(sets), envelope, {key: "key"}, name)
 
+    def __post_init__(self) -> None:
+        transition = Transition(self.collection, self.name, self.to, self.allowed, self.sets, self.key)
+        object.__setattr__(self, "transition", transition)
+
     def handle(self, request: ActionRequest) -> Reply:
         """Apply the change atomically, or refuse it with the vendor's 409."""
-        from mock_server.seeding import rebuild, table_spec
-
         runtime = request.runtime
         tenant = request.tenant_index
-        body = request.body or {}
         value = request.values[self.key]
-        now = int(request.now)
-
-        def change(facts: dict[str, Any]) -> tuple[dict[str, Any], bytes, list[Any]]:
-            status = facts["status"]
-            if status not in self.allowed:
-                raise ApiError.of(
-                    "conflict",
-                    f"{_noun(self.collection).capitalize()} {value!r} is {status!r}; "
-                    f"{self.name} is allowed only from: {', '.join(self.allowed)}",
-                    "conflict",
-                    ("path", self.key),
-                )
-            facts = {**facts, "status": self.to, "phase": self.collection.statuses[self.to][1]}
-            for fact, field_name in self.sets.items():
-                moment = now
-                if field_name and body.get(field_name) is not None:
-                    moment = parse_instant(body[field_name]) or now
-                    if moment < facts["created_at"]:
-                        raise ApiError.of(
-                            "invalid_body",
-                            f"{field_name} {body[field_name]!r} is before the {_noun(self.collection)} was created",
-                            "value_error",
-                            ("body", field_name),
-                        )
-                facts[fact] = moment
-            doc, columns = rebuild(
-                runtime.store,
-                runtime.spec,
-                self.collection,
-                tenant,
-                facts,
-                runtime.tenants[tenant - 1],
-            )
-            return facts, doc, columns
-
-        doc = runtime.store.update(table_spec(self.collection), tenant, value, change)
+        body = request.body if isinstance(request.body, Mapping) else None
+        doc = self.transition.apply(
+            runtime.store, runtime.spec, tenant, runtime.tenants[tenant - 1], value, int(request.now), body
+        )
         if doc is None:
             raise _not_found(_noun(self.collection), value, self.key)
         return request.reply(self.envelope.dumps({"item": doc}))

@@ -5,17 +5,16 @@ from __future__ import annotations
 import multiprocessing
 import sys
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from mock_server.errors import MockServerError
-from mock_server.seeding import SeedSettings, is_seeded, seed_api
+from mock_server.errors import MockServerError, StoreError
+from mock_server.sandbox import Sandbox
+from mock_server.seeding import Progress, SeedSettings
 from mock_server.spec import ApiSpec, available_apis, load_apis
-from mock_server.store import Store
+from mock_server.store import open_store
 
 if TYPE_CHECKING:  # serving's modules are imported when serving (see mock_server/__init__.py)
     from mock_server.handling import ApiRuntime
@@ -23,31 +22,14 @@ if TYPE_CHECKING:  # serving's modules are imported when serving (see mock_serve
 DEFAULT_DATA = ".paymock/paymock.sqlite3"
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
-
-@dataclass(frozen=True, slots=True)
-class Served:
-    """What ``serve`` and ``seed`` prepared: documents, store and settings."""
-
-    specs: list[ApiSpec]
-    store: Store
-    settings: SeedSettings
+#: What ``serve`` and ``seed`` prepared (the name it had before :class:`Sandbox`).
+Served = Sandbox
 
 
-def _as_of(value: str | None, store: Store) -> int:
-    if value:
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            raise click.BadParameter(f"{value!r} is not an ISO 8601 date or date-time", param_hint="--as-of") from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        return int(moment.timestamp())
-    stored = store.meta("as_of")
-    if stored is not None:
-        return int(stored)
-    # The world is "now" when first generated, and keeps that date for as long as its data file lives.
-    today = int(time.time())
-    return today - today % 86_400
+class DataFileRefused(click.ClickException):
+    """A store paymock will not use as it is: a usage error (exit status 2), in one line."""
+
+    exit_code = 2
 
 
 def prepare(
@@ -59,66 +41,66 @@ def prepare(
     as_of: str | None,
     quiet: bool = False,
     isolate: bool = False,
-) -> Served:
-    """Load the documents, open the store and seed whatever is missing or outdated.
+    regenerate: bool = False,
+) -> Sandbox:
+    """Open a :class:`Sandbox` and seed whatever is missing or outdated (prefer ``Sandbox.open(...).seed()``).
 
     With ``isolate``, data is generated in a spawned child process (``serve`` does this so the
-    serving processes never hold the generated world); callers of the library seed in-process.
+    serving processes never hold the generated world); without, in this process. With
+    ``regenerate``, a data file's world of other options is generated anew even if it was changed.
     """
-    specs = load_apis(list(apis) or None)
-    store = Store(data)
-    settings = SeedSettings(seed=seed, as_of=_as_of(as_of, store), payments=payments, tenants=tenants)
-    with store.transaction() as db:
-        store.set_meta(db, "as_of", str(settings.as_of))
-    missing = [spec.name for spec in specs if not is_seeded(store, spec, settings)]
-    if missing and isolate and not store.memory:
+    try:
+        sandbox = Sandbox.open(
+            apis, store=data, seed=seed, payments=payments, tenants=tenants, as_of=as_of, regenerate=regenerate
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--as-of") from None
+    missing = [spec.name for spec in sandbox.missing()]
+    if missing and isolate and not sandbox.store.features.private:
         # Generate in a child process: the serving processes never hold the generated world.
-        store.close()
-        child = multiprocessing.get_context("spawn").Process(target=_seed, args=(data, missing, settings, quiet))
+        sandbox.close()
+        child = multiprocessing.get_context("spawn").Process(
+            target=_seed, args=(data, missing, sandbox.settings, quiet, regenerate)
+        )
         child.start()
         child.join()
         if child.exitcode != 0:
             raise click.ClickException(f"generating the data failed (exit code {child.exitcode}); see above")
     elif missing:
-        _seed_into(store, [s for s in specs if s.name in missing], settings, quiet)
-    return Served(specs, store, settings)
+        sandbox.seed(None if quiet else _progress_bar)
+    return sandbox
 
 
-def _seed(data: str, names: list[str], settings: SeedSettings, quiet: bool) -> None:
-    _seed_into(Store(data), load_apis(names), settings, quiet)
+def _seed(data: str, names: list[str], settings: SeedSettings, quiet: bool, regenerate: bool) -> None:
+    Sandbox(load_apis(names), open_store(data), settings, regenerate).seed(None if quiet else _progress_bar)
 
 
-def _seed_into(store: Store, specs: list[ApiSpec], settings: SeedSettings, quiet: bool) -> None:
-    for spec in specs:
-        started = time.perf_counter()
-        if quiet:
-            seed_api(store, spec, settings)
-            continue
-        with click.progressbar(
-            length=settings.size(spec) * settings.tenant_count(spec), label=f"seeding {spec.name:<10}", file=sys.stderr
-        ) as bar:
-            seed_api(store, spec, settings, _ProgressBar(bar))
-        click.echo(f"seeded {spec.name} in {time.perf_counter() - started:.1f}s", err=True)
+def _progress_bar(spec: ApiSpec) -> Progress:
+    """A click progress bar on stderr for seeding one API, which reports the time when it is full."""
+    return _ProgressBar(spec.name, time.perf_counter())
 
 
 class _ProgressBar:
     """Feeds seeding progress (absolute counts) to a click progress bar (which takes steps)."""
 
-    def __init__(self, bar: Any) -> None:
-        self.bar = bar
-        self.last = 0
+    def __init__(self, api: str, started: float) -> None:
+        self.api, self.started, self.last = api, started, 0
+        self.bar: Any = None
 
     def __call__(self, api: str, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label=f"seeding {api:<10}", file=sys.stderr)
+            self.bar.__enter__()
         self.bar.update(done - self.last)
         self.last = done
+        if done >= total:
+            self.bar.__exit__(None, None, None)
+            click.echo(f"seeded {api} in {time.perf_counter() - self.started:.1f}s", err=True)
 
 
-def build_runtimes(served: Served) -> dict[str, ApiRuntime]:
-    """Bind every served API to the store."""
-    from mock_server.handling import runtimes
-
-    tenants = {s.name: served.settings.tenant_count(s) for s in served.specs}
-    return runtimes(served.specs, served.store, served.settings.seed, tenants)
+def build_runtimes(served: Sandbox) -> dict[str, ApiRuntime]:
+    """Bind every served API to the store (``served.runtimes()``)."""
+    return served.runtimes()
 
 
 def banner(rts: dict[str, ApiRuntime], host: str, port: int, root: str | None) -> str:
@@ -168,6 +150,12 @@ def _common(f: Any) -> Any:
         click.option(
             "--as-of",
             help="ISO date the generated world is 'now' for (default: the data file's, else today).",
+        ),
+        click.option(
+            "--regenerate",
+            is_flag=True,
+            help="Generate anew a world of other options even though the data file holds changes to it"
+            " (they are discarded; without this flag such a file is refused).",
         ),
     ]
     for option in reversed(options):
@@ -229,6 +217,7 @@ def serve(
     payments: int | None,
     tenants: int | None,
     as_of: str | None,
+    regenerate: bool,
     host: str,
     port: int,
     root: str | None,
@@ -243,8 +232,10 @@ def serve(
     if root is not None and not apis:
         apis = (root,)
     try:
-        served = prepare(apis, data, seed, payments, tenants, as_of, isolate=True)
+        served = prepare(apis, data, seed, payments, tenants, as_of, isolate=True, regenerate=regenerate)
         rts = build_runtimes(served)
+    except StoreError as exc:
+        raise DataFileRefused(str(exc)) from None
     except MockServerError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(banner(rts, host, port, root))
@@ -260,12 +251,15 @@ def seed(
     payments: int | None,
     tenants: int | None,
     as_of: str | None,
+    regenerate: bool,
 ) -> None:
     """Generate the data file without serving (a later 'serve' with the same options starts at once)."""
     if data == ":memory:":
         raise click.BadParameter("seeding a ':memory:' store keeps nothing; give a file", param_hint="--data")
     try:
-        prepare(apis, data, seed, payments, tenants, as_of)
+        prepare(apis, data, seed, payments, tenants, as_of, regenerate=regenerate)
+    except StoreError as exc:
+        raise DataFileRefused(str(exc)) from None
     except MockServerError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"data file ready: {Path(data).resolve()}")

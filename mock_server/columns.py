@@ -2,8 +2,9 @@
 
 Each type also turns a parameter value into something comparable with the stored one.
 
-Stored forms are chosen so that SQLite's own ordering is the right one: money as integer minor
-units, date-times as epoch seconds, dates as ISO text.
+Stored forms are chosen so that every store's own ordering is the right one: money as integer
+minor units, date-times as epoch seconds, dates as ISO text. A type declares only which of the
+store's kinds it is stored as (``text`` or ``integer``); each backend picks its own SQL type.
 """
 
 from __future__ import annotations
@@ -26,13 +27,13 @@ class ColumnType:
     """How one kind of column stores and compares values.
 
     Attributes:
-        sql: The SQLite column affinity.
+        stored: How the store keeps it: ``"text"`` or ``"integer"`` (64-bit).
         load: Turns a value from a rendered record (plus an optional strptime pattern) into the stored form.
         bound: Turns a parameter value into the stored form; ``edge`` is ``"start"`` or ``"end"``
             for range filters on a coarser value (a date used against a date-time column).
     """
 
-    sql: str
+    stored: str
     load: Callable[[Any, str | None], SqlValue]
     bound: Callable[[Any, str], SqlValue]
 
@@ -82,7 +83,7 @@ def _cents(value: Any) -> int | None:
             cents = int((Decimal(text) * 100).to_integral_value())
         except InvalidOperation:
             return None
-    # Clamped to what SQLite stores: an amount this large matches nothing, in order.
+    # Clamped to what a store's 64-bit integer holds: an amount this large matches nothing, in order.
     return max(-MONEY_LIMIT, min(MONEY_LIMIT, cents))
 
 
@@ -231,10 +232,10 @@ def _strptime_day(text: str, parse: str) -> str:
     return datetime.strptime(text, parse).date().isoformat()
 
 
-COLUMN_TYPES.register("text")(ColumnType("TEXT", _text, lambda v, edge: _text(v)))
-COLUMN_TYPES.register("integer")(ColumnType("INTEGER", _integer, lambda v, edge: _integer(v)))
-COLUMN_TYPES.register("money")(ColumnType("INTEGER", _money, lambda v, edge: _money(v)))
+COLUMN_TYPES.register("text")(ColumnType("text", _text, lambda v, edge: _text(v)))
+COLUMN_TYPES.register("integer")(ColumnType("integer", _integer, lambda v, edge: _integer(v)))
+COLUMN_TYPES.register("money")(ColumnType("integer", _money, lambda v, edge: _money(v)))
 COLUMN_TYPES.register("datetime")(
-    ColumnType("INTEGER", lambda v, p: parse_instant(v, p), lambda v, edge: parse_instant(v, None, edge))
+    ColumnType("integer", lambda v, p: parse_instant(v, p), lambda v, edge: parse_instant(v, None, edge))
 )
-COLUMN_TYPES.register("date")(ColumnType("TEXT", parse_day, lambda v, edge: parse_day(v)))
+COLUMN_TYPES.register("date")(ColumnType("text", parse_day, lambda v, edge: parse_day(v)))

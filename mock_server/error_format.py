@@ -76,12 +76,13 @@ class ErrorFormat:
             )
         return cls(kinds, str(block.get("media-type", media_type)))
 
-    def render(self, error: ApiError) -> tuple[int, bytes]:
-        """Status and body for an error."""
+    def render(self, error: ApiError, status: int | None = None) -> tuple[int, bytes]:
+        """Status and body for an error; ``status`` answers with another status than the kind's (503)."""
         kind = self.kinds.get(error.kind) or self.kinds["internal"]
         problems = error.problems or [Problem("Unknown error", error.kind)]
+        status = kind.status if status is None else status
         base = {
-            "status": kind.status,
+            "status": status,
             "code": kind.code,
             "request_id": str(uuid.uuid4()),
             "process_id": uuid.uuid4().hex[:16].upper(),
@@ -94,7 +95,7 @@ class ErrorFormat:
             target = find_list(body, kind.repeat)
             assert target is not None
             target[:] = [item_template.render({**base, **_problem_vars(p)}) for p in problems]
-        return kind.status, orjson.dumps(body)
+        return status, orjson.dumps(body)
 
 
 def _problem_vars(problem: Problem) -> dict[str, Any]:

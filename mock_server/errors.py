@@ -35,6 +35,14 @@ class StoreError(MockServerError):
     """The data file cannot be used (wrong schema version, written by another seed, ...)."""
 
 
+class DataFileError(StoreError):
+    """A data file paymock will not use as it is (or not replace); the message says what to do."""
+
+
+class StoreUnavailableError(StoreError):
+    """The store's database cannot be reached (or was lost): a fault of the moment, not of the request."""
+
+
 #: The kinds of request errors. Every document maps each one to a status and a vendor code.
 ERROR_KINDS = (
     "invalid_parameter",

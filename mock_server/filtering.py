@@ -1,4 +1,8 @@
-"""Filter operators: how a query parameter with ``x-paymock: {filter: column}`` narrows a list."""
+"""Filter operators: how a query parameter with ``x-paymock: {filter: column}`` narrows a list.
+
+An operator turns a parameter's value into a :class:`~mock_server.store.Condition`, a typed value
+(column, operator, bound values) that each store backend spells in its own SQL.
+"""
 
 from __future__ import annotations
 
@@ -9,21 +13,7 @@ from typing import Any
 from mock_server.columns import ColumnType
 from mock_server.errors import ApiError
 from mock_server.registry import Registry
-
-
-@dataclass(frozen=True, slots=True)
-class Condition:
-    """One SQL condition on a column: ``sql`` with ``?`` placeholders and its arguments.
-
-    ``fixes`` names the column when the condition holds it to one value (equality, or null):
-    such a column never decides an order among the rows that pass, and a keyset condition
-    leaves it out so that SQLite reads the rows by the equality (see ``Store.select``).
-    """
-
-    sql: str
-    args: tuple[Any, ...]
-    fixes: str | None = None
-
+from mock_server.store.base import Condition
 
 Operator = Callable[[str, ColumnType, Any], Condition]
 FILTER_OPERATORS: Registry[Operator] = Registry("filter operator")
@@ -32,21 +22,21 @@ FILTER_OPERATORS: Registry[Operator] = Registry("filter operator")
 @FILTER_OPERATORS.register("eq")
 def _eq(column: str, ctype: ColumnType, value: Any) -> Condition:
     if value is None:
-        return Condition(f"{column} IS NULL", (), fixes=column)
+        return Condition(column, "null")
     start, end = ctype.bound(value, "start"), ctype.bound(value, "end")
     if start != end:  # a date against a date-time column: the whole day
-        return Condition(f"{column} BETWEEN ? AND ?", (start, end))
-    return Condition(f"{column} = ?", (start,), fixes=column)
+        return Condition(column, "between", (start, end))
+    return Condition(column, "eq", (start,))
 
 
 @FILTER_OPERATORS.register("gte")
 def _gte(column: str, ctype: ColumnType, value: Any) -> Condition:
-    return Condition(f"{column} >= ?", (ctype.bound(value, "start"),))
+    return Condition(column, "gte", (ctype.bound(value, "start"),))
 
 
 @FILTER_OPERATORS.register("lte")
 def _lte(column: str, ctype: ColumnType, value: Any) -> Condition:
-    return Condition(f"{column} <= ?", (ctype.bound(value, "end"),))
+    return Condition(column, "lte", (ctype.bound(value, "end"),))
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +45,7 @@ class Filter:
 
     Attributes:
         param: Parameter name.
-        column: SQL column name.
+        column: The store's name of the column (see :mod:`mock_server.store.base`).
         ctype: The column's type.
         op: The operator.
         null_literal: A parameter value that means "the field is null", if the API has one.
@@ -74,14 +64,14 @@ class Filter:
         return self.op_name != "eq"
 
     def condition(self, value: Any) -> Condition:
-        """The SQL condition for one parameter value.
+        """The store condition for one parameter value.
 
         Raises:
             ApiError: ``invalid_parameter`` when the value passed the schema (a pattern, say) but
                 is not a value of the column's type, such as the date ``0000-00-00``.
         """
         if self.null_literal is not None and value == self.null_literal:
-            return Condition(f"{self.column} IS NULL", (), fixes=self.column)
+            return Condition(self.column, "null")
         try:
             return self.op(self.column, self.ctype, value)
         except (ValueError, OverflowError) as exc:

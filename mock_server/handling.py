@@ -15,9 +15,9 @@ from typing import Any
 
 from mock_server.actions import link_builder
 from mock_server.auth import Authenticator, Headers, credential_facts
-from mock_server.errors import ApiError, Problem
+from mock_server.errors import ApiError, Problem, StoreUnavailableError
 from mock_server.spec import ApiSpec, OperationSpec
-from mock_server.store import Store
+from mock_server.store import BaseStore as Store
 from mock_server.world import Facts, tenant_facts
 
 log = logging.getLogger("paymock")
@@ -186,6 +186,11 @@ class ApiRuntime:
             reply = op.action.handle(ActionRequest(self, op, call, tenant, values, body, time.time()))
         except ApiError as error:
             reply = self.error(error)
+        except StoreUnavailableError as exc:
+            # The database is away for the moment (a replica lost its connection): a 503 in the
+            # vendor's shape, which clients retry; the store reconnects once it is back.
+            log.warning("store unavailable answering %s %s: %s", call.method, call.path, exc)
+            reply = self.unavailable()
         except Exception:
             # Never a bare 500: log the cause, answer in the vendor's own shape.
             log.exception("unexpected error answering %s %s", call.method, call.path)
@@ -236,6 +241,12 @@ class ApiRuntime:
         """Render an :class:`ApiError` in the vendor's format."""
         status, body = self.spec.errors.render(error)
         return Reply(status, body, self.spec.errors.media_type, dict(error.headers))
+
+    def unavailable(self) -> Reply:
+        """The vendor's internal error, as a 503 with ``Retry-After``: the store cannot be reached now."""
+        error = ApiError.of("internal", "The sandbox's database is unavailable; retry shortly", "unavailable")
+        status, body = self.spec.errors.render(error, status=503)
+        return Reply(status, body, self.spec.errors.media_type, {"Retry-After": "1"})
 
     def finish(self, reply: Reply, call: Call) -> Reply:
         """Echo documented headers and gzip large bodies for clients that ask."""

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from mock_server.errors import ApiError, SpecError, reject_unknown_keys
-from mock_server.filtering import Condition
 from mock_server.registry import Registry
 from mock_server.sorting import SortKey
-from mock_server.store import Row, Store
+from mock_server.store import BaseStore as Store
+from mock_server.store import Condition, Row
 
 #: Builds an absolute URL for the same request with some query parameters replaced.
 LinkBuilder = Callable[[Mapping[str, Any]], str]

@@ -13,21 +13,24 @@ import hashlib
 import multiprocessing
 import os
 import shutil
-import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from mock_server.actions import ListAction
+from mock_server.errors import DataFileError, StoreError
 from mock_server.sorting import DirectionSort, FixedSort, SignedFieldsSort, Sorter
 from mock_server.spec import ApiSpec, CollectionSpec
-from mock_server.store import TABLE_REPLACED, Store, TableSpec
-from mock_server.world import Facts, Hydrator, InvoiceBlocks, World, pack_facts, pack_payment, tenant_facts
+from mock_server.store.base import CREATION, BaseStore, Loader, Part, Sink, TableSpec
+from mock_server.tables import reset_tables
+from mock_server.tables import table_spec as _layout
+from mock_server.world import Facts, World, pack_facts, pack_payment, tenant_facts
 
 Progress = Callable[[str, int, int], None]
 
@@ -59,11 +62,15 @@ class SeedSettings:
         """Tenants for ``api``."""
         return self.tenants if self.tenants is not None else api.tenants
 
+    def describe(self, api: ApiSpec) -> str:
+        """The options as a user gives them, for messages about a world made with other ones."""
+        as_of = datetime.fromtimestamp(self.as_of, UTC).strftime("%Y-%m-%d")
+        return f"--seed {self.seed} --payments {self.size(api)} --tenants {self.tenant_count(api)} --as-of {as_of}"
+
 
 def table_spec(collection: CollectionSpec, api: ApiSpec | None = None) -> TableSpec:
     """The store's table layout for a collection; with ``api``, also the indexes its lists need."""
-    columns = tuple((c.sql, c.ctype.sql) for c in collection.columns.values())
-    return TableSpec(collection.table, columns, list_indexes(api, collection) if api is not None else ())
+    return _layout(collection, list_indexes(api, collection) if api is not None else ())
 
 
 def list_indexes(api: ApiSpec, collection: CollectionSpec) -> tuple[tuple[str, ...], ...]:
@@ -80,7 +87,7 @@ def list_indexes(api: ApiSpec, collection: CollectionSpec) -> tuple[tuple[str, .
         orders = _orders(action.sorter)
         default = orders[0]
         narrowing = [p.filter.column for p in op.params if p.filter is not None]
-        narrowing += [s.column.sql for s in action.scopes]
+        narrowing += [s.column.key for s in action.scopes]
         for column in narrowing:
             wanted[_with_pk((column, *(c for c in default if c != column)))] = None
         # Range filters cannot lead an index that also gives the order, so the order indexes carry
@@ -94,7 +101,7 @@ def list_indexes(api: ApiSpec, collection: CollectionSpec) -> tuple[tuple[str, .
 
 def _with_pk(order: tuple[str, ...], *carried: str) -> tuple[str, ...]:
     """An index's columns: the order, the primary key (every order's last tie-breaker), carried columns."""
-    return (*order, "pk", *carried) if "pk" not in order else (*order, *carried)
+    return (*order, CREATION, *carried) if CREATION not in order else (*order, *carried)
 
 
 def _orders(sorter: Sorter | None) -> list[tuple[str, ...]]:
@@ -126,69 +133,120 @@ def fingerprint(api: ApiSpec, settings: SeedSettings) -> str:
     return h.hexdigest()
 
 
-def is_seeded(store: Store, api: ApiSpec, settings: SeedSettings) -> bool:
+def is_seeded(store: BaseStore, api: ApiSpec, settings: SeedSettings) -> bool:
     """Whether the store already holds exactly this world for ``api``."""
     return store.meta(f"world:{api.name}") == fingerprint(api, settings)
 
 
-def seed_api(store: Store, api: ApiSpec, settings: SeedSettings, progress: Progress | None = None) -> None:
+def check_world(store: BaseStore, api: ApiSpec, settings: SeedSettings, regenerate: bool = False) -> None:
+    """Refuse to replace another world of ``api`` than ``settings`` make where that would lose something.
+
+    A SQLite data file is one sandbox's own: another world in it is generated anew, unless the
+    user changed records of it (they would be lost: only ``regenerate`` says so on purpose). A
+    shared database may be serving that other world to other replicas right now: it is never
+    overwritten behind their backs.
+
+    Raises:
+        StoreError: The store is shared and holds another world of ``api``.
+        DataFileError: The data file holds another world of ``api`` with changed records.
+    """
+    held = store.meta(f"world:{api.name}")
+    if held is None or held == fingerprint(api, settings):
+        return
+    if not store.features.shared:
+        changed = 0 if regenerate else store.changed(reset_tables([api]))
+        if changed:
+            made = store.meta(f"options:{api.name}")
+            was = f" ({made})" if made else ""
+            raise DataFileError(
+                f"{store.location} holds {changed} changed record(s) of a {api.name} world made with other options"
+                f" or by another paymock version{was}; generating it anew would discard those changes: pass"
+                " --regenerate to do that on purpose, or serve the file with its own options, or use another --data"
+            )
+        return
+    raise StoreError(
+        f"{store.location} holds another {api.name} world (another seed, size, tenant count, as-of date, "
+        "document or paymock version) than these options make; serve it with the options it was seeded "
+        "with, use another database, or drop its tables to seed it anew"
+    )
+
+
+def seed_api(store: BaseStore, api: ApiSpec, settings: SeedSettings, progress: Progress | None = None) -> None:
     """Generate and store every collection of ``api`` (replacing what was there)."""
-    with store.bulk_loading():
-        _seed_api(store, api, settings, progress)
-    store.forget_indexes()
+    with store.loader() as loader:
+        _seed_api(loader, api, settings, progress)
 
 
-def _seed_api(store: Store, api: ApiSpec, settings: SeedSettings, progress: Progress | None) -> None:
+def seed_missing(
+    store: BaseStore,
+    apis: Sequence[ApiSpec],
+    settings: SeedSettings,
+    progress: Callable[[ApiSpec], Progress | None] | None = None,
+    regenerate: bool = False,
+) -> list[str]:
+    """Generate the worlds of ``apis`` that the store does not hold; returns the names of those seeded.
+
+    The loader is held throughout: for a store shared by replicas only one seeds at a time, and
+    the others, waiting for it, find the worlds seeded when their turn comes (checked again here).
+    """
+    if all(is_seeded(store, api, settings) for api in apis):
+        return []
+    seeded = []
+    with store.loader() as loader:
+        for api in apis:
+            if is_seeded(store, api, settings):
+                continue
+            check_world(store, api, settings, regenerate)
+            _seed_api(loader, api, settings, progress(api) if progress is not None else None)
+            seeded.append(api.name)
+    return seeded
+
+
+def _seed_api(loader: Loader, api: ApiSpec, settings: SeedSettings, progress: Progress | None) -> None:
     size = settings.size(api)
     tenants = settings.tenant_count(api)
-    with store.transaction() as db:
-        db.execute("DELETE FROM entities WHERE api = ?", (api.name,))
-        db.execute("DELETE FROM meta WHERE key = ?", (f"world:{api.name}",))
-        for collection in api.collections.values():
-            store.create_table(db, table_spec(collection))
+    collections = list(api.collections.values())
+    loader.begin(api.name, [table_spec(c) for c in collections])
     done = 0
     total = size * tenants
     payments = api.collections[api.payments_collection or ""]
     spec = table_spec(payments)
-    side = [c for c in api.collections.values() if c.entity != "payment"]
+    side = [c for c in collections if c.entity != "payment"]
+    side_specs = [table_spec(c) for c in side]
     for t in range(1, tenants + 1):
         tenant = tenant_facts(settings.seed, api.name, t)
         world = World(api.world, settings.seed, tenant, size, settings.as_of)
-        with store.transaction() as db:
-            for collection in api.collections.values():
-                store.create_rows(db, table_spec(collection), t)
-            first_pk = store.next_pk(db, spec)
-            side_pks = tuple(store.next_pk(db, table_spec(c)) for c in side)
-        work = _Work(api.name, payments, t, world, tenant, first_pk, spec, tuple(zip(side, side_pks, strict=True)))
-        with _rendered_payments(work, None if store.memory else str(Path(store.path).parent)) as (rendered, extras):
+        pks = loader.add_tenant([table_spec(c) for c in collections], t)
+        first = {c.name: pk for c, pk in zip(collections, pks, strict=True)}
+        side_pks = tuple((c, first[c.name]) for c in side)
+        work = _Work(api.name, payments, t, world, tenant, first[payments.name], spec, side_pks, loader)
+        direct = loader.sink([spec], t)
+        with _rendered_payments(work, loader.scratch) as (rendered, extras):
             if extras is None:  # rendered here: store the other entities first, as the workers would
-                with store.transaction() as db:
-                    _store_side(db, work, "entities")
-                    _store_side(db, work, "collections")
+                sink = loader.sink(side_specs, t)
+                _store_side(sink, work, "entities")
+                _store_side(sink, work, "collections")
+                sink.close()
             for batch in rendered:
-                if isinstance(batch, str):
-                    done += store.copy_in(batch, [spec], t)
-                    os.unlink(batch)
+                if isinstance(batch, Part):
+                    done += loader.absorb(batch, [spec], t)
                 else:
-                    with store.transaction() as db:
-                        store.insert_rows(db, spec, t, *batch)
+                    direct.rows(spec, *batch)
                     done += len(batch[0])
                 if progress:
                     progress(api.name, done, total)
-            for path in extras() if extras is not None else ():
-                store.copy_in(path, [table_spec(c) for c in side], t, entities=True)
-                os.unlink(path)
-    with store.bulk_indexing(), store.transaction() as db:
-        for collection in api.collections.values():
-            for t in range(1, tenants + 1):
-                store.create_indexes(db, table_spec(collection, api), t)
-        store.set_meta(db, f"world:{api.name}", fingerprint(api, settings))
-        store.set_meta(db, f"tenants:{api.name}", str(tenants))
-        for collection in api.collections.values():
-            store.bump(db, collection.table, TABLE_REPLACED)
-        # A bounded ANALYZE: planner statistics without reading a million rows again.
-        db.execute("PRAGMA analysis_limit = 1000")
-        db.execute("ANALYZE")
+            direct.close()
+            for part in extras() if extras is not None else ():
+                loader.absorb(part, side_specs, t, entities=True)
+    loader.finish(
+        [table_spec(c, api) for c in collections],
+        tenants,
+        {
+            f"world:{api.name}": fingerprint(api, settings),
+            f"tenants:{api.name}": str(tenants),
+            f"options:{api.name}": settings.describe(api),
+        },
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +262,7 @@ class _Work:
         first_pk: Primary key of the tenant's first payment.
         table: The payments table.
         side: The other collections, each with the primary key of its first record of this tenant.
+        loader: The store's loader, whose sinks the workers write to.
         scratch: Directory for the workers' scratch files.
     """
 
@@ -215,6 +274,7 @@ class _Work:
     first_pk: int
     table: TableSpec
     side: tuple[tuple[CollectionSpec, int], ...] = ()
+    loader: Loader | None = None
     scratch: str = ""
 
 
@@ -246,77 +306,52 @@ def _render_chunk(chunk: int) -> Rendered:
     return rows, documents
 
 
-def _render_chunk_to_file(chunk: int) -> str:
-    """Render a chunk into a scratch database of its own; returns its path.
+def _render_chunk_to_file(chunk: int) -> Part:
+    """Render a chunk and write it through a sink of its own (a scratch file, for SQLite).
 
-    The worker does the SQLite encoding too, and the writing process copies the finished tables
-    with one ``INSERT ... SELECT`` each, in C, instead of receiving every row through a pipe.
+    The worker does the database's encoding too, and the writing process takes the finished part
+    in (for SQLite, one ``INSERT ... SELECT`` per table, in C) instead of receiving every row
+    through a pipe.
     """
     assert _WORK is not None
+    assert _WORK.loader is not None
     rows, documents = _render_chunk(chunk)
-    path = os.path.join(_WORK.scratch, f"chunk-{chunk:06d}.sqlite3")
-    db = _scratch_db(path)
-    try:
-        Store.create_table(db, _WORK.table)
-        Store.create_rows(db, _WORK.table, _WORK.tenant)
-        Store.insert_rows(db, _WORK.table, _WORK.tenant, rows, documents)
-        db.execute("COMMIT")
-    finally:
-        db.close()
-    return path
+    sink = _WORK.loader.sink([_WORK.table], _WORK.tenant, _WORK.scratch, f"chunk-{chunk:06d}")
+    sink.rows(_WORK.table, rows, documents)
+    return sink.close()
 
 
-def _render_side_to_file(part: str) -> str:
-    """Store one part of the tenant's other records (see :func:`_store_side`) in a scratch database; returns its path.
+def _render_side_to_file(part: str) -> Part:
+    """Store one part of the tenant's other records (see :func:`_store_side`) through a sink of its own.
 
-    The writing process copies it in as it does payment chunks (see :func:`_render_chunk_to_file`).
+    The writing process takes it in as it does payment chunks (see :func:`_render_chunk_to_file`).
     """
     assert _WORK is not None
-    path = os.path.join(_WORK.scratch, f"{part}.sqlite3")
-    db = _scratch_db(path)
-    try:
-        Store.create_entities(db)
-        for collection, _ in _WORK.side:
-            Store.create_table(db, table_spec(collection))
-            Store.create_rows(db, table_spec(collection), _WORK.tenant)
-        _store_side(db, _WORK, part)
-        db.execute("COMMIT")
-    finally:
-        db.close()
-    return path
-
-
-def _scratch_db(path: str) -> sqlite3.Connection:
-    """A new scratch database for a worker to fill, with a transaction begun."""
-    db = sqlite3.connect(path, isolation_level=None)
-    # Written once, copied once, deleted: no journal (a crash just leaves a file to delete), and
-    # large pages, which make a worker's inserts ~20 % cheaper (the store keeps SQLite's default
-    # page size, which suits the random reads of serving).
-    db.execute("PRAGMA page_size = 65536")
-    db.execute("PRAGMA journal_mode = OFF")
-    db.execute("PRAGMA synchronous = OFF")
-    db.execute("BEGIN")
-    return db
+    assert _WORK.loader is not None
+    tables = [table_spec(collection) for collection, _ in _WORK.side]
+    sink = _WORK.loader.sink(tables, _WORK.tenant, _WORK.scratch, part)
+    _store_side(sink, _WORK, part)
+    return sink.close()
 
 
 #: The parts :func:`_store_side` stores, one task each.
 _SIDE_PARTS = ("entities", "collections")
 
-Extras = Callable[[], list[str]]
+Extras = Callable[[], list[Part]]
 
 
 @contextmanager
 def _rendered_payments(
     work: _Work, scratch_parent: str | None
-) -> Iterator[tuple[Iterator[Rendered | str], Extras | None]]:
+) -> Iterator[tuple[Iterator[Rendered | Part], Extras | None]]:
     """Rendered payments of one tenant, chunk by chunk in creation order, and the tenant's other records.
 
     Large worlds are rendered by forked workers (one per core), which start on entering and hand
-    back scratch database files (see :func:`_render_chunk_to_file`); small ones are rendered here,
+    back the parts they wrote (see :func:`_render_chunk_to_file`); small ones are rendered here,
     as rows. The result does not depend on how many workers there are.
 
     The second item is ``None`` when rendering here (the caller stores the entities and other
-    collections itself); with workers it returns the scratch files holding them, which the
+    collections itself); with workers it returns the parts holding them, which the
     workers make once the payments are rendered, so that the writing process spends its time
     meanwhile on copying payments in.
     """
@@ -401,11 +436,11 @@ def _json(encoded: bytes) -> bytes:
     return bytes(memoryview(encoded))
 
 
-def _store_side(db: sqlite3.Connection, work: _Work, part: str) -> None:
+def _store_side(sink: Sink, work: _Work, part: str) -> None:
     """Store one part of a tenant's records besides its payments: "entities" or "collections"."""
     world = work.world
     if part == "entities":
-        _store_entities(db, work.api, work.tenant, world)
+        _store_entities(sink, work.api, work.tenant, world)
         return
     for collection, first_pk in work.side:
         rows = [
@@ -416,10 +451,10 @@ def _store_side(db: sqlite3.Connection, work: _Work, part: str) -> None:
             )
             for s in world.subscriptions
         ]
-        Store.insert(db, table_spec(collection), work.tenant, rows, start=first_pk)
+        sink.records(table_spec(collection), rows, first_pk)
 
 
-def _store_entities(db: sqlite3.Connection, api: str, tenant: int, world: World) -> None:
+def _store_entities(sink: Sink, api: str, tenant: int, world: World) -> None:
     rows = (
         (api, tenant, kind, e["seq"], orjson.dumps(e))
         for kind, entities in (
@@ -429,42 +464,7 @@ def _store_entities(db: sqlite3.Connection, api: str, tenant: int, world: World)
         )
         for e in entities
     )
-    db.executemany("INSERT INTO entities VALUES (?, ?, ?, ?, ?)", rows)
+    sink.entities(rows)
     # Invoices are nearly one per payment: stored as blocks of their compact numbers, not a row each.
     invoices = world.invoices
-    db.executemany(
-        "INSERT INTO entities VALUES (?, ?, 'invoice-block', ?, ?)",
-        ((api, tenant, b, orjson.dumps(invoices.block(b))) for b in range(invoices.blocks)),
-    )
-
-
-class _Entities(Sequence[Facts]):
-    """A read-through view of one entity kind, indexed like the world's lists (seq - 1)."""
-
-    def __init__(self, store: Store, api: str, tenant: int, kind: str) -> None:
-        self._args = (api, tenant, kind)
-        self._store = store
-
-    def __getitem__(self, index: Any) -> Any:
-        return self._store.entity(*self._args, index + 1)
-
-    def __len__(self) -> int:  # pragma: no cover - only indexing is used
-        raise TypeError("entity views have no length")
-
-
-def rebuild(
-    store: Store,
-    api: ApiSpec,
-    collection: CollectionSpec,
-    tenant: int,
-    facts: Facts,
-    tenant_info: Facts,
-) -> tuple[bytes, list[Any]]:
-    """Render a record again from (changed) facts: its JSON and its column values."""
-    args = (store, api.name, tenant)
-    customers = _Entities(*args, "customer")
-    subscriptions = _Entities(*args, "subscription")
-    invoices = InvoiceBlocks(lambda b: store.entity(api.name, tenant, "invoice-block", b), subscriptions, customers)
-    hydrate = Hydrator(customers, subscriptions, invoices, _Entities(*args, "user"))
-    doc, values = collection.render_row({"payment": hydrate(facts), "tenant": tenant_info})
-    return orjson.dumps(doc), values
+    sink.entities((api, tenant, "invoice-block", b, orjson.dumps(invoices.block(b))) for b in range(invoices.blocks))

@@ -11,8 +11,8 @@ from gunicorn.app.base import BaseApplication
 from mock_server.app import create_app
 
 if TYPE_CHECKING:
-    from mock_server.cli import Served
     from mock_server.handling import ApiRuntime
+    from mock_server.sandbox import Sandbox
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -30,7 +30,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 
 
 def run(
-    served: Served,
+    served: Sandbox,
     rts: dict[str, ApiRuntime],
     *,
     host: str,
@@ -44,17 +44,16 @@ def run(
     A file store is shared by every worker (each opens its own connections after the fork); an
     in-memory store lives in one process, so it gets exactly one worker.
     """
-    memory = served.store.memory
+    memory = served.store.features.private
     if memory and workers not in (None, 1):
         raise SystemExit("--data ':memory:' lives in one process: use --workers 1 (or a data file)")
     count = 1 if memory else (workers or os.cpu_count() or 2)
     # Connections opened while seeding must not cross the fork.
     if not memory:
         served.store.close()
-    store = served.store
 
     def factory() -> Any:
-        return create_app(rts, root=root, on_reset=lambda: store.reset(_tables(served)))
+        return create_app(rts, root=root, on_reset=served.reset)
 
     options = {
         "bind": f"{host}:{port}",
@@ -69,7 +68,3 @@ def run(
         "timeout": 60,
     }
     _Gunicorn(factory, options).run()
-
-
-def _tables(served: Served) -> list[str]:
-    return [c.table for s in served.specs for c in s.collections.values()]

@@ -25,6 +25,7 @@ from mock_server.errors import SpecError, reject_unknown_keys
 from mock_server.filtering import FILTER_OPERATORS, Filter
 from mock_server.params import BodySpec, ParamSpec, compile_body, compile_param
 from mock_server.records import Context, Render
+from mock_server.store.base import CREATION, RECORD_ID
 from mock_server.world import PHASES, WorldConfig
 
 if TYPE_CHECKING:
@@ -54,8 +55,7 @@ class Column:
     """A typed, indexed projection of a record field.
 
     Attributes:
-        name: Name used in ``x-paymock`` (filters, sorts, scopes).
-        sql: Quoted SQL column name.
+        name: Name used in ``x-paymock`` (filters, sorts, scopes), and the store's name of the column.
         ctype: The column type.
         path: Path of the field inside the rendered record.
         parse: strptime layout of the field, when not ISO 8601.
@@ -63,21 +63,35 @@ class Column:
     """
 
     name: str
-    sql: str
     ctype: ColumnType
     path: tuple[str | int, ...]
     parse: str | None
     creation_ordered: bool = False
 
     @property
-    def order_sql(self) -> str:
-        """What an ``ORDER BY`` on this column names.
+    def key(self) -> str:
+        """What the store calls this column in conditions (its name)."""
+        return self.name
 
-        A creation-ordered column sorts as the primary key does; ordering by the key instead
-        keeps a copy of the column out of every index that breaks ties by it, and lets the
-        default order of a tenant walk an index of the tenant alone.
+    @property
+    def order_key(self) -> str:
+        """What an order on this column names in the store.
+
+        A creation-ordered column sorts as the creation order does; ordering by it instead keeps
+        a copy of the column out of every index that breaks ties by it, and lets the default
+        order of a tenant walk an index of the tenant alone.
         """
-        return "pk" if self.creation_ordered else self.sql
+        return CREATION if self.creation_ordered else self.name
+
+    @property
+    def sql(self) -> str:
+        """The old name of :attr:`key`, kept for callers written before the store had an interface."""
+        return self.key
+
+    @property
+    def order_sql(self) -> str:
+        """The old name of :attr:`order_key`, kept for callers written before the store had an interface."""
+        return self.order_key
 
     def extract(self, doc: Any) -> SqlValue:
         """The stored value of this column for a rendered record."""
@@ -234,6 +248,10 @@ def _mapping(node: Any, where: str) -> Mapping[str, Any]:
     return node
 
 
+#: Column names the store uses for itself: the creation order and the record's ID.
+RESERVED_COLUMNS = (CREATION, RECORD_ID)
+
+
 def _load_columns(block: Mapping[str, Any], table: str, where: str) -> dict[str, Column]:
     columns = {}
     for name, col in _mapping(block, where).items():
@@ -243,9 +261,10 @@ def _load_columns(block: Mapping[str, Any], table: str, where: str) -> dict[str,
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             raise SpecError(cwhere, "column names are identifiers (letters, digits, _)")
         path = tuple(int(p) if p.isdigit() else p for p in str(col.get("path", name)).split("."))
+        if name in RESERVED_COLUMNS:
+            raise SpecError(cwhere, f"{name!r} is reserved by the store; name the column otherwise")
         columns[name] = Column(
             name=name,
-            sql=f'"c_{name}"',
             ctype=COLUMN_TYPES.get(col.get("type", "text"), f"{cwhere}.type"),
             path=path,
             parse=col.get("parse"),
@@ -502,7 +521,7 @@ def _filter_for(
     column = collection.column(str(block.get("filter")), f"{where}.x-paymock.filter")
     return Filter(
         param=str(param["name"]),
-        column=column.sql,
+        column=column.key,
         ctype=column.ctype,
         op=FILTER_OPERATORS.get(block.get("op", "eq"), f"{where}.x-paymock.op"),
         null_literal=block.get("null-literal"),

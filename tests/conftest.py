@@ -15,9 +15,8 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, settings
 from live import AS_OF, PAYMENTS, LiveServer, start_server
 
-from mock_server.app import create_app
-from mock_server.cli import Served, build_runtimes, prepare
 from mock_server.handling import ApiRuntime
+from mock_server.sandbox import Sandbox
 from mock_server.spec import ApiSpec, load_apis
 
 settings.register_profile("dev", max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -40,22 +39,21 @@ def specs() -> dict[str, ApiSpec]:
 
 
 @pytest.fixture(scope="session")
-def served() -> Served:
+def served() -> Sandbox:
     """An in-memory store seeded with every API (shared by the in-process tests)."""
-    return prepare((), ":memory:", 1, PAYMENTS, None, AS_OF, quiet=True)
+    return Sandbox.open(store=":memory:", payments=PAYMENTS, as_of=AS_OF).seed()
 
 
 @pytest.fixture(scope="session")
-def runtimes(served: Served) -> dict[str, ApiRuntime]:
+def runtimes(served: Sandbox) -> dict[str, ApiRuntime]:
     """Every API bound to the in-memory store."""
-    return build_runtimes(served)
+    return served.runtimes()
 
 
 @pytest.fixture(scope="session")
-def app(served: Served, runtimes: dict[str, ApiRuntime]) -> Flask:
+def app(served: Sandbox) -> Flask:
     """The Flask app over the in-memory store."""
-    tables = [c.table for s in served.specs for c in s.collections.values()]
-    return create_app(runtimes, on_reset=lambda: served.store.reset(tables))
+    return served.app()
 
 
 @pytest.fixture

@@ -508,5 +508,5 @@ def zutax_invoice(server: MockServer) -> str:
     """
     spec = next(s for s in server.served.specs if s.name == "zutax")
     collection = spec.collections["invoice_payments"]
-    values = server.served.store.sample(collection.table, 1, collection.columns["invoice"].sql, 1)
+    values = server.served.store.sample(collection.table, 1, collection.columns["invoice"].key, 1)
     return str(values[0])

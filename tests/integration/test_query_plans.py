@@ -1,4 +1,6 @@
-"""No list query scans a collection where an index can serve it (issue #4: depth).
+"""No list query scans a collection where an index can serve it (issue #4: depth). SQLite only.
+
+These tests read SQLite's query plans (``EXPLAIN QUERY PLAN``) of the SQLite store.
 
 Every list operation of every document is planned by SQLite as the mock runs it: the first page
 and a keyset page after it, for each filter (and scope) with the default order, and for each
@@ -19,11 +21,13 @@ import pytest
 from live import AS_OF
 
 from mock_server.actions import ListAction
-from mock_server.cli import Served, prepare
-from mock_server.filtering import Condition
+from mock_server.sandbox import Sandbox
 from mock_server.sorting import DirectionSort, FixedSort, SignedFieldsSort, SortKey
 from mock_server.spec import OperationSpec
-from mock_server.store import Store
+from mock_server.store import Condition, SQLiteStore
+from mock_server.store.sqlite import sql as spelled
+
+Served = Sandbox
 
 
 def _list_operations(served: Served) -> Iterator[tuple[str, OperationSpec, ListAction]]:
@@ -48,7 +52,7 @@ def _orders(action: ListAction) -> list[list[SortKey]]:
 
 
 @contextmanager
-def _captured(store: Store) -> Iterator[list[str]]:
+def _captured(store: SQLiteStore) -> Iterator[list[str]]:
     statements: list[str] = []
     with store.reading() as db:
         db.set_trace_callback(statements.append)
@@ -78,7 +82,7 @@ def _unindexed(db: sqlite3.Connection, sql: str, table: str, column: str) -> lis
             continue
         found = re.search(r"USING (?:COVERING )?INDEX (\S+)", line)
         held = [r[2] for r in db.execute(f'PRAGMA index_info("{found.group(1)}")')] if found else []
-        if column.strip('"') not in held:
+        if spelled.column(column).strip('"') not in held:
             bad.append(line)
     return bad
 
@@ -87,7 +91,7 @@ def _sorts(db: sqlite3.Connection, sql: str) -> list[str]:
     return [row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}") if "TEMP B-TREE" in row[3]]
 
 
-def _run(store: Store, action: ListAction, conditions: list[Condition], order: list[SortKey]) -> list[str]:
+def _run(store: SQLiteStore, action: ListAction, conditions: list[Condition], order: list[SortKey]) -> list[str]:
     """The SQL of a first page and of the keyset page after its last record, as the paginators read them."""
     table = action.collection.table
     with _captured(store) as statements:
@@ -97,23 +101,22 @@ def _run(store: Store, action: ListAction, conditions: list[Condition], order: l
             store.page(table, 1, conditions, order, limit=20, after=(anchor, False))
     # The anchor's lookup by ID is not a list query.
     pages = [s for s in statements if s.lstrip().upper().startswith("SELECT COUNT(*)")]
-    assert pages and all(Store.rows(table, 1) in s for s in pages)
+    assert pages and all(spelled.rows(table, 1) in s for s in pages)
     return pages
 
 
 def _condition(column: str, value: Any, is_range: bool) -> Condition:
-    if is_range:
-        return Condition(f"{column} >= ?", (value,))
-    return Condition(f"{column} = ?", (value,), fixes=column)  # as the eq operator makes it
+    return Condition(column, "gte" if is_range else "eq", (value,))  # as the filter operators make them
 
 
 def test_every_filter_and_every_order_is_served_by_an_index(served: Served) -> None:
     store = served.store
+    assert isinstance(store, SQLiteStore)
     checked = 0
     problems: list[str] = []
     for name, op, action in _list_operations(served):
         table = action.collection.table
-        scope = [_condition(s.column.sql, store.sample(table, 1, s.column.sql, 1)[0], False) for s in action.scopes]
+        scope = [_condition(s.column.key, store.sample(table, 1, s.column.key, 1)[0], False) for s in action.scopes]
         default = _orders(action)[0]
         narrowing = [(p.filter.column, p.filter.is_range) for p in op.params if p.filter is not None]
         for column, is_range in narrowing:
@@ -145,8 +148,8 @@ def test_a_requested_sort_breaks_ties_by_the_default_order(served: Served, api: 
     assert isinstance(sorter, SignedFieldsSort)
     # Payment numbers are creation-ordered: ties by number are ties by the primary key, and a
     # key after the number could never decide anything.
-    assert sorter.order("-amount") == [('"c_amount"', False), ("pk", False)]
-    assert sorter.order("+amount") == [('"c_amount"', True), ("pk", True)]
+    assert sorter.order("-amount") == [("amount", False), ("pk", False)]
+    assert sorter.order("+amount") == [("amount", True), ("pk", True)]
     assert sorter.order("-number,+amount") == [("pk", False)]
     assert sorter.order(None) == [("pk", True)]
 
@@ -157,21 +160,23 @@ def test_creation_ordered_columns_sort_as_creation_order(served: Served) -> None
     for spec in served.specs:
         for collection in spec.collections.values():
             for column in (c for c in collection.columns.values() if c.creation_ordered):
+                assert isinstance(served.store, SQLiteStore)
                 with served.store.reading() as db:
                     for tenant in range(1, served.settings.tenant_count(spec) + 1):
-                        rows = Store.rows(collection.table, tenant)
-                        by_column = f"SELECT pk FROM {rows} ORDER BY {column.sql}"
+                        rows = spelled.rows(collection.table, tenant)
+                        by_column = f"SELECT pk FROM {rows} ORDER BY {spelled.column(column.key)}"
                         by_pk = f"SELECT pk FROM {rows} ORDER BY pk"
                         assert db.execute(by_column).fetchall() == db.execute(by_pk).fetchall()
                         checked += 1
     assert checked >= 2  # zuora's payment numbers, in more than one tenant
 
 
-def _broad_values(store: Store, table: str, column: str) -> list[Any]:
+def _broad_values(store: SQLiteStore, table: str, column: str) -> list[Any]:
     """Values of ``column`` held by at least a fifth of tenant 1's rows."""
     with store.reading() as db:
-        total = db.execute(f"SELECT count(*) FROM {Store.rows(table, 1)}").fetchone()[0]
-        sql = f"SELECT {column}, count(*) FROM {Store.rows(table, 1)} WHERE {column} IS NOT NULL GROUP BY 1"
+        total = db.execute(f"SELECT count(*) FROM {spelled.rows(table, 1)}").fetchone()[0]
+        col = spelled.column(column)
+        sql = f"SELECT {col}, count(*) FROM {spelled.rows(table, 1)} WHERE {col} IS NOT NULL GROUP BY 1"
         return [value for value, n in db.execute(sql) if n * 5 >= total]
 
 
@@ -184,6 +189,7 @@ def _check_broad_filters_with_other_orders(served: Served) -> tuple[int, list[st
     payments, where walking the order's index and skipping the rows that fail takes 2 ms.
     """
     store = served.store
+    assert isinstance(store, SQLiteStore)
     checked, problems = 0, []
     for name, op, action in _list_operations(served):
         table = action.collection.table
@@ -211,7 +217,7 @@ def one_tenant() -> Served:
     Large enough for SQLite to weigh plans: the shared fixture's 150 payments a tenant are so
     few that sorting any filter's matches is cheap, and SQLite rightly does.
     """
-    return prepare(("zuora", "flexportal"), ":memory:", 1, 4000, 1, AS_OF, quiet=True)
+    return Sandbox.open(("zuora", "flexportal"), store=":memory:", payments=4000, tenants=1, as_of=AS_OF).seed()
 
 
 def test_a_broad_filter_with_another_order_walks_the_orders_index(one_tenant: Served) -> None:
@@ -226,11 +232,12 @@ def test_a_narrow_filter_with_another_order_reads_the_filters_index(one_tenant: 
     Walking the amount index would visit every payment to find the account's few.
     """
     store = one_tenant.store
+    assert isinstance(store, SQLiteStore)
     checked, problems = 0, []
     for name, op, action in _list_operations(one_tenant):
         if not name.startswith("zuora") or "payments" not in op.path:
             continue
-        column = '"c_accountId"'
+        column = "accountId"
         (value,) = store.sample(action.collection.table, 1, column, 1)
         for order in [o for o in _orders(action) if o[0][0] not in (column, "pk")][:4]:
             for sql in _run(store, action, [_condition(column, value, False)], order):

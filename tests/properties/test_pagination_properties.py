@@ -14,9 +14,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from vendors import Session, walk
 
-from mock_server.cli import Served
+from mock_server.sandbox import Sandbox
 from mock_server.seeding import table_spec
-from mock_server.store import Store
+from mock_server.store import SQLiteStore
+from mock_server.store.sqlite import sql as spelled
 
 FLEX_FILTERS = st.fixed_dictionaries(
     {},
@@ -118,13 +119,14 @@ def test_exsited_offset_walk(app: Flask, limit: int, order: str | None) -> None:
 COLUMNS = "c_status, c_customerId, c_rentalId, c_billingGroupId, c_dueDate, c_createdAt"
 
 
-def test_cursor_walk_survives_inserts_between_pages(app: Flask, served: Served) -> None:
+def test_cursor_walk_survives_inserts_between_pages(app: Flask, served: Sandbox) -> None:
     # Given a walk in progress, records created between its requests never make it skip or repeat
-    # a record that existed when it started.
+    # a record that existed when it started. (SQLite only: rows are inserted behind the mock's back.)
+    assert isinstance(served.store, SQLiteStore)
     s = Session(app.test_client(), "flexportal")
     before = _ids(walk(s, "flexportal", {}, 100))
     table = "r_flexportal_payments"
-    rows = Store.rows(table, 1)
+    rows = spelled.rows(table, 1)
     spec = table_spec(served.specs[[s.name for s in served.specs].index("flexportal")].collections["payments"])
     db = served.store.connection()
     seen: list[str] = []
@@ -141,7 +143,9 @@ def test_cursor_walk_survives_inserts_between_pages(app: Flask, served: Served) 
             doc = orjson.loads(row[0])
             doc["paymentId"] = f"pay_inserted{inserted:012d}"
             with served.store.transaction() as tx:
-                served.store.insert(tx, spec, 1, [(doc["paymentId"], b"{}", orjson.dumps(doc), *row[1:6], row[6] + 1)])
+                pk = spelled.next_pk(tx, spec)
+                values = (*row[1:6], row[6] + 1)
+                spelled.insert_rows(tx, spec, 1, [(pk, doc["paymentId"], *values)], [(pk, orjson.dumps(doc), b"{}")])
             inserted += 1
             if not body["hasMore"]:
                 break

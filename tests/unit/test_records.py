@@ -157,9 +157,9 @@ def test_generated_column_extraction_handles_missing_and_odd_values() -> None:
     from mock_server.spec import Column
 
     columns = [
-        Column("name", '"c_name"', COLUMN_TYPES.get("text", "t"), ("name",), None),
-        Column("first", '"c_first"', COLUMN_TYPES.get("money", "t"), ("lines", 0, "amount"), None),
-        Column("at", '"c_at"', COLUMN_TYPES.get("datetime", "t"), ("meta", "at"), "%d/%m/%Y %H:%M"),
+        Column("name", COLUMN_TYPES.get("text", "t"), ("name",), None),
+        Column("first", COLUMN_TYPES.get("money", "t"), ("lines", 0, "amount"), None),
+        Column("at", COLUMN_TYPES.get("datetime", "t"), ("meta", "at"), "%d/%m/%Y %H:%M"),
     ]
     extract = compile_columns(columns)
     docs = [
@@ -216,7 +216,7 @@ def _shown_columns() -> list[Column]:
     from mock_server.columns import COLUMN_TYPES
 
     def column(kind: str, path: tuple[str | int, ...], parse: str | None = None) -> Column:
-        return Column("c", '"c"', COLUMN_TYPES.get(kind, "test"), path, parse)
+        return Column("c", COLUMN_TYPES.get(kind, "test"), path, parse)
 
     return [
         column("datetime", ("at",)),  # read back: the instant

@@ -1,4 +1,4 @@
-"""Seeding: the rendered world does not depend on how many processes render it."""
+"""Seeding: the rendered world does not depend on how many processes render it (into the SQLite store)."""
 
 from __future__ import annotations
 
@@ -11,15 +11,18 @@ import pytest
 
 import mock_server.seeding as seeding
 from mock_server.spec import load_api, openapi_dir
-from mock_server.store import Store
+from mock_server.store import Part, SQLiteStore
+from mock_server.store import SQLiteStore as Store
+from mock_server.store.sqlite import sql as spelled
 from mock_server.world import PAYMENT_CHUNK, World, tenant_facts
 
 
-def _side_records(store: Store, tables: list[seeding.TableSpec]) -> list[tuple]:
+def _side_records(store: SQLiteStore, tables: list[seeding.TableSpec]) -> list[tuple]:
     with store.reading() as db:
         records = list(db.execute("SELECT * FROM entities ORDER BY api, tenant, kind, seq"))
         for t in tables:
-            records += db.execute(f'SELECT * FROM {Store.rows(t.name, 1)} m JOIN "d_{t.name}" d USING (pk) ORDER BY pk')
+            rows = spelled.rows(t.name, 1)
+            records += db.execute(f'SELECT * FROM {rows} m JOIN "d_{t.name}" d USING (pk) ORDER BY pk')
     return records
 
 
@@ -32,24 +35,23 @@ def test_parallel_rendering_gives_the_same_rows_as_serial() -> None:
     side = tuple((c, 7) for c in api.collections.values() if c.entity != "payment")
     assert side  # the entities and the other collections are rendered by the workers too
     side_tables = [seeding.table_spec(c) for c, _ in side]
-    work = seeding._Work(api.name, collection, 1, world, tenant, 101, table, side)
     store = Store(":memory:")
-    with store.transaction() as db:
-        for t in [table, *side_tables]:
-            store.create_table(db, t)
-            store.create_rows(db, t, 1)
+    loader = store.loader()
+    work = seeding._Work(api.name, collection, 1, world, tenant, 101, table, side, loader)
+    loader.begin(api.name, [table, *side_tables])
+    loader.add_tenant([table, *side_tables], 1)
     with seeding._rendered_payments(work, None) as (rendered, extras):
         assert extras is not None
-        for path in rendered:
-            assert isinstance(path, str)  # rendered by workers into scratch files
-            store.copy_in(path, [table], 1)
-        for path in extras():
-            store.copy_in(path, side_tables, 1, entities=True)
+        for part in rendered:
+            assert isinstance(part, Part) and part.handle is not None  # rendered by workers into scratch files
+            loader.absorb(part, [table], 1)
+        for part in extras():
+            loader.absorb(part, side_tables, 1, entities=True)
     with store.reading() as db:
         parallel = [
             ((pk, id_, *cols), (pk, doc, facts))
             for pk, id_, *cols, doc, facts in db.execute(
-                f'SELECT m.*, d.doc, d.facts FROM {Store.rows(table.name, 1)} m JOIN "d_{table.name}" d USING (pk)'
+                f'SELECT m.*, d.doc, d.facts FROM {spelled.rows(table.name, 1)} m JOIN "d_{table.name}" d USING (pk)'
                 " ORDER BY pk"
             )
         ]
@@ -66,12 +68,13 @@ def test_parallel_rendering_gives_the_same_rows_as_serial() -> None:
     assert len({row[1] for row, _ in parallel}) == world.size  # ids unique across chunks
     # The entities and other collections the workers stored are those stored here, keys included.
     here = Store(":memory:")
-    with here.transaction() as db:
-        for t in side_tables:
-            here.create_table(db, t)
-            here.create_rows(db, t, 1)
-        for part in ("entities", "collections"):
-            seeding._store_side(db, work, part)
+    here_loader = here.loader()
+    here_loader.begin(api.name, side_tables)
+    here_loader.add_tenant(side_tables, 1)
+    sink = here_loader.sink(side_tables, 1)
+    for part in ("entities", "collections"):
+        seeding._store_side(sink, work, part)
+    sink.close()
     stored_here = _side_records(here, side_tables)
     assert len(stored_here) > len(world.customers) + len(world.subscriptions) * 2
     assert [r[0] for r in stored_here[-len(world.subscriptions) :]] == list(range(7, 7 + len(world.subscriptions)))
@@ -89,7 +92,7 @@ def test_a_file_store_is_seeded_through_scratch_files_and_left_clean(tmp_path: P
     seed_api(store, api, settings, lambda _api, done, _total: progress.append(done))
     table = api.collections[api.payments_collection or ""].table
     with store.reading() as db:
-        pks = {t: [r[0] for r in db.execute(f"SELECT pk FROM {Store.rows(table, t)} ORDER BY pk")] for t in (1, 2)}
+        pks = {t: [r[0] for r in db.execute(f"SELECT pk FROM {spelled.rows(table, t)} ORDER BY pk")] for t in (1, 2)}
         docs = db.execute(f'SELECT count(*) FROM "d_{table}"').fetchone()[0]
     # Creation order, tenant after tenant, each tenant's records in a table of their own.
     assert pks == {1: list(range(1, size + 1)), 2: list(range(size + 1, 2 * size + 1))}

@@ -189,7 +189,7 @@ def test_no_vendor_specific_branches_in_python() -> None:
     pattern = re.compile("|".join(VENDORS), re.IGNORECASE)
     offenders = [
         f"{path.relative_to(ROOT)}:{n}"
-        for path in sorted((ROOT / "mock_server").glob("*.py"))
+        for path in sorted((ROOT / "mock_server").rglob("*.py"))
         for n, line in enumerate(path.read_text().splitlines(), start=1)
         if pattern.search(line)
     ]

@@ -1,4 +1,7 @@
-"""The store: deep pages and cached counts agree with plain SQL, and writes invalidate them."""
+"""The store: deep pages and cached counts agree with plain SQL, and writes invalidate them (SQLite only).
+
+These tests read the SQLite store's own file and settings (plain SQL, PRAGMAs, its trace).
+"""
 
 from __future__ import annotations
 
@@ -6,44 +9,40 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from stores import fill
 
-from mock_server.filtering import Condition
-from mock_server.store import DEEP_OFFSET, ID, KEYS, TABLE_REPLACED, Store, TableSpec
+from mock_server.store import ID, KEYS, TABLE_REPLACED, Condition, SQLiteStore, TableSpec
+from mock_server.store.sqlite import DEEP_OFFSET
+from mock_server.store.sqlite import sql as spelled
 
-TABLE = TableSpec("r_unit_items", (('"c_kind"', "TEXT"), ('"c_rank"', "INTEGER")), (('"c_kind"', '"c_rank"'),))
+TABLE = TableSpec("r_unit_items", (("kind", "text"), ("rank", "integer")), (("kind", "rank"),))
 ROWS = DEEP_OFFSET * 2 + 500
-ROWS_1 = Store.rows(TABLE.name, 1)
+ROWS_1 = spelled.rows(TABLE.name, 1)
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
-    store = Store(tmp_path_factory.mktemp("store") / "unit.sqlite3")
-    with store.transaction() as db:
-        store.create_table(db, TABLE)
-        store.create_rows(db, TABLE, 1)
-        store.insert(
-            db, TABLE, 1, ((f"id{i}", b"{}", b'{"i":%d}' % i, "ab"[i % 2], (i * 7919) % 1000) for i in range(ROWS))
-        )
-        store.create_indexes(db, TABLE, 1)
+def store(tmp_path_factory: pytest.TempPathFactory) -> SQLiteStore:
+    store = SQLiteStore(tmp_path_factory.mktemp("store") / "unit.sqlite3")
+    fill(store, TABLE, [(1, (f"id{i}", b"{}", b'{"i":%d}' % i, "ab"[i % 2], (i * 7919) % 1000)) for i in range(ROWS)])
     return store
 
 
-def _plain(store: Store, where: str, args: tuple[object, ...], order: str, limit: int, offset: int) -> list[str]:
+def _plain(store: SQLiteStore, where: str, args: tuple[object, ...], order: str, limit: int, offset: int) -> list[str]:
     db = sqlite3.connect(store.path)
     sql = f"SELECT id FROM {ROWS_1} WHERE 1 {where} ORDER BY {order} LIMIT ? OFFSET ?"
     return [r[0] for r in db.execute(sql, (*args, limit, offset))]
 
 
 @pytest.mark.parametrize("offset", [DEEP_OFFSET - 1, DEEP_OFFSET, DEEP_OFFSET + 1234, ROWS // 2 - 7, ROWS + 50])
-def test_deep_pages_match_plain_offset(store: Store, offset: int) -> None:
-    condition = Condition('"c_kind" = ?', ("a",))
-    got = store.select(TABLE.name, 1, [condition], [('"c_rank"', True)], 25, offset=offset)
+def test_deep_pages_match_plain_offset(store: SQLiteStore, offset: int) -> None:
+    condition = Condition("kind", "eq", ("a",))
+    got = store.select(TABLE.name, 1, [condition], [("rank", True)], 25, offset=offset)
     assert [r[ID] for r in got] == _plain(store, 'AND "c_kind" = ?', ("a",), '"c_rank" DESC, pk DESC', 25, offset)
     assert all(r[KEYS] is not None for r in got)
 
 
-def test_writes_invalidate_counts_and_deep_pages(store: Store) -> None:
-    condition = Condition('"c_kind" = ?', ("b",))
+def test_writes_invalidate_counts_and_deep_pages(store: SQLiteStore) -> None:
+    condition = Condition("kind", "eq", ("b",))
     before = store.count(TABLE.name, 1, [condition])
     deep = store.select(TABLE.name, 1, [condition], [], 10, offset=DEEP_OFFSET)
     with store.transaction() as db:
@@ -66,11 +65,11 @@ def test_data_written_by_another_version_is_refused(tmp_path: Path) -> None:
     from mock_server.errors import StoreError
 
     with pytest.raises(StoreError, match="another paymock data version"):
-        Store(path)
+        SQLiteStore(path)
 
 
 def test_bulk_indexing_sorts_with_helper_threads_and_restores_serving_settings(tmp_path: Path) -> None:
-    store = Store(tmp_path / "bulk.sqlite3")
+    store = SQLiteStore(tmp_path / "bulk.sqlite3")
     db = store.connection()
 
     def settings() -> tuple[int, int, int]:
@@ -78,15 +77,16 @@ def test_bulk_indexing_sorts_with_helper_threads_and_restores_serving_settings(t
 
     serving = settings()
     with store.transaction() as tx:
-        store.create_table(tx, TABLE)
-        store.create_rows(tx, TABLE, 1)
-        store.insert(tx, TABLE, 1, ((f"id{i}", b"{}", b"{}", "ab"[i % 2], i % 97) for i in range(2000)))
+        spelled.create_table(tx, TABLE)
+        spelled.create_rows(tx, TABLE, 1)
+        rows = [(i + 1, f"id{i}", "ab"[i % 2], i % 97) for i in range(2000)]
+        spelled.insert_rows(tx, TABLE, 1, rows, [(i + 1, b"{}", b"{}") for i in range(2000)])
     with store.bulk_indexing():
         threads, _, temp_store = settings()
         # Helper threads only sort when runs spill to temporary files (temp_store FILE = 1).
         assert threads >= 1 and temp_store == 1
         with store.transaction() as tx:
-            store.create_indexes(tx, TABLE, 1)
+            spelled.create_indexes(tx, TABLE, 1)
     assert settings() == serving
     plan = " ".join(
         r[3]
@@ -99,7 +99,7 @@ def test_bulk_indexing_sorts_with_helper_threads_and_restores_serving_settings(t
 
 
 def test_bulk_loading_leaves_the_log_only_when_alone_and_comes_back_to_it(tmp_path: Path) -> None:
-    store = Store(tmp_path / "load.sqlite3")
+    store = SQLiteStore(tmp_path / "load.sqlite3")
     db = store.connection()
 
     def mode() -> tuple[str, int]:
@@ -124,59 +124,30 @@ def test_bulk_indexing_counts_cores_where_the_os_has_no_affinity(
 
     monkeypatch.delattr(os, "sched_getaffinity", raising=False)  # macOS, for one
     monkeypatch.setattr(os, "cpu_count", lambda: 3)
-    store = Store(tmp_path / "cores.sqlite3")
+    store = SQLiteStore(tmp_path / "cores.sqlite3")
     with store.bulk_indexing():
         assert store.connection().execute("PRAGMA threads").fetchone()[0] == 2 * 3
-
-
-def test_reset_restores_each_tenants_changed_rows_into_its_own_table(tmp_path: Path) -> None:
-    store = Store(tmp_path / "reset.sqlite3")
-    with store.transaction() as db:
-        store.create_table(db, TABLE)
-        for tenant in (1, 2):
-            store.create_rows(db, TABLE, tenant)
-            store.insert(db, TABLE, tenant, [(f"t{tenant}-{i}", b"{}", b'{"v":%d}' % i, "a", i) for i in range(5)])
-
-    def change(facts: dict[str, object]) -> tuple[dict[str, object], bytes, list[object]]:
-        return facts, b'{"v":"changed"}', ["b", 99]
-
-    for tenant in (1, 2):
-        assert store.update(TABLE, tenant, f"t{tenant}-3", change) == b'{"v":"changed"}'
-    assert store.update(TABLE, 1, "t2-3", change) is None  # another tenant's record is not found
-    kind_b = [Condition('"c_kind" = ?', ("b",))]
-    assert [r[ID] for r in store.select(TABLE.name, 2, kind_b, [], None)] == ["t2-3"]
-    before = store.generation(TABLE.name)
-    assert store.reset([TABLE.name]) == 2
-    assert store.generation(TABLE.name) == before + 2  # advanced by the rows it restored
-    for tenant in (1, 2):
-        assert store.select(TABLE.name, tenant, kind_b, [], None) == []
-        row = store.find(TABLE.name, tenant, f"t{tenant}-3", [('"c_rank"', False)])
-        assert row is not None and (row[2], row[KEYS]) == (b'{"v":3}', 3)
 
 
 def test_the_index_choice_counts_again_only_once_writes_may_have_moved_a_count_by_a_sixteenth(
     tmp_path: Path,
 ) -> None:
     # An index per column: a kind filter sorted by rank weighs the kind's index against rank's.
-    table = TableSpec("r_unit_weighed", TABLE.columns, (('"c_kind"', "pk"), ('"c_rank"', "pk")))
-    store = Store(tmp_path / "estimate.sqlite3")
-    with store.transaction() as db:
-        store.create_table(db, table)
-        store.create_rows(db, table, 1)
-        store.insert(db, table, 1, [(f"id{i}", b"{}", b"{}", "ab"[i % 2], i) for i in range(1600)])
-        store.create_indexes(db, table, 1)
-    kind_a = [Condition('"c_kind" = ?', ("a",), fixes='"c_kind"')]
+    table = TableSpec("r_unit_weighed", TABLE.columns, (("kind", "pk"), ("rank", "pk")))
+    store = SQLiteStore(tmp_path / "estimate.sqlite3")
+    fill(store, table, [(1, (f"id{i}", b"{}", b"{}", "ab"[i % 2], i)) for i in range(1600)])
+    kind_a = [Condition("kind", "eq", ("a",))]
     counted: list[str] = []
     store.connection().set_trace_callback(lambda sql: counted.append(sql) if "count(*)" in sql else None)
     kind_a_ids = (f"id{i}" for i in range(0, 1600, 2))
 
     def write(rows: int) -> None:  # one "a" becomes a "b"; the bump claims ``rows`` rows changed
         with store.transaction() as db:
-            db.execute(f'UPDATE {Store.rows(table.name, 1)} SET "c_kind" = ? WHERE id = ?', ("b", next(kind_a_ids)))
+            db.execute(f'UPDATE {spelled.rows(table.name, 1)} SET "c_kind" = ? WHERE id = ?', ("b", next(kind_a_ids)))
             store.bump(db, table.name, rows)
 
     def sorted_page() -> list[str]:
-        return [r[ID] for r in store.select(table.name, 1, kind_a, [('"c_rank"', False)], 5)]
+        return [r[ID] for r in store.select(table.name, 1, kind_a, [("rank", False)], 5)]
 
     assert sorted_page() == ["id0", "id2", "id4", "id6", "id8"]
     assert len(counted) == 2  # the matches and all rows, to weigh the two indexes

@@ -1,8 +1,8 @@
-"""Store.page: one row from SQLite per list page, the same records as Store.select's rows.
+"""Store.page: one row from the database per list page, the same records as Store.select's rows.
 
-Every paginator reads its page through :meth:`Store.page` (documents joined by SQLite, IDs as a
-JSON array); :meth:`Store.select` is the plain per-row query. Both must give the same records
-in the same order for every shape of list query the paginators make.
+Every paginator reads its page through :meth:`BaseStore.page` (documents joined by the database,
+IDs as a JSON array); :meth:`BaseStore.select` is the plain per-row query. Both must give the same
+records in the same order for every shape of list query the paginators make.
 """
 
 from __future__ import annotations
@@ -13,15 +13,17 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from stores import fill
 
-from mock_server.filtering import Condition
 from mock_server.sorting import SortKey
-from mock_server.store import DEEP_OFFSET, DOC, ID, Page, Row, Store, TableSpec
+from mock_server.store import DOC, ID, KEYS, Condition, Page, Row, TableSpec
+from mock_server.store import SQLiteStore as Store
+from mock_server.store.sqlite import DEEP_OFFSET
 
 TABLE = TableSpec(
     "r_unit_pages",
-    (('"c_kind"', "TEXT"), ('"c_rank"', "INTEGER"), ('"c_day"', "TEXT")),
-    (('"c_kind"', "pk"), ('"c_rank"', "pk"), ('"c_day"', '"c_rank"', "pk")),
+    (("kind", "text"), ("rank", "integer"), ("day", "text")),
+    (("kind", "pk"), ("rank", "pk"), ("day", "rank", "pk")),
 )
 # IDs with the characters a JSON array or a comma-joined list could trip over, and documents of
 # varied length with multi-byte characters (sizes are bytes, not characters).
@@ -36,15 +38,8 @@ DOCS = [
 def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     store = Store(tmp_path_factory.mktemp("pages") / "pages.sqlite3")
     rows = [(IDS[i], b"{}", DOCS[i], "abc"[i % 3], (i * 37) % 11, f"2024-01-{1 + i % 28:02d}") for i in range(300)]
-    with store.transaction() as db:
-        store.create_table(db, TABLE)
-        # Records of two tenants, interleaved in creation order; a third tenant has none.
-        for tenant in (1, 2, 3):
-            store.create_rows(db, TABLE, tenant)
-        for i, row in enumerate(rows):
-            store.insert(db, TABLE, _tenant_of(i), [row])
-        for tenant in (1, 2, 3):
-            store.create_indexes(db, TABLE, tenant)
+    # Records of two tenants, interleaved in creation order; a third tenant has none.
+    fill(store, TABLE, [(_tenant_of(i), row) for i, row in enumerate(rows)], tenants=3)
     return store
 
 
@@ -52,10 +47,10 @@ def _tenant_of(i: int) -> int:
     return 1 + (i % 3 == 0)
 
 
-COLUMNS = ['"c_kind"', '"c_rank"', '"c_day"']
+COLUMNS = ["kind", "rank", "day"]
 orders = st.lists(st.tuples(st.sampled_from(COLUMNS), st.booleans()), max_size=2, unique_by=lambda k: k[0])
 conditions = st.sampled_from(
-    [[], [Condition('"c_kind" = ?', ("b",))], [Condition('"c_rank" >= ?', (5,))], [Condition('"c_kind" = ?', ("z",))]]
+    [[], [Condition("kind", "eq", ("b",))], [Condition("rank", "gte", (5,))], [Condition("kind", "eq", ("z",))]]
 )
 
 
@@ -136,12 +131,9 @@ def test_an_empty_page_has_no_documents(store: Store) -> None:
 
 def test_a_document_holding_the_separator_is_read_row_by_row(tmp_path: Path) -> None:
     store = Store(tmp_path / "odd.sqlite3")
-    table = TableSpec("r_unit_odd", (('"c_rank"', "INTEGER"),))
+    table = TableSpec("r_unit_odd", (("rank", "integer"),))
     docs = [b'{"a":1}', b'{"b":"\x1e"}', b'{"c":3}']  # the second holds a raw separator byte
-    with store.transaction() as db:
-        store.create_table(db, table)
-        store.create_rows(db, table, 1)
-        store.insert(db, table, 1, ((f"o{i}", b"{}", doc, i) for i, doc in enumerate(docs)))
+    fill(store, table, [(1, (f"o{i}", b"{}", doc, i)) for i, doc in enumerate(docs)])
     page = store.page(table.name, 1, [], [], None, ids=True)
     assert page.items() == b"[" + b",".join(docs) + b"]"
     assert page.ids == ["o0", "o1", "o2"]
@@ -150,13 +142,9 @@ def test_a_document_holding_the_separator_is_read_row_by_row(tmp_path: Path) -> 
 
 def test_deep_pages_come_from_the_cached_order_as_pages(tmp_path: Path) -> None:
     store = Store(tmp_path / "deep.sqlite3")
-    table = TableSpec("r_unit_deep", (('"c_rank"', "INTEGER"),), (('"c_rank"', "pk"),))
-    with store.transaction() as db:
-        store.create_table(db, table)
-        store.create_rows(db, table, 1)
-        store.insert(db, table, 1, ((f"d{i}", b"{}", b'{"i":%d}' % i, i % 13) for i in range(DEEP_OFFSET + 300)))
-        store.create_indexes(db, table, 1)
-    order: list[SortKey] = [('"c_rank"', True)]
+    table = TableSpec("r_unit_deep", (("rank", "integer"),), (("rank", "pk"),))
+    fill(store, table, [(1, (f"d{i}", b"{}", b'{"i":%d}' % i, i % 13)) for i in range(DEEP_OFFSET + 300)])
+    order: list[SortKey] = [("rank", True)]
     for offset in (DEEP_OFFSET - 5, DEEP_OFFSET, DEEP_OFFSET + 290):
         rows = store.select(table.name, 1, [], order, 20, offset=offset)
         _same(store.page(table.name, 1, [], order, 20, offset=offset, ids=True), rows)
@@ -165,9 +153,9 @@ def test_deep_pages_come_from_the_cached_order_as_pages(tmp_path: Path) -> None:
 
 fixing = st.sampled_from(
     [
-        Condition('"c_kind" = ?', ("b",), fixes='"c_kind"'),
-        Condition('"c_rank" = ?', (3,), fixes='"c_rank"'),
-        Condition('"c_day" = ?', ("2024-01-05",), fixes='"c_day"'),
+        Condition("kind", "eq", ("b",)),
+        Condition("rank", "eq", (3,)),
+        Condition("day", "eq", ("2024-01-05",)),
     ]
 )
 
@@ -188,7 +176,7 @@ def test_an_equality_filter_on_an_order_key_gives_the_same_keyset_pages(
     Anchors are any record, so also ones the filter does not pass (a cursor from another list).
     """
     tenant, anchor = _anchor(store, at, order)
-    plain = Condition(condition.sql, condition.args)
+    plain = Condition(condition.column, "between", (condition.value, condition.value))  # fixes nothing
     expected = store.select(TABLE.name, tenant, [plain], order, 40, after=(anchor, inclusive), reverse=reverse)
     got = store.select(TABLE.name, tenant, [condition], order, 40, after=(anchor, inclusive), reverse=reverse)
     assert got == expected
@@ -197,14 +185,10 @@ def test_an_equality_filter_on_an_order_key_gives_the_same_keyset_pages(
 def test_a_keyset_walk_of_the_null_rows_sorted_by_that_column_reads_them_all(tmp_path: Path) -> None:
     # In a row value, a null key made every later page empty: (NULL, pk) > (NULL, ?) is never true.
     store = Store(tmp_path / "nulls.sqlite3")
-    table = TableSpec("r_unit_nulls", (('"c_ref"', "TEXT"),), (('"c_ref"', "pk"),))
-    with store.transaction() as db:
-        store.create_table(db, table)
-        store.create_rows(db, table, 1)
-        store.insert(db, table, 1, [(f"n{i}", b"{}", b"{}", None if i % 2 else f"r{i}") for i in range(30)])
-        store.create_indexes(db, table, 1)
-    null = Condition('"c_ref" IS NULL', (), fixes='"c_ref"')
-    order: list[SortKey] = [('"c_ref"', False)]
+    table = TableSpec("r_unit_nulls", (("ref", "text"),), (("ref", "pk"),))
+    fill(store, table, [(1, (f"n{i}", b"{}", b"{}", None if i % 2 else f"r{i}")) for i in range(30)])
+    null = Condition("ref", "null")
+    order: list[SortKey] = [("ref", False)]
     seen: list[str] = []
     after = None
     while True:
@@ -214,3 +198,25 @@ def test_a_keyset_walk_of_the_null_rows_sorted_by_that_column_reads_them_all(tmp
         seen += [r[ID] for r in rows]
         after = (rows[-1], False)
     assert seen == [f"n{i}" for i in range(1, 30, 2)]
+
+
+def test_reset_restores_each_tenants_changed_rows_into_its_own_table(tmp_path: Path) -> None:
+    store = Store(tmp_path / "reset.sqlite3")
+    table = TableSpec("r_unit_reset", (("kind", "text"), ("rank", "integer")))
+    fill(store, table, [(t, (f"t{t}-{i}", b"{}", b'{"v":%d}' % i, "a", i)) for t in (1, 2) for i in range(5)], 2)
+
+    def change(facts: dict[str, object]) -> tuple[dict[str, object], bytes, list[object]]:
+        return facts, b'{"v":"changed"}', ["b", 99]
+
+    for tenant in (1, 2):
+        assert store.update(table, tenant, f"t{tenant}-3", change) == b'{"v":"changed"}'
+    assert store.update(table, 1, "t2-3", change) is None  # another tenant's record is not found
+    kind_b = [Condition("kind", "eq", ("b",))]
+    assert [r[ID] for r in store.select(table.name, 2, kind_b, [], None)] == ["t2-3"]
+    before = store.generation(table.name)
+    assert store.reset([table.name]) == 2
+    assert store.generation(table.name) == before + 2  # advanced by the rows it restored
+    for tenant in (1, 2):
+        assert store.select(table.name, tenant, kind_b, [], None) == []
+        row = store.find(table.name, tenant, f"t{tenant}-3", [("rank", False)])
+        assert row is not None and (row[DOC], row[KEYS]) == (b'{"v":3}', 3)

@@ -1,9 +1,9 @@
-"""The SQLite store: tables per collection, typed columns for filters and sorts.
+"""The SQLite store: tables per collection and tenant, typed columns for filters and sorts.
 
 A collection is a narrow table of identifiers and typed filter/sort columns per tenant
-(``"<table>:<tenant>"``, see :meth:`Store.rows`), which every index and every ordered scan reads,
-and beside them ``d_<table>`` with every record's rendered JSON and its facts, read only for the
-rows a page returns. A page is one indexed query and a string join.
+(``"<table>:<tenant>"``, see :func:`~mock_server.store.sqlite.sql.rows`), which every index and
+every ordered scan reads, and beside them ``d_<table>`` with every record's rendered JSON and its
+facts, read only for the rows a page returns. A page is one indexed query and a string join.
 
 A tenant's rows are a table of their own rather than rows marked with their tenant: tenants are
 kept apart by construction, and no index needs the tenant as its first column. Such a column
@@ -24,29 +24,34 @@ import sqlite3
 import threading
 from array import array
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from mock_server.errors import StoreError
-from mock_server.filtering import Condition
-from mock_server.sorting import SortKey
+from mock_server.errors import DataFileError, StoreError
+from mock_server.store.base import CREATION, BaseStore, Change, Condition, Features, SortKey, TableSpec
+from mock_server.store.page import PK, SEP, Page, Row
+from mock_server.store.sqlite import datafile, sql
 from mock_server.world import pack_facts, unpack_facts
 
+if TYPE_CHECKING:
+    from mock_server.store.sqlite.loader import SQLiteLoader
+
 SCHEMA_VERSION = "6"
-#: Offsets from which pages are sliced from a cached ordering (see Store._deep_page).
+#: Offsets from which pages are sliced from a cached ordering (see SQLiteStore._deep_page).
 DEEP_OFFSET = 10_000
 DEEP_CACHE_SHAPES = 4
-#: Rows :meth:`Store.sample` reads at most.
+#: Rows :meth:`SQLiteStore.sample` reads at most.
 SAMPLE_ROWS = 5000
 MAX_SQL_INT = 2**62
 #: How long a write waits for another process's write to finish.
 BUSY_TIMEOUT_MS = 30_000
+#: How long opening a data file waits for another process's write lock before saying so.
+OPEN_TIMEOUT_MS = 3_000
 
 
 def _usable_cores() -> int:
@@ -55,80 +60,7 @@ def _usable_cores() -> int:
     return max(1, len(affinity(0)) if affinity is not None else os.cpu_count() or 1)
 
 
-@dataclass(frozen=True, slots=True)
-class TableSpec:
-    """The columns of one collection table, as the spec declares them."""
-
-    name: str
-    columns: tuple[tuple[str, str], ...]  # (quoted SQL name, affinity)
-    indexes: tuple[tuple[str, ...], ...] = ()  # column lists of a tenant's table; each ends with pk
-
-
-#: One record as a query returns it: ``(pk, id, doc, *sort-key values)``, the tuple SQLite gives
-#: (a page is fifty of them; building an object per row cost 8 % of a request).
-Row = tuple[Any, ...]
-#: Positions in a :data:`Row`; the sort-key values follow from :data:`KEYS` on.
-PK, ID, DOC, KEYS = 0, 1, 2, 3
-
-
-#: Separates a page's documents as SQLite joins them: JSON text never holds a raw control character.
-SEP = b"\x1e"
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    """The records of one list page, in order.
-
-    Attributes:
-        count: How many records.
-        ids: Their IDs (empty when not asked for).
-        joined: Their JSON documents as SQLite joined them, separated by :data:`SEP`.
-        docs: Or their documents one by one (pages built from rows); ``None`` when joined.
-    """
-
-    count: int
-    ids: list[str]
-    joined: bytes = b""
-    docs: list[bytes] | None = None
-
-    @classmethod
-    def of(cls, rows: Sequence[Row], ids: bool = True) -> Page:
-        """The page of some rows."""
-        return cls(len(rows), [r[ID] for r in rows] if ids else [], docs=[r[DOC] for r in rows if r[DOC] is not None])
-
-    def __len__(self) -> int:
-        return self.count
-
-    def items(self) -> bytes:
-        """The documents as one JSON array."""
-        if self.docs is not None:
-            return b"[" + b",".join(self.docs) + b"]"
-        return b"[" + self.joined.replace(SEP, b",") + b"]"
-
-    def head(self, n: int) -> Page:
-        """The first ``n`` records."""
-        if n >= self.count:
-            return self
-        n = max(n, 0)
-        if self.docs is not None:
-            return Page(n, self.ids[:n], docs=self.docs[:n])
-        joined = self.joined
-        if joined:
-            # Pages are read one record long to tell whether more follow: the cut is nearly always the last.
-            cut = joined.rfind(SEP) if n == self.count - 1 else -1
-            if cut < 0:
-                for _ in range(n):
-                    cut = joined.index(SEP, cut + 1)
-            joined = joined[: max(cut, 0)]
-        return Page(n, self.ids[:n], joined)
-
-
-#: What :meth:`Store.bump` is given for a table made anew: more rows than any table holds, so
-#: that no count made before is taken as near enough (:meth:`Store.estimate`).
-TABLE_REPLACED = 2**32
-
-
-class Store:
+class SQLiteStore(BaseStore):
     """A SQLite database holding every API's collections.
 
     Args:
@@ -137,7 +69,9 @@ class Store:
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
+        self.location = self.path
         self.memory = self.path == ":memory:"
+        self.features = Features(private=self.memory)
         self._local = threading.local()
         self._shared: sqlite3.Connection | None = None
         # An in-memory database exists once per connection: share one, serialised by a lock.
@@ -146,10 +80,31 @@ class Store:
         self._indexes: dict[tuple[str, int], list[tuple[str, tuple[str, ...]]]] = {}
         self._orders: OrderedDict[tuple[Any, ...], tuple[int, array[int]]] = OrderedDict()
         if not self.memory:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            path = Path(self.path)
+            datafile.inspect(path)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DataFileError(f"{path}: cannot create its folder ({exc.strerror})") from None
+        try:
+            self._open()
+        except sqlite3.Error as exc:
+            self.close()  # the last connection closed removes the -wal and -shm files it made
+            message = str(exc)
+            if "locked" in message or "busy" in message:
+                raise datafile.locked(self.path) from None
+            if "not a database" in message or "malformed" in message:
+                raise DataFileError(f"{self.path} is damaged ({message}); {datafile.ADVICE}") from None
+            raise datafile.unwritable(self.path, exc) from None
+
+    def _open(self) -> None:
+        db = self.connection()
+        # Another process holding the write lock is reported within seconds, not after the
+        # 30 s a serving worker waits for a busy writer.
+        db.execute(f"PRAGMA busy_timeout = {OPEN_TIMEOUT_MS}")
         with self.transaction() as db:
             db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            self.create_entities(db)
+            sql.create_entities(db)
             version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             if version is None:
                 db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
@@ -159,6 +114,7 @@ class Store:
                     f"({version[0]}, this is {SCHEMA_VERSION}); "
                     "delete it or point --data elsewhere"
                 )
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     # -- connections -----------------------------------------------------------------------
 
@@ -186,7 +142,7 @@ class Store:
         return db
 
     @contextmanager
-    def reading(self) -> Any:
+    def reading(self) -> Iterator[sqlite3.Connection]:
         """A connection for reads (serialised only for ``:memory:``)."""
         if self._lock is None:
             yield self.connection()
@@ -195,7 +151,7 @@ class Store:
                 yield self.connection()
 
     @contextmanager
-    def transaction(self) -> Any:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
         """``BEGIN IMMEDIATE`` ... ``COMMIT``: takes the write lock up front, so read-check-write is atomic."""
         with self.reading() as db:
             db.execute("BEGIN IMMEDIATE")
@@ -222,53 +178,37 @@ class Store:
             row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
-    def set_meta(self, db: sqlite3.Connection, key: str, value: str) -> None:
-        """Set a meta value inside a transaction."""
-        db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+    def set_meta(self, values: Mapping[str, str]) -> None:
+        """Set meta values in one transaction."""
+        with self.transaction() as db:
+            write_meta(db, values)
 
-    # -- tables ----------------------------------------------------------------------------
-
-    @staticmethod
-    def create_entities(db: sqlite3.Connection) -> None:
-        """Create the table of entities records refer to (customers, invoices, ...), if missing."""
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS entities (api TEXT NOT NULL, tenant INTEGER NOT NULL, kind TEXT NOT NULL,"
-            " seq INTEGER NOT NULL, facts BLOB NOT NULL, PRIMARY KEY (api, tenant, kind, seq)) WITHOUT ROWID"
-        )
+    def generation(self, table: str) -> int:
+        """A number that changes whenever any process commits a change to ``table``."""
+        with self.reading() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (f"generation:{table}",)).fetchone()
+        return int(row[0]) if row is not None else 0
 
     @staticmethod
-    def rows(table: str, tenant: int) -> str:
-        """The quoted name of a tenant's table of rows of a collection."""
-        return f'"{table}:{tenant}"'
+    def bump(db: sqlite3.Connection, table: str, rows: int = 1) -> None:
+        """Inside a write transaction: invalidate every process's cached results for ``table``.
 
-    @staticmethod
-    def create_table(db: sqlite3.Connection, table: TableSpec) -> None:
-        """(Re)create a collection's documents and its shadow of original rows (for reset), without rows.
-
-        Every tenant's table of rows is dropped; :meth:`create_rows` makes them. Documents and
-        facts live beside the rows, not in them: indexes are built by scanning the rows and deep
-        pages by walking them, and a row of ids and numbers is a tenth of a row that carries a
-        kilobyte of JSON.
+        The generation advances by ``rows``, how many rows the transaction changes (at least
+        one), so that a count cached at an earlier generation is off by the difference at most.
         """
-        cols = "".join(f", {name} {affinity}" for name, affinity in table.columns)
-        tenants = db.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB ?", (f"{table.name}:*",)
-        )
-        for (name,) in tenants.fetchall():
-            db.execute(f'DROP TABLE "{name}"')
-        for prefix in ("", "d_", "o_"):
-            db.execute(f'DROP TABLE IF EXISTS "{prefix}{table.name}"')
-        db.execute(f'CREATE TABLE "d_{table.name}" (pk INTEGER PRIMARY KEY, doc BLOB NOT NULL, facts BLOB NOT NULL)')
+        step = max(1, rows)
         db.execute(
-            f'CREATE TABLE "o_{table.name}" (pk INTEGER PRIMARY KEY, tenant INTEGER NOT NULL,'
-            f" id TEXT NOT NULL{cols}, doc BLOB NOT NULL, facts BLOB NOT NULL)"
+            "INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + ?",
+            (f"generation:{table}", str(step), step),
         )
 
-    @classmethod
-    def create_rows(cls, db: sqlite3.Connection, table: TableSpec, tenant: int) -> None:
-        """Create a tenant's (empty) table of rows of a collection."""
-        cols = "".join(f", {name} {affinity}" for name, affinity in table.columns)
-        db.execute(f"CREATE TABLE {cls.rows(table.name, tenant)} (pk INTEGER PRIMARY KEY, id TEXT NOT NULL{cols})")
+    # -- seeding ---------------------------------------------------------------------------
+
+    def loader(self) -> SQLiteLoader:
+        """A bulk loader (see :class:`~mock_server.store.sqlite.loader.SQLiteLoader`)."""
+        from mock_server.store.sqlite.loader import SQLiteLoader
+
+        return SQLiteLoader(self)
 
     @contextmanager
     def bulk_loading(self) -> Iterator[None]:
@@ -330,88 +270,9 @@ class Store:
             for name, value in saved.items():
                 db.execute(f"PRAGMA {name} = {int(value)}")
 
-    @classmethod
-    def create_indexes(cls, db: sqlite3.Connection, table: TableSpec, tenant: int) -> None:
-        """Create the indexes of a tenant's rows; done after bulk loading, which is much faster."""
-        rows = cls.rows(table.name, tenant)
-        db.execute(f'CREATE UNIQUE INDEX "{table.name}:{tenant}__id" ON {rows} (id)')
-        for i, columns in enumerate(table.indexes):
-            # Every index entry ends with the rowid, which is pk: an order ending in pk needs no
-            # column of its own for it (SQLite plans keyset conditions on it all the same), and
-            # an order of pk alone is the table's own.
-            keys = columns[:-1] if columns[-1:] == ("pk",) else columns
-            if keys:
-                db.execute(f'CREATE INDEX "{table.name}:{tenant}__{i}" ON {rows} ({", ".join(keys)})')
-
-    @staticmethod
-    def next_pk(db: sqlite3.Connection, table: TableSpec) -> int:
-        """The primary key the next inserted row of ``table`` gets, whatever its tenant."""
-        return int(db.execute(f'SELECT coalesce(max(pk), 0) FROM "d_{table.name}"').fetchone()[0]) + 1
-
-    @classmethod
-    def insert_rows(
-        cls,
-        db: sqlite3.Connection,
-        table: TableSpec,
-        tenant: int,
-        rows: Iterable[Sequence[Any]],
-        documents: Iterable[Sequence[Any]],
-    ) -> None:
-        """Bulk insert a tenant's ``(pk, id, *columns)`` rows and their ``(pk, doc, facts)``.
-
-        Seeding builds these tuples in its worker processes, so that the writing process only
-        hands them to SQLite.
-        """
-        marks = ", ".join("?" * (2 + len(table.columns)))
-        db.executemany(f"INSERT INTO {cls.rows(table.name, tenant)} VALUES ({marks})", rows)
-        db.executemany(f'INSERT INTO "d_{table.name}" VALUES (?, ?, ?)', documents)
-
-    def copy_in(self, path: str, tables: Sequence[TableSpec], tenant: int, entities: bool = False) -> int:
-        """Append a tenant's rows of ``tables`` (and their documents) from another database file; returns how many.
-
-        With ``entities``, the file's entities are appended too, in the same transaction. Rows keep
-        their primary keys. SQLite copies the records without decoding them.
-        """
-        copied = 0
-        with self.reading() as db:
-            db.execute("ATTACH DATABASE ? AS chunk", (path,))
-            try:
-                with self.transaction() as tx:
-                    for table in tables:
-                        rows = self.rows(table.name, tenant)
-                        copied += tx.execute(f"INSERT INTO main.{rows} SELECT * FROM chunk.{rows}").rowcount
-                        tx.execute(f'INSERT INTO main."d_{table.name}" SELECT * FROM chunk."d_{table.name}"')
-                    if entities:
-                        tx.execute("INSERT INTO main.entities SELECT * FROM chunk.entities")
-            finally:
-                db.execute("DETACH DATABASE chunk")
-        return copied
-
-    @classmethod
-    def insert(
-        cls,
-        db: sqlite3.Connection,
-        table: TableSpec,
-        tenant: int,
-        rows: Iterable[Sequence[Any]],
-        start: int | None = None,
-    ) -> None:
-        """Bulk insert a tenant's ``(id, facts, doc, *columns)`` rows from primary key ``start``.
-
-        Without ``start``, after every row already there.
-        """
-        if start is None:
-            start = cls.next_pk(db, table)
-        batch = list(rows)
-        cls.insert_rows(
-            db,
-            table,
-            tenant,
-            ((start + i, id_, *cols) for i, (id_, _, _, *cols) in enumerate(batch)),
-            ((start + i, doc, facts) for i, (_, facts, doc, *_) in enumerate(batch)),
-        )
-
-    # -- queries ---------------------------------------------------------------------------
+    def forget_indexes(self) -> None:
+        """Read the indexes again before the next list: call after creating or dropping some."""
+        self._indexes.clear()
 
     def select(
         self,
@@ -424,24 +285,13 @@ class Store:
         after: tuple[Row, bool] | None = None,
         reverse: bool = False,
     ) -> list[Row]:
-        """Rows of one tenant that meet every condition, in ``order`` (ties by creation order).
-
-        Args:
-            table: Collection table.
-            tenant: Tenant number.
-            conditions: Filter and scope conditions, all of which must hold.
-            order: Sort keys; creation order breaks ties.
-            limit: Most rows to return (``None``: all).
-            offset: Rows to skip.
-            after: ``(anchor, inclusive)``: start after (or at) the anchor row, in this order.
-            reverse: Walk the order backwards (for "previous page" links).
-        """
+        """Rows of one tenant that meet every condition, in ``order`` (see :meth:`BaseStore.select`)."""
         query = self._listing(table, tenant, conditions, order, limit, offset, after, reverse)
         if isinstance(query, list):
             return query
-        sql, args = query
+        text, args = query
         with self.reading() as db:
-            rows: list[Row] = db.execute(sql, args).fetchall()
+            rows: list[Row] = db.execute(text, args).fetchall()
         return rows
 
     def page(
@@ -468,14 +318,14 @@ class Store:
         query = self._listing(table, tenant, conditions, order, limit, offset, after, reverse, documents)
         if isinstance(query, list):
             return Page.of(query, ids)
-        sql, args = query
+        text, args = query
         # The subquery keeps its ORDER BY because it has a LIMIT (an unlimited page asks for
         # LIMIT -1): SQLite feeds its rows to the aggregates in that order (a test compares every
         # shape of page with select()'s rows).
         id_list = "json_group_array(id)" if ids else "NULL"
         docs = "CAST(group_concat(doc, char(30)) AS BLOB)" if documents else "NULL"
         with self.reading() as db:
-            count, listed, joined = db.execute(f"SELECT count(*), {id_list}, {docs} FROM ({sql})", args).fetchone()
+            count, listed, joined = db.execute(f"SELECT count(*), {id_list}, {docs} FROM ({text})", args).fetchone()
         joined = joined or b""
         if documents and count and joined.count(SEP) != count - 1:
             # A document holding the separator is not JSON this store wrote; read it row by row.
@@ -495,31 +345,30 @@ class Store:
         documents: bool = True,
     ) -> tuple[str, tuple[Any, ...]] | list[Row]:
         """The SQL of a list query (see :meth:`select`), or its rows when a deep page is sliced from a cache."""
-        full = _full_order(order)
-        where, args = _where(conditions)
+        full = sql.full_order(order)
+        where, args = sql.where(conditions)
         if after is None and not reverse and limit is not None and offset >= DEEP_OFFSET:
             return self._deep_page(table, tenant, where, args, order, limit, offset)
         if after is not None:
             anchor, inclusive = after
-            fixed = {c.fixes: c.args[0] if c.args else None for c in conditions if c.fixes is not None}
-            kw, kargs = _keyset(full, anchor, inclusive, reverse, fixed)
+            fixed = {c.column: c.value for c in conditions if c.fixes is not None}
+            kw, kargs = sql.keyset(full, anchor, inclusive, reverse, fixed)
             where += f" AND ({kw})"
             args += kargs
-        direction = [(col, desc != reverse) for col, desc in full]
-        order_sql = ", ".join(f"{col} {'DESC' if desc else 'ASC'}" for col, desc in direction)
-        keys = "".join(f", {col}" for col, _ in order)
+        order_sql = sql.order_by([(col, desc != reverse) for col, desc in full])
+        keys = sql.keys(order)
         # Joined, the document costs least per returned row; but rows that OFFSET skips would be
         # joined too, so offset pages read each document in a subquery of the rows they return.
         joined = documents and offset == 0
-        rows = self.rows(table, tenant)
+        rows = sql.rows(table, tenant)
         index = self._index_for(table, tenant, conditions, order, limit)
         read = f'{rows} INDEXED BY "{index}"' if index is not None else rows
         source = f'{read} JOIN "d_{table}" USING (pk)' if joined else read
-        doc = "doc" if joined else f"{_doc(table, rows)} AS doc" if documents else "NULL AS doc"
-        sql = f"SELECT pk, id, {doc}{keys} FROM {source} WHERE {where} ORDER BY {order_sql} LIMIT ? OFFSET ?"
+        doc = "doc" if joined else f"{sql.doc_subquery(table, rows)} AS doc" if documents else "NULL AS doc"
+        query = f"SELECT pk, id, {doc}{keys} FROM {source} WHERE {where} ORDER BY {order_sql} LIMIT ? OFFSET ?"
         # Any integer is a valid offset; past SQLite's 64-bit range the page is simply empty.
         args += (-1 if limit is None else min(limit, MAX_SQL_INT), min(offset, MAX_SQL_INT))
-        return sql, args
+        return query, args
 
     def _index_for(
         self, table: str, tenant: int, conditions: Sequence[Condition], order: Sequence[SortKey], limit: int | None
@@ -543,7 +392,7 @@ class Store:
         if not held:
             return None
         indexes = self._indexes_of(table, tenant)
-        keys = [col for col, _ in order if col not in held and col != "pk"]
+        keys = [col for col, _ in order if col not in held and col != CREATION]
         filters = []
         for name, columns in indexes:
             if columns[0] in held:
@@ -558,36 +407,30 @@ class Store:
         matches, rows = self.estimate(table, tenant, conditions), self.estimate(table, tenant, [])
         return walks[0] if matches * matches > limit * rows else filters[0]
 
-    def forget_indexes(self) -> None:
-        """Read the indexes again before the next list: call after creating or dropping some."""
-        self._indexes.clear()
-
     def _indexes_of(self, table: str, tenant: int) -> list[tuple[str, tuple[str, ...]]]:
-        """The indexes of a tenant's rows, each with its quoted columns (read once per table)."""
+        """The indexes of a tenant's rows, each with its columns (read once per table)."""
         key = (table, tenant)
         found = self._indexes.get(key)
         if found is None:
             found = []
             with self.reading() as db:
-                for _, name, *_ in db.execute(f"PRAGMA index_list({self.rows(table, tenant)})").fetchall():
+                for _, name, *_ in db.execute(f"PRAGMA index_list({sql.rows(table, tenant)})").fetchall():
                     info = db.execute(f'PRAGMA index_info("{name}")').fetchall()
-                    columns = tuple(f'"{r[2]}"' if r[2] != "pk" else "pk" for r in sorted(info))
+                    columns = tuple(sql.column_name(r[2]) for r in sorted(info))
                     found.append((name, columns))
             self._indexes[key] = found
         return found
 
     def count(self, table: str, tenant: int, conditions: Sequence[Condition]) -> int:
         """How many rows of a tenant meet every condition (cached until the next write)."""
-        where, args = _where(conditions)
+        where, args = sql.where(conditions)
         key = (table, tenant, where, args)
         generation = self.generation(table)
         cached = self._counts.get(key)
         if cached is not None and cached[0] == generation:
             return cached[1]
         with self.reading() as db:
-            total = int(
-                db.execute(f"SELECT count(*) FROM {self.rows(table, tenant)} WHERE {where}", args).fetchone()[0]
-            )
+            total = int(db.execute(f"SELECT count(*) FROM {sql.rows(table, tenant)} WHERE {where}", args).fetchone()[0])
         if len(self._counts) >= 4096:
             self._counts.clear()
         self._counts[key] = (generation, total)
@@ -601,7 +444,7 @@ class Store:
         over a million rows takes ~60 ms; without this every write made the next list that
         weighs its plan pay for it again, in every serving process.
         """
-        where, args = _where(conditions)
+        where, args = sql.where(conditions)
         cached = self._counts.get((table, tenant, where, args))
         if cached is not None and 0 <= self.generation(table) - cached[0] <= cached[1] // 16:
             return cached[1]
@@ -623,14 +466,14 @@ class Store:
         key = (table, tenant, where, args, tuple(order))
         generation = self.generation(table)
         cached = self._orders.get(key)
-        rows = self.rows(table, tenant)
+        rows = sql.rows(table, tenant)
         if cached is None or cached[0] != generation:
-            full = _full_order(order)
+            full = sql.full_order(order)
             # This scan reads every matching row anyway: with a filter, let SQLite narrow through
             # the filter's index and sort, instead of walking the sort index and visiting each row
             # to test the filter (unary + keeps an ORDER BY column from choosing the index).
             hint = "+" if where != "1" else ""
-            order_sql = ", ".join(f"{hint}{col} {'DESC' if desc else 'ASC'}" for col, desc in full)
+            order_sql = sql.order_by(full, hint)
             with self.reading() as db:
                 pks = array(
                     "q",
@@ -645,7 +488,7 @@ class Store:
         wanted = cached[1][min(offset, MAX_SQL_INT) : min(offset, MAX_SQL_INT) + limit]
         if not wanted:
             return []
-        keys = "".join(f", {col}" for col, _ in order)
+        keys = sql.keys(order)
         marks = ", ".join("?" * len(wanted))
         with self.reading() as db:
             found = {
@@ -657,31 +500,12 @@ class Store:
             }
         return [found[pk] for pk in wanted if pk in found]
 
-    def generation(self, table: str) -> int:
-        """A number that changes whenever any process commits a change to ``table``."""
-        with self.reading() as db:
-            row = db.execute("SELECT value FROM meta WHERE key = ?", (f"generation:{table}",)).fetchone()
-        return int(row[0]) if row is not None else 0
-
-    @staticmethod
-    def bump(db: sqlite3.Connection, table: str, rows: int = 1) -> None:
-        """Inside a write transaction: invalidate every process's cached results for ``table``.
-
-        The generation advances by ``rows``, how many rows the transaction changes (at least
-        one), so that a count cached at an earlier generation is off by the difference at most.
-        """
-        step = max(1, rows)
-        db.execute(
-            "INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + ?",
-            (f"generation:{table}", str(step), step),
-        )
-
     def find(self, table: str, tenant: int, id_: str, order: Sequence[SortKey] = ()) -> Row | None:
         """The row of a tenant with this id, with its sort-key values for ``order``."""
-        keys = "".join(f", {col}" for col, _ in order)
         with self.reading() as db:
             r = db.execute(
-                f'SELECT pk, id, doc{keys} FROM {self.rows(table, tenant)} JOIN "d_{table}" USING (pk) WHERE id = ?',
+                f'SELECT pk, id, doc{sql.keys(order)} FROM {sql.rows(table, tenant)} JOIN "d_{table}" USING (pk)'
+                " WHERE id = ?",
                 (id_,),
             ).fetchone()
         return None if r is None else tuple(r)
@@ -692,27 +516,22 @@ class Store:
         Only the newest :data:`SAMPLE_ROWS` rows are read (backwards in creation order), so the
         banner and ``/__paymock/samples`` cost the same over a million payments as over a hundred.
         """
+        col = sql.column(column)
         with self.reading() as db:
-            sql = (
-                f"SELECT {column} FROM {self.rows(table, tenant)} NOT INDEXED WHERE {column} IS NOT NULL"
+            query = (
+                f"SELECT {col} FROM {sql.rows(table, tenant)} NOT INDEXED WHERE {col} IS NOT NULL"
                 " ORDER BY pk DESC LIMIT ?"
             )
-            values = dict.fromkeys(r[0] for r in db.execute(sql, (SAMPLE_ROWS,)))
+            values = dict.fromkeys(r[0] for r in db.execute(query, (SAMPLE_ROWS,)))
         return list(values)[:n]
 
     def exists(self, table: str, tenant: int, column: str, value: Any) -> bool:
         """Whether any row of a tenant has ``column = value``."""
         with self.reading() as db:
-            sql = f"SELECT 1 FROM {self.rows(table, tenant)} WHERE {column} = ? LIMIT 1"
-            return db.execute(sql, (value,)).fetchone() is not None
+            query = f"SELECT 1 FROM {sql.rows(table, tenant)} WHERE {sql.column(column)} = ? LIMIT 1"
+            return db.execute(query, (value,)).fetchone() is not None
 
-    def update(
-        self,
-        table: TableSpec,
-        tenant: int,
-        id_: str,
-        change: Callable[[dict[str, Any]], tuple[dict[str, Any], bytes, Sequence[Any]]],
-    ) -> bytes | None:
+    def update(self, table: TableSpec, tenant: int, id_: str, change: Change) -> bytes | None:
         """Atomically read a record's facts, apply ``change`` and write the result.
 
         ``change`` returns (new facts, new doc, new column values) or raises to refuse. The
@@ -720,14 +539,14 @@ class Store:
         ``None`` when the tenant has no such record.
         """
         with self.transaction() as db:
-            t, rows = table.name, self.rows(table.name, tenant)
+            t, rows = table.name, sql.rows(table.name, tenant)
             r = db.execute(
                 f'SELECT m.pk, d.facts FROM {rows} m JOIN "d_{t}" d ON d.pk = m.pk WHERE m.id = ?', (id_,)
             ).fetchone()
             if r is None:
                 return None
             facts, doc, columns = change(unpack_facts(r[1]))
-            listed = "".join(f", m.{name}" for name, _ in table.columns)
+            listed = "".join(f", m.{sql.column(name)}" for name, _ in table.columns)
             db.execute(
                 f'INSERT OR IGNORE INTO "o_{t}" SELECT m.pk, ?, m.id{listed}, d.doc, d.facts FROM {rows} m'
                 f' JOIN "d_{t}" d ON d.pk = m.pk WHERE m.pk = ?',
@@ -735,10 +554,17 @@ class Store:
             )
             self.bump(db, t)
             if table.columns:
-                sets = ", ".join(f"{name} = ?" for name, _ in table.columns)
+                sets = ", ".join(f"{sql.column(name)} = ?" for name, _ in table.columns)
                 db.execute(f"UPDATE {rows} SET {sets} WHERE pk = ?", (*columns, r[0]))
             db.execute(f'UPDATE "d_{t}" SET doc = ?, facts = ? WHERE pk = ?', (doc, pack_facts(facts), r[0]))
             return doc
+
+    def changed(self, tables: Iterable[str]) -> int:
+        """How many records of these tables differ from their seeded state (what :meth:`reset` restores)."""
+        with self.reading() as db:
+            present = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            shadows = [f"o_{name}" for name in tables if f"o_{name}" in present]
+            return sum(db.execute(f'SELECT count(*) FROM "{shadow}"').fetchone()[0] for shadow in shadows)
 
     def reset(self, tables: Iterable[str]) -> int:
         """Restore every changed row to its seeded state; returns how many rows were restored."""
@@ -750,7 +576,7 @@ class Store:
                 listed = ", ".join(f'"{c}"' for c in columns if c not in ("tenant", "doc", "facts"))
                 for (tenant,) in db.execute(f'SELECT DISTINCT tenant FROM "o_{name}"').fetchall():
                     restored += db.execute(
-                        f"INSERT OR REPLACE INTO {self.rows(name, tenant)} ({listed})"
+                        f"INSERT OR REPLACE INTO {sql.rows(name, tenant)} ({listed})"
                         f' SELECT {listed} FROM "o_{name}" WHERE tenant = ?',
                         (tenant,),
                     ).rowcount
@@ -765,8 +591,13 @@ class Store:
         return _entity_cached(self, api, tenant, kind, seq)
 
 
+def write_meta(db: sqlite3.Connection, values: Mapping[str, str]) -> None:
+    """Set meta values inside a transaction."""
+    db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", values.items())
+
+
 @lru_cache(maxsize=65536)
-def _entity_cached(store: Store, api: str, tenant: int, kind: str, seq: int) -> dict[str, Any]:
+def _entity_cached(store: SQLiteStore, api: str, tenant: int, kind: str, seq: int) -> dict[str, Any]:
     with store.reading() as db:
         row = db.execute(
             "SELECT facts FROM entities WHERE api = ? AND tenant = ? AND kind = ? AND seq = ?",
@@ -776,54 +607,3 @@ def _entity_cached(store: Store, api: str, tenant: int, kind: str, seq: int) -> 
         raise StoreError(f"{store.path}: {api} tenant {tenant} has no {kind} {seq}")
     result: dict[str, Any] = orjson.loads(row[0])
     return result
-
-
-def _doc(table: str, rows: str) -> str:
-    """A result column with a row's document: read from the side table only for rows returned."""
-    return f'(SELECT doc FROM "d_{table}" WHERE "d_{table}".pk = {rows}.pk)'
-
-
-def _full_order(order: Sequence[SortKey]) -> list[SortKey]:
-    if order and order[-1][0] == "pk":  # already total (a creation-ordered column sorts as pk)
-        return list(order)
-    tie_desc = order[0][1] if order else False
-    return [*order, ("pk", tie_desc)]
-
-
-def _where(conditions: Sequence[Condition]) -> tuple[str, tuple[Any, ...]]:
-    parts = [c.sql for c in conditions]
-    args = tuple(a for c in conditions for a in c.args)
-    return " AND ".join(parts) or "1", args
-
-
-def _keyset(
-    full: Sequence[SortKey], anchor: Row, inclusive: bool, reverse: bool, fixed: Mapping[str, Any] | None = None
-) -> tuple[str, tuple[Any, ...]]:
-    """SQL for "after the anchor in this order" (a keyset condition, so deep pages stay cheap).
-
-    Keys on ``fixed`` columns (column -> the one value the query holds it to) are left out when
-    the anchor has that value: they decide nothing then, and in a row value they would make
-    SQLite read a range of that column instead of the rows equal to it, and sort them. (An
-    anchor with another value, a cursor from another filter, keeps the full condition.)
-    """
-    fixed = fixed or {}
-    # The anchor holds the order's keys and then pk, which ``full`` ends with unless the order did.
-    pairs = zip(full, [*anchor[KEYS:], anchor[PK]], strict=False)
-    kept = [(key, value) for key, value in pairs if key[0] not in fixed or fixed[key[0]] != value]
-    full = [key for key, _ in kept]
-    values = [value for _, value in kept]
-    directions = {desc != reverse for _, desc in full}
-    if len(directions) == 1:
-        op = "<" if directions.pop() else ">"
-        cols = ", ".join(col for col, _ in full)
-        marks = ", ".join("?" * len(full))
-        return f"({cols}) {op}{'=' if inclusive else ''} ({marks})", tuple(values)
-    terms, args = [], []
-    for i, (col, desc) in enumerate(full):
-        eqs = [f"{c} = ?" for c, _ in full[:i]]
-        terms.append(" AND ".join([*eqs, f"{col} {'<' if desc != reverse else '>'} ?"]))
-        args.extend([*values[:i], values[i]])
-    if inclusive:
-        terms.append("pk = ?")
-        args.append(anchor[PK])
-    return " OR ".join(f"({t})" for t in terms), tuple(args)

@@ -1,0 +1,1 @@
+"""How records change after seeding: documented transitions (and, later, a sandbox clock)."""

@@ -1,0 +1,168 @@
+"""paymock embedded in a program: open a store, seed a world, build the app that serves it.
+
+:class:`Sandbox` is what ``paymock serve``, the tests, the bench scripts and the contract kit's
+in-process mock use::
+
+    from mock_server import Sandbox
+
+    sandbox = Sandbox.open(store=":memory:", payments=200, as_of="2026-11-01").seed()
+    app = sandbox.app()          # a Flask (WSGI) app serving the APIs
+    ...
+    sandbox.reset()              # every record back to its seeded state
+
+``store`` is anything :func:`~mock_server.store.open_store` takes: ``":memory:"``, a SQLite data
+file's path, or a ``postgresql://`` URL. A store that already holds exactly the world asked for
+is used as it is (a restart keeps every state change); a data file holding another is generated
+anew, a shared database holding another is refused.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mock_server.seeding import Progress, SeedSettings, check_world, is_seeded, seed_missing
+from mock_server.spec import ApiSpec, load_apis
+from mock_server.store import BaseStore, open_store
+from mock_server.tables import reset_tables
+
+if TYPE_CHECKING:  # serving's modules are imported when serving (see mock_server/__init__.py)
+    from flask import Flask
+
+    from mock_server.handling import ApiRuntime
+
+
+def parse_as_of(value: str | int | None, store: BaseStore) -> int:
+    """Epoch seconds the world is "now" for: ``value`` (an ISO date or date-time, or epoch seconds), else the store's.
+
+    A store keeps the date its world was first generated for; a new store's world is "now" today.
+
+    Raises:
+        ValueError: ``value`` is not an ISO 8601 date or date-time.
+    """
+    if isinstance(value, int):
+        return value
+    if value:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an ISO 8601 date or date-time") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return int(moment.timestamp())
+    stored = store.meta("as_of")
+    if stored is not None:
+        return int(stored)
+    today = int(time.time())
+    return today - today % 86_400
+
+
+class Sandbox:
+    """The loaded documents, their store and the settings of the world it holds.
+
+    Build one with :meth:`open`. Attributes ``specs``, ``store`` and ``settings`` are public.
+    """
+
+    def __init__(
+        self, specs: Sequence[ApiSpec], store: BaseStore, settings: SeedSettings, regenerate: bool = False
+    ) -> None:
+        self.specs = list(specs)
+        self.store = store
+        self.settings = settings
+        self.regenerate = regenerate
+        self._runtimes: dict[str, ApiRuntime] | None = None
+
+    @classmethod
+    def open(
+        cls,
+        apis: Iterable[str] = (),
+        *,
+        store: str | Path | BaseStore = ":memory:",
+        seed: int = 1,
+        payments: int | None = None,
+        tenants: int | None = None,
+        as_of: str | int | None = None,
+        regenerate: bool = False,
+    ) -> Sandbox:
+        """Load the documents of ``apis`` (all when empty) and open the store; nothing is seeded yet.
+
+        Args:
+            apis: Short names of the bundled APIs to serve.
+            store: ``":memory:"``, a SQLite data file, a ``postgresql://`` URL, or an open store.
+            seed: Seed of the generated world and its credentials.
+            payments: Payments per tenant (``None``: each document's size).
+            tenants: Tenants per API (``None``: each document's count).
+            as_of: The date the world is "now" for (``None``: the store's, else today).
+            regenerate: Generate anew a world of other options in a data file even though records
+                of it were changed (without it, such a file is refused rather than lose them).
+
+        Raises:
+            MockServerError: A document or the store cannot be opened.
+            ValueError: ``as_of`` is not an ISO 8601 date.
+        """
+        specs = load_apis(list(apis) or None)
+        opened = store if isinstance(store, BaseStore) else open_store(store)
+        settings = SeedSettings(seed=seed, as_of=parse_as_of(as_of, opened), payments=payments, tenants=tenants)
+        sandbox = cls(specs, opened, settings, regenerate)
+        sandbox.missing()  # a store that must not be replaced is refused before anything is written to it
+        if opened.meta("as_of") != str(settings.as_of):
+            opened.set_meta({"as_of": str(settings.as_of)})
+        return sandbox
+
+    def missing(self) -> list[ApiSpec]:
+        """The APIs whose world the store does not hold yet (or, in a data file, holds for other settings).
+
+        Raises:
+            StoreError: A shared store (PostgreSQL) holds another world of an API, or a data file
+                holds another world with changed records (without ``regenerate``): it is refused,
+                never overwritten.
+        """
+        for spec in self.specs:
+            check_world(self.store, spec, self.settings, self.regenerate)
+        return [spec for spec in self.specs if not is_seeded(self.store, spec, self.settings)]
+
+    def seed(self, progress: Callable[[ApiSpec], Progress | None] | None = None) -> Sandbox:
+        """Generate every missing world in this process; returns the sandbox.
+
+        With a store shared by replicas, one replica seeds and the others wait for it.
+
+        Args:
+            progress: Given each API about to be seeded, a callback for its progress (or ``None``).
+        """
+        self.missing()  # refuses another world before waiting for anything
+        seed_missing(self.store, self.specs, self.settings, progress, self.regenerate)
+        return self
+
+    @property
+    def tables(self) -> list[str]:
+        """Every table a reset restores."""
+        return reset_tables(self.specs)
+
+    def tenant_counts(self) -> dict[str, int]:
+        """Tenants per API."""
+        return {s.name: self.settings.tenant_count(s) for s in self.specs}
+
+    def runtimes(self) -> dict[str, ApiRuntime]:
+        """Every API bound to the store (made once)."""
+        if self._runtimes is None:
+            from mock_server.handling import runtimes
+
+            self._runtimes = runtimes(self.specs, self.store, self.settings.seed, self.tenant_counts())
+        return self._runtimes
+
+    def app(self, root: str | None = None) -> Flask:
+        """A Flask app serving every API (under ``/<name>``, or ``root`` at ``/``) and ``/__paymock``."""
+        from mock_server.app import create_app
+
+        return create_app(self.runtimes(), root=root, on_reset=self.reset)
+
+    def reset(self) -> int:
+        """Restore every record to its seeded state; returns how many were restored."""
+        return self.store.reset(self.tables)
+
+    def close(self) -> None:
+        """Let go of the store's connections of this process."""
+        self.store.close()

@@ -1,0 +1,154 @@
+"""PostgreSQL's spelling of the store's vocabulary: tables, columns, conditions, orders, schema.
+
+The layout is SQLite's (:mod:`mock_server.store.sqlite.sql`): a table of rows per collection and
+tenant, documents and facts beside them, a shadow of original rows for reset. Orders and indexes
+put nulls first ascending and last descending, and text compares byte by byte (``COLLATE "C"``),
+as SQLite does, so both stores give the same pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from mock_server.store.base import CREATION, RECORD_ID, Condition, SortKey, TableSpec
+from mock_server.store.page import KEYS, PK, Row
+
+#: The PostgreSQL type of each stored kind.
+TYPES = {"text": 'text COLLATE "C"', "integer": "bigint"}
+
+_OPERATORS = {
+    "eq": "{} = %s",
+    "null": "{} IS NULL",
+    "between": "{} BETWEEN %s AND %s",
+    "gte": "{} >= %s",
+    "lte": "{} <= %s",
+}
+
+
+def column(name: str) -> str:
+    """The SQL of a column: the creation order and the ID as they are, a declared column as ``"c_<name>"``."""
+    if name in (CREATION, RECORD_ID):
+        return name
+    return f'"c_{name}"'
+
+
+def rows(table: str, tenant: int) -> str:
+    """The quoted name of a tenant's table of rows of a collection."""
+    return f'"{table}:{tenant}"'
+
+
+def where(conditions: Sequence[Condition]) -> tuple[str, tuple[Any, ...]]:
+    """The SQL of every condition joined by AND, and their arguments (``TRUE`` when there are none)."""
+    parts = [_OPERATORS[c.op].format(column(c.column)) for c in conditions]
+    return " AND ".join(parts) or "TRUE", tuple(a for c in conditions for a in c.values)
+
+
+def full_order(order: Sequence[SortKey]) -> list[SortKey]:
+    """The order with the creation order as its last tie-breaker, in the direction of its first key."""
+    if order and order[-1][0] == CREATION:
+        return list(order)
+    return [*order, (CREATION, order[0][1] if order else False)]
+
+
+def direction(desc: bool) -> str:
+    """An ORDER BY direction, nulls placed where SQLite places them (smallest)."""
+    return "DESC NULLS LAST" if desc else "ASC NULLS FIRST"
+
+
+def order_by(order: Sequence[SortKey], names: Sequence[str] | None = None) -> str:
+    """An ORDER BY list; ``names`` replace the columns' SQL (aliases of an outer query)."""
+    cols = names if names is not None else [column(col) for col, _ in order]
+    return ", ".join(f"{name} {direction(desc)}" for name, (_, desc) in zip(cols, order, strict=True))
+
+
+def keys(order: Sequence[SortKey]) -> str:
+    """The result columns after ``pk, id, doc`` that give a row its sort-key values, as ``k0, k1...``."""
+    return "".join(f", {column(col)} AS k{i}" for i, (col, _) in enumerate(order))
+
+
+def keyset(
+    full: Sequence[SortKey], anchor: Row, inclusive: bool, reverse: bool, fixed: Mapping[str, Any] | None = None
+) -> tuple[str, tuple[Any, ...]]:
+    """SQL for "after the anchor in this order" (see :func:`mock_server.store.sqlite.sql.keyset`)."""
+    fixed = fixed or {}
+    pairs = zip(full, [*anchor[KEYS:], anchor[PK]], strict=False)
+    kept = [(key, value) for key, value in pairs if key[0] not in fixed or fixed[key[0]] != value]
+    full = [key for key, _ in kept]
+    values = [value for _, value in kept]
+    directions = {desc != reverse for _, desc in full}
+    if len(directions) == 1:
+        op = "<" if directions.pop() else ">"
+        cols = ", ".join(column(col) for col, _ in full)
+        marks = ", ".join(["%s"] * len(full))
+        return f"({cols}) {op}{'=' if inclusive else ''} ({marks})", tuple(values)
+    terms, args = [], []
+    for i, (col, desc) in enumerate(full):
+        eqs = [f"{column(c)} = %s" for c, _ in full[:i]]
+        terms.append(" AND ".join([*eqs, f"{column(col)} {'<' if desc != reverse else '>'} %s"]))
+        args.extend([*values[:i], values[i]])
+    if inclusive:
+        terms.append("pk = %s")
+        args.append(anchor[PK])
+    return " OR ".join(f"({t})" for t in terms), tuple(args)
+
+
+# -- schema -------------------------------------------------------------------------------------
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (key text PRIMARY KEY, value text NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS entities (api text NOT NULL, tenant integer NOT NULL, kind text NOT NULL,"
+    " seq integer NOT NULL, facts bytea NOT NULL)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS entities_key ON entities (api, tenant, kind, seq)",
+)
+
+
+def columns(table: TableSpec) -> str:
+    """The typed column definitions of a table of rows after ``pk`` and ``id``."""
+    return "".join(f", {column(name)} {TYPES[kind]}" for name, kind in table.columns)
+
+
+def listed(table: TableSpec) -> list[str]:
+    """The column names of a table of rows, in order."""
+    return ["pk", "id", *(f"c_{name}" for name, _ in table.columns)]
+
+
+def create_table(table: TableSpec) -> list[str]:
+    """Statements that (re)create a collection's documents and its shadow of original rows.
+
+    Tables of rows are dropped by the loader, which lists them; primary keys come with the indexes,
+    after the bulk load.
+    """
+    t = table.name
+    return [
+        f'DROP TABLE IF EXISTS "d_{t}"',
+        f'DROP TABLE IF EXISTS "o_{t}"',
+        f'CREATE TABLE "d_{t}" (pk bigint NOT NULL, doc bytea NOT NULL, facts bytea NOT NULL)',
+        f'CREATE TABLE "o_{t}" (pk bigint PRIMARY KEY, tenant integer NOT NULL,'
+        f' id text COLLATE "C" NOT NULL{columns(table)}, doc bytea NOT NULL, facts bytea NOT NULL)',
+    ]
+
+
+def create_rows(table: TableSpec, tenant: int) -> str:
+    """A tenant's (empty) table of rows of a collection."""
+    return f'CREATE TABLE {rows(table.name, tenant)} (pk bigint NOT NULL, id text COLLATE "C" NOT NULL{columns(table)})'
+
+
+def create_indexes(table: TableSpec, tenant: int) -> list[str]:
+    """The primary key, the unique ID and the list indexes of a tenant's rows (after the bulk load)."""
+    rows_sql, prefix = rows(table.name, tenant), f"{table.name}:{tenant}"
+    statements = [
+        f'ALTER TABLE {rows_sql} ADD CONSTRAINT "{prefix}__pk" PRIMARY KEY (pk)',
+        f'CREATE UNIQUE INDEX "{prefix}__id" ON {rows_sql} (id)',
+    ]
+    for i, cols in enumerate(table.indexes):
+        if cols == (CREATION,):
+            continue  # the primary key's own order
+        listed_cols = ", ".join(f"{column(c)} NULLS FIRST" for c in cols)
+        statements.append(f'CREATE INDEX "{prefix}__{i}" ON {rows_sql} ({listed_cols})')
+    return statements
+
+
+def bump() -> str:
+    """Advance a table's generation (key, first value, step)."""
+    return "INSERT INTO meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = (meta.value::bigint + %s)::text"

@@ -1,0 +1,183 @@
+"""SQLite's spelling of the store's vocabulary: tables, columns, conditions, orders, schema.
+
+Everything here turns typed values (:class:`~mock_server.store.base.Condition`, sort keys,
+:class:`~mock_server.store.base.TableSpec`) into SQL text with ``?`` placeholders; nothing outside
+the store package writes SQL.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from mock_server.store.base import CREATION, RECORD_ID, Condition, SortKey, TableSpec
+from mock_server.store.page import KEYS, PK, Row
+
+#: The SQLite type affinity of each stored kind.
+AFFINITY = {"text": "TEXT", "integer": "INTEGER"}
+
+#: Each operator's SQL, ``{}`` standing for the column.
+_OPERATORS = {
+    "eq": "{} = ?",
+    "null": "{} IS NULL",
+    "between": "{} BETWEEN ? AND ?",
+    "gte": "{} >= ?",
+    "lte": "{} <= ?",
+}
+
+
+def column(name: str) -> str:
+    """The SQL of a column: the creation order and the ID as they are, a declared column quoted as ``"c_<name>"``."""
+    if name in (CREATION, RECORD_ID):
+        return name
+    return f'"c_{name}"'
+
+
+def column_name(sql_name: str) -> str:
+    """The store's name of a column of a rows table, as SQLite lists it (the inverse of :func:`column`)."""
+    return sql_name.removeprefix("c_") if sql_name.startswith("c_") else sql_name
+
+
+def rows(table: str, tenant: int) -> str:
+    """The quoted name of a tenant's table of rows of a collection."""
+    return f'"{table}:{tenant}"'
+
+
+def where(conditions: Sequence[Condition]) -> tuple[str, tuple[Any, ...]]:
+    """The SQL of every condition, joined by AND, and their arguments (``1`` when there are none)."""
+    parts = [_OPERATORS[c.op].format(column(c.column)) for c in conditions]
+    args = tuple(a for c in conditions for a in c.values)
+    return " AND ".join(parts) or "1", args
+
+
+def full_order(order: Sequence[SortKey]) -> list[SortKey]:
+    """The order with the creation order as its last tie-breaker, in the direction of its first key."""
+    if order and order[-1][0] == CREATION:  # already total (a creation-ordered column sorts as pk)
+        return list(order)
+    tie_desc = order[0][1] if order else False
+    return [*order, (CREATION, tie_desc)]
+
+
+def order_by(order: Sequence[SortKey], hint: str = "") -> str:
+    """An ORDER BY list; ``hint`` prefixes each column (``+`` keeps SQLite from choosing an index by it)."""
+    return ", ".join(f"{hint}{column(col)} {'DESC' if desc else 'ASC'}" for col, desc in order)
+
+
+def keys(order: Sequence[SortKey]) -> str:
+    """The result columns after ``pk, id, doc`` that give a row its sort-key values."""
+    return "".join(f", {column(col)}" for col, _ in order)
+
+
+def doc_subquery(table: str, rows_sql: str) -> str:
+    """A result column with a row's document: read from the side table only for rows returned."""
+    return f'(SELECT doc FROM "d_{table}" WHERE "d_{table}".pk = {rows_sql}.pk)'
+
+
+def keyset(
+    full: Sequence[SortKey], anchor: Row, inclusive: bool, reverse: bool, fixed: Mapping[str, Any] | None = None
+) -> tuple[str, tuple[Any, ...]]:
+    """SQL for "after the anchor in this order" (a keyset condition, so deep pages stay cheap).
+
+    Keys on ``fixed`` columns (column -> the one value the query holds it to) are left out when
+    the anchor has that value: they decide nothing then, and in a row value they would make
+    SQLite read a range of that column instead of the rows equal to it, and sort them. (An
+    anchor with another value, a cursor from another filter, keeps the full condition.)
+    """
+    fixed = fixed or {}
+    # The anchor holds the order's keys and then pk, which ``full`` ends with unless the order did.
+    pairs = zip(full, [*anchor[KEYS:], anchor[PK]], strict=False)
+    kept = [(key, value) for key, value in pairs if key[0] not in fixed or fixed[key[0]] != value]
+    full = [key for key, _ in kept]
+    values = [value for _, value in kept]
+    directions = {desc != reverse for _, desc in full}
+    if len(directions) == 1:
+        op = "<" if directions.pop() else ">"
+        cols = ", ".join(column(col) for col, _ in full)
+        marks = ", ".join("?" * len(full))
+        return f"({cols}) {op}{'=' if inclusive else ''} ({marks})", tuple(values)
+    terms, args = [], []
+    for i, (col, desc) in enumerate(full):
+        eqs = [f"{column(c)} = ?" for c, _ in full[:i]]
+        terms.append(" AND ".join([*eqs, f"{column(col)} {'<' if desc != reverse else '>'} ?"]))
+        args.extend([*values[:i], values[i]])
+    if inclusive:
+        terms.append("pk = ?")
+        args.append(anchor[PK])
+    return " OR ".join(f"({t})" for t in terms), tuple(args)
+
+
+# -- schema -------------------------------------------------------------------------------------
+
+
+def _columns(table: TableSpec) -> str:
+    return "".join(f", {column(name)} {AFFINITY[kind]}" for name, kind in table.columns)
+
+
+def create_entities(db: sqlite3.Connection) -> None:
+    """Create the table of entities records refer to (customers, invoices, ...), if missing."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS entities (api TEXT NOT NULL, tenant INTEGER NOT NULL, kind TEXT NOT NULL,"
+        " seq INTEGER NOT NULL, facts BLOB NOT NULL, PRIMARY KEY (api, tenant, kind, seq)) WITHOUT ROWID"
+    )
+
+
+def create_table(db: sqlite3.Connection, table: TableSpec) -> None:
+    """(Re)create a collection's documents and its shadow of original rows (for reset), without rows.
+
+    Every tenant's table of rows is dropped; :func:`create_rows` makes them. Documents and facts
+    live beside the rows, not in them: indexes are built by scanning the rows and deep pages by
+    walking them, and a row of ids and numbers is a tenth of a row that carries a kilobyte of JSON.
+    """
+    tenants = db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB ?", (f"{table.name}:*",))
+    for (name,) in tenants.fetchall():
+        db.execute(f'DROP TABLE "{name}"')
+    for prefix in ("", "d_", "o_"):
+        db.execute(f'DROP TABLE IF EXISTS "{prefix}{table.name}"')
+    db.execute(f'CREATE TABLE "d_{table.name}" (pk INTEGER PRIMARY KEY, doc BLOB NOT NULL, facts BLOB NOT NULL)')
+    db.execute(
+        f'CREATE TABLE "o_{table.name}" (pk INTEGER PRIMARY KEY, tenant INTEGER NOT NULL,'
+        f" id TEXT NOT NULL{_columns(table)}, doc BLOB NOT NULL, facts BLOB NOT NULL)"
+    )
+
+
+def create_rows(db: sqlite3.Connection, table: TableSpec, tenant: int) -> None:
+    """Create a tenant's (empty) table of rows of a collection."""
+    db.execute(f"CREATE TABLE {rows(table.name, tenant)} (pk INTEGER PRIMARY KEY, id TEXT NOT NULL{_columns(table)})")
+
+
+def create_indexes(db: sqlite3.Connection, table: TableSpec, tenant: int) -> None:
+    """Create the indexes of a tenant's rows; done after bulk loading, which is much faster."""
+    rows_sql = rows(table.name, tenant)
+    db.execute(f'CREATE UNIQUE INDEX "{table.name}:{tenant}__id" ON {rows_sql} (id)')
+    for i, columns in enumerate(table.indexes):
+        # Every index entry ends with the rowid, which is pk: an order ending in pk needs no
+        # column of its own for it (SQLite plans keyset conditions on it all the same), and an
+        # order of pk alone is the table's own.
+        indexed = columns[:-1] if columns[-1:] == (CREATION,) else columns
+        if indexed:
+            listed = ", ".join(column(c) for c in indexed)
+            db.execute(f'CREATE INDEX "{table.name}:{tenant}__{i}" ON {rows_sql} ({listed})')
+
+
+def next_pk(db: sqlite3.Connection, table: TableSpec) -> int:
+    """The primary key the next inserted row of ``table`` gets, whatever its tenant."""
+    return int(db.execute(f'SELECT coalesce(max(pk), 0) FROM "d_{table.name}"').fetchone()[0]) + 1
+
+
+def insert_rows(
+    db: sqlite3.Connection,
+    table: TableSpec,
+    tenant: int,
+    rows_: Iterable[Sequence[Any]],
+    documents: Iterable[Sequence[Any]],
+) -> None:
+    """Bulk insert a tenant's ``(pk, id, *columns)`` rows and their ``(pk, doc, facts)``."""
+    marks = ", ".join("?" * (2 + len(table.columns)))
+    db.executemany(f"INSERT INTO {rows(table.name, tenant)} VALUES ({marks})", rows_)
+    db.executemany(f'INSERT INTO "d_{table.name}" VALUES (?, ?, ?)', documents)
+
+
+def insert_entities(db: sqlite3.Connection, entities: Iterable[tuple[str, int, str, int, bytes]]) -> None:
+    """Bulk insert ``(api, tenant, kind, seq, facts)`` entities."""
+    db.executemany("INSERT INTO entities VALUES (?, ?, ?, ?, ?)", entities)
