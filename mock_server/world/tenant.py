@@ -80,10 +80,11 @@ def tenant_facts(seed: int, api: str, index: int) -> Facts:
 
 
 class World(PaymentPasses):
-    """The generated entities of one tenant.
+    """The generated entities of one tenant: users, customers, subscriptions, invoices, payments.
 
     Args:
-        config: Statuses, countries and API name from the document.
+        config: What the document declares: API name, statuses, countries, payment methods and
+            processors, and the stories a settled payment's money may tell.
         seed: The dataset seed.
         tenant: Tenant facts (see :func:`tenant_facts`).
         payments: How many payments to generate.
