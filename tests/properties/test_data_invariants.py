@@ -2,7 +2,8 @@
 
 Each API's records are walked in full at the document's default size (every tenant) and at five
 times that size (one tenant), rendered in-process exactly as seeding renders them, and once more
-through the served lists (over the in-process app) at the test suite's size. The invariants:
+as served (every list walked to its end, every ZuTax ledger read, over the in-process app) at
+the test suite's size. The invariants:
 
 * money adds up in minor units (an invoice's total is what was applied to it plus what is still
   outstanding; a payment's parts add up to its amount), and no balance is negative;
