@@ -248,7 +248,8 @@ class PaymentPasses:
 
         users = len(self.users)
         creator = (u[10] * users).astype(np.int64)
-        updater = np.where(updated == created, creator, (u[11] * users).astype(np.int64))
+        # Whoever recorded a payment changed it last, unless it changed after being recorded.
+        updater = np.where(updated == recorded, creator, (u[11] * users).astype(np.int64))
         failure = routes.failure_first[method] + (u[12] * routes.failure_count[method]).astype(np.int64)
         installment = sk.installment[js]
         parts = sk.parts[js]

@@ -211,6 +211,8 @@ def check_exsited(tenants: list[Tenant]) -> Problems:
             created, updated = instant(r["created_on"]), instant(r["last_updated_on"])
             problems.check(day(r["date"]) <= created, r, f"created_on {r['created_on']} before date {r['date']}")
             problems.check(created <= updated <= AS_OF, r, "created_on, last_updated_on and as-of out of order")
+            unchanged = created == updated
+            problems.check(not unchanged or r["created_by"] == r["last_updated_by"], r, "updated by another, unchanged")
             split += len(r["payment_applied"]) > 1
             credited += bool(r["credit_applied"] or r["gift_certificate_applied"])
             attributed += bool(r["custom_attributes"])
