@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mock_server.errors import SpecError, reject_unknown_keys
-from mock_server.world.methods import METHODS, PROCESSORS, SPLIT, STORIES, check_world
+from mock_server.world.methods import GATEWAY_METHODS, METHODS, PROCESSORS, SPLIT, STORIES, check_world
 
 DAY = 86_400
 #: Payments per independently generated chunk of pass two.
@@ -106,4 +106,11 @@ class WorldConfig:
         currencies = {COUNTRIES[c][1] for c, w in countries.items() if w > 0}
         for place, problem in check_world(methods, {**used, **processors}, currencies):
             raise SpecError(f"{where}.{place}", problem)
+        attempts = [s for s, (weight, phase) in statuses.items() if weight > 0 and phase in ("in_flight", "failed")]
+        if attempts and not any(w > 0 and m in GATEWAY_METHODS for m, w in methods.items()):
+            raise SpecError(
+                f"{where}.methods",
+                f"statuses {', '.join(attempts)} are attempts in flight or declined, which only a gateway "
+                f"method makes; give {' or '.join(sorted(GATEWAY_METHODS))} a weight",
+            )
         return cls(api, statuses, countries, methods, {**PROCESSORS, **processors}, stories)

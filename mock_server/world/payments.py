@@ -447,7 +447,8 @@ class _Routes:
         weights = np.array([config.methods.get(m, 1) for m in self.names], dtype=np.float64)
         self.cumulative = np.cumsum(weights)
         self.is_gateway = np.array([m in GATEWAY_METHODS for m in self.names])
-        # Attempts in flight or declined need a gateway; without one a document's methods all serve.
+        # Attempts in flight or declined need a gateway (a document whose methods have none
+        # declares no such status: WorldConfig.load refuses it); without one, every method serves.
         gated = np.where(self.is_gateway, weights, 0.0) if self.is_gateway.any() else weights
         self.gateway_cumulative = np.cumsum(gated)
         routes = [tuple(config.processors.get(m) or PROCESSORS[m]) for m in self.names]

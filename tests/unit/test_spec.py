@@ -187,6 +187,11 @@ CASES = [
         lambda d: d["x-paymock"]["world"]["methods"].update(cheque=4),
         "world.methods: unknown method 'cheque'; available: card, direct_debit",
     ),
+    (
+        "declined payments without a gateway method",
+        lambda d: d["x-paymock"]["world"].update(methods={"cash": 1, "bank_transfer": 1}),
+        "world.methods: statuses processing, failed are attempts in flight or declined, which only a gateway",
+    ),
 ]
 
 
