@@ -108,13 +108,13 @@ def own_people(tenants: list[Tenant], people: Callable[[Record], Iterable[Any]])
 
 
 def one_currency(
-    records: Iterable[Record], key: Callable[[Record], Any], currency: Callable[[Record], str]
+    records: Iterable[Record], key: Callable[[Record], Any], currency: Callable[[Record], str], what: str = "currency"
 ) -> Problems:
-    """Every record with the same ``key`` (a customer, an invoice) has the same currency."""
+    """Every record with the same ``key`` (a customer, an invoice) has the same currency (or other ``what``)."""
     problems = Problems()
     seen: dict[Any, str] = {}
     for r in records:
-        problems.check(seen.setdefault(key(r), currency(r)) == currency(r), r, f"a second currency for {key(r)}")
+        problems.check(seen.setdefault(key(r), currency(r)) == currency(r), r, f"a second {what} for {key(r)}")
     return problems
 
 
@@ -147,7 +147,6 @@ def check_notify(tenants: list[Tenant]) -> Problems:
         for r in tenant.payments:
             invoices[r["invoice"]["id"]].append(r)
             problems.check(cents(r["amount"]) > 0, r, "amount is not positive")
-            day(r["date"], "%d-%m-%Y")
             problems.check(day(r["date"], "%d-%m-%Y") <= AS_OF, r, "paid after as-of")
         for invoice_id, listed in invoices.items():
             shown = {
@@ -158,8 +157,9 @@ def check_notify(tenants: list[Tenant]) -> Problems:
             paid = sum(cents(r["amount"]) for r in listed)
             problems.check(balance >= 0, invoice_id, f"negative balance {balance}")
             problems.check(balance == total - paid, invoice_id, f"balance {balance} != total {total} - paid {paid}")
-        customers = one_currency(tenant.payments, lambda r: r["customer"]["id"], lambda r: r["customer"]["name"])
-        problems += [p.replace("currency", "name") for p in customers]
+        problems += one_currency(
+            tenant.payments, lambda r: r["customer"]["id"], lambda r: r["customer"]["name"], "name"
+        )
     return problems
 
 
