@@ -1,7 +1,8 @@
 """The Flask application: every loaded API under its own prefix (or one at the root).
 
-Admin routes live under ``/__paymock/``. All behaviour lives in :mod:`mock_server.handling`; this
-module only adapts Flask requests and responses.
+Admin routes live under ``/__paymock/`` (:mod:`mock_server.admin`). All behaviour lives in
+:mod:`mock_server.handling`; this module only adapts Flask requests and responses, and sends the
+bodies that a wire fault cuts, drips or drops.
 """
 
 from __future__ import annotations
@@ -9,18 +10,30 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, request
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 
+from mock_server.admin import ADMIN, Guard, admin_blueprint
+from mock_server.admin.routes import json_response
+from mock_server.control.plane import ControlPlane
 from mock_server.errors import ApiError
 from mock_server.handling import ApiRuntime, Call, Reply
+from mock_server.store.sqlite.control import SqliteControlState
 
-ADMIN = "/__paymock"
+#: Journal entries an app keeps when it is given no control plane of its own.
+DEFAULT_JOURNAL = 1000
 
 
 def _response(reply: Reply) -> Response:
-    return Response(reply.body, status=reply.status, content_type=reply.content_type, headers=reply.headers)
+    if reply.delivery is None:
+        return Response(reply.body, status=reply.status, content_type=reply.content_type, headers=reply.headers)
+    # gunicorn and Werkzeug hand the connection's socket over: a reset needs it to send an RST.
+    sock = request.environ.get("gunicorn.socket") or request.environ.get("werkzeug.socket")
+    chunks = reply.delivery.chunks(reply.body, sock)
+    response = Response(chunks, status=reply.status, content_type=reply.content_type, headers=reply.headers)
+    response.headers["Content-Length"] = str(len(reply.body))
+    return response
 
 
 def _call(prefix: str, path_params: Mapping[str, str]) -> Call:
@@ -42,6 +55,8 @@ def create_app(
     *,
     root: str | None = None,
     on_reset: Callable[[], int] | None = None,
+    control: ControlPlane | None = None,
+    guard: Guard | None = None,
 ) -> Flask:
     """Build the WSGI app.
 
@@ -49,19 +64,33 @@ def create_app(
         runtimes: API name -> bound runtime.
         root: Serve this one API at ``/`` instead of under ``/<name>``.
         on_reset: Restores the seeded state; returns how many records it restored.
+        control: Fault rules and journal (default: an in-process one keeping 1000 entries).
+        guard: Who may use the server (default: loopback Host names, no admin token).
     """
     app = Flask("paymock")
     app.json.sort_keys = False  # type: ignore[attr-defined]
     if root is not None and root not in runtimes:
         raise ValueError(f"--root {root!r} is not one of the served APIs: {', '.join(runtimes)}")
+    if control is None:
+        seed = next(iter(runtimes.values())).seed if runtimes else 1
+        control = ControlPlane(SqliteControlState(":memory:", DEFAULT_JOURNAL), runtimes, seed, journal=True)
+    guard = guard or Guard()
     for name, runtime in runtimes.items():
+        runtime.control = control
         prefix = "" if name == root else f"/{name}"
         _register_api(app, runtime, prefix)
-    _register_admin(app, runtimes, root, on_reset)
+    app.register_blueprint(admin_blueprint(runtimes, control, root, on_reset))
+
+    @app.before_request
+    def _guard() -> Response | None:
+        refused = guard.host(request)
+        if refused is None and request.path.startswith(ADMIN + "/"):
+            refused = guard.admin(request, health=request.path == f"{ADMIN}/health")
+        return refused
 
     @app.errorhandler(404)
     def _unknown(_: Exception) -> Response:
-        return _json(
+        return json_response(
             {
                 "error": "not_found",
                 "message": f"No route for {request.path!r}",
@@ -72,7 +101,7 @@ def create_app(
 
     @app.errorhandler(405)
     def _method(_: Exception) -> Response:
-        return _json(
+        return json_response(
             {
                 "error": "method_not_allowed",
                 "message": f"{request.method} is not allowed on {request.path!r}",
@@ -111,7 +140,7 @@ def _register_api(app: Flask, runtime: ApiRuntime, prefix: str) -> None:
                 "method_not_allowed",
             )
             error.headers["Allow"] = allowed
-            return _response(runtime.finish(runtime.error(error), _call(prefix, {})))
+            return _response(runtime.unrouted(_call(prefix, {}), runtime.error(error)))
         except NotFound:
             pass
         error = ApiError.of(
@@ -120,63 +149,9 @@ def _register_api(app: Flask, runtime: ApiRuntime, prefix: str) -> None:
             "not_found",
             ("path",),
         )
-        return _response(runtime.finish(runtime.error(error), _call(prefix, {})))
+        return _response(runtime.unrouted(_call(prefix, {}), runtime.error(error)))
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     app.add_url_rule(f"{prefix}/<path:rest>", endpoint=f"{api}.__fallback", view_func=fallback, methods=methods)
     if prefix:
         app.add_url_rule(prefix, endpoint=f"{api}.__fallback_root", view_func=fallback, methods=methods)
-
-
-def _json(data: Any, status: int = 200) -> Response:
-    response = jsonify(data)
-    response.status_code = status
-    return response
-
-
-def _register_admin(
-    app: Flask,
-    runtimes: Mapping[str, ApiRuntime],
-    root: str | None,
-    on_reset: Callable[[], int] | None,
-) -> None:
-    def base(name: str) -> str:
-        return request.host_url.rstrip("/") + ("" if name == root else f"/{name}")
-
-    @app.get(f"{ADMIN}/")
-    def admin_index() -> Response:
-        return _json(
-            {
-                "apis": {
-                    n: {
-                        "title": r.spec.title,
-                        "base_url": base(n),
-                        "operations": [f"{o.method} {o.path}" for o in r.spec.operations],
-                    }
-                    for n, r in runtimes.items()
-                },
-                "admin": [
-                    f"GET {ADMIN}/credentials",
-                    f"GET {ADMIN}/samples",
-                    f"POST {ADMIN}/reset",
-                    f"GET {ADMIN}/health",
-                ],
-            }
-        )
-
-    @app.get(f"{ADMIN}/health")
-    def admin_health() -> Response:
-        return _json({"status": "ok", "apis": sorted(runtimes)})
-
-    @app.get(f"{ADMIN}/credentials")
-    def admin_credentials() -> Response:
-        return _json({n: {"base_url": base(n), "tenants": r.credentials()} for n, r in runtimes.items()})
-
-    @app.get(f"{ADMIN}/samples")
-    def admin_samples() -> Response:
-        return _json({n: {"base_url": base(n), "tenants": r.samples()} for n, r in runtimes.items()})
-
-    @app.post(f"{ADMIN}/reset")
-    def admin_reset() -> Response:
-        restored = on_reset() if on_reset is not None else 0
-        return _json({"status": "reset", "restored": restored})

@@ -14,7 +14,7 @@ import re
 import secrets
 import struct
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Protocol
@@ -61,6 +61,9 @@ class Headers(Protocol):
 
     def get(self, key: str, /) -> str | None:
         """The header's value, or None."""
+
+    def items(self) -> Iterable[tuple[str, str]]:
+        """Every header (the journal records them)."""
 
 
 class Authenticator(Protocol):

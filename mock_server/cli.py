@@ -17,6 +17,7 @@ from mock_server.spec import ApiSpec, available_apis, load_apis
 from mock_server.store import open_store
 
 if TYPE_CHECKING:  # serving's modules are imported when serving (see mock_server/__init__.py)
+    from mock_server.control.plane import ControlPlane
     from mock_server.handling import ApiRuntime
 
 DEFAULT_DATA = ".paymock/paymock.sqlite3"
@@ -193,6 +194,55 @@ def main() -> None:
     """paymock: a stateful sandbox and contract-test kit for payment APIs."""
 
 
+def control_file(data: str) -> str:
+    """Where the fault rules and journal live: next to the data file, in a file of their own.
+
+    Not in the data file itself: SQLite drops every connection's page cache when another
+    connection commits to its file, and the journal commits many times a second (bench/journal.py).
+    """
+    if data == ":memory:":
+        return data
+    path = Path(data)
+    return str(path.with_name(f"{path.stem}.control{path.suffix or '.sqlite3'}"))
+
+
+def control_plane(data: str, rts: dict[str, ApiRuntime], seed: int, faults: str | None, capacity: int) -> ControlPlane:
+    """The server's fault rules and journal: emptied, then loaded from the faults file (checked whole)."""
+    import yaml
+
+    from mock_server.control.plane import ControlPlane
+    from mock_server.control.rules import RuleError
+    from mock_server.store.sqlite.control import SqliteControlState
+
+    loaded = None
+    if faults is not None:
+        try:
+            loaded = yaml.safe_load(Path(faults).read_text())
+        except OSError as exc:
+            raise click.BadParameter(f"cannot read {faults!r}: {exc.strerror}", param_hint="--faults") from None
+        except yaml.YAMLError as exc:
+            raise RuleError(faults, f"not valid YAML: {exc}") from None
+    state = SqliteControlState(control_file(data), capacity)
+    plane = ControlPlane(state, rts, seed, journal=capacity > 0)
+    if loaded is not None:
+        # Checked before anything is stored: a bad file leaves the previous state alone.
+        from mock_server.control.rules import compile_rules
+
+        compile_rules(loaded, faults or "", plane.catalog, plane.seed)
+    state.clear_rules()
+    state.clear_requests()
+    if loaded is not None:
+        plane.add(loaded, faults or "")
+    state.close()
+    return plane
+
+
+def _loopback(host: str) -> bool:
+    from mock_server.admin.guard import is_loopback_name
+
+    return is_loopback_name(host)
+
+
 @main.command(context_settings=CONTEXT)
 @_common
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
@@ -210,6 +260,28 @@ def main() -> None:
     type=click.IntRange(1, 64),
     help="Threads per worker.",
 )
+@click.option(
+    "--faults",
+    type=click.Path(dir_okay=False),
+    help="YAML file of fault rules to start with (see README: Breaking it on purpose).",
+)
+@click.option(
+    "--journal-capacity",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(0, 1_000_000),
+    help="Requests the journal keeps, oldest dropped first; 0 turns the journal off.",
+)
+@click.option(
+    "--admin-token",
+    envvar="PAYMOCK_ADMIN_TOKEN",
+    help="Token the admin API (/__paymock/) requires; needed when --host is not loopback. [env: PAYMOCK_ADMIN_TOKEN]",
+)
+@click.option(
+    "--allow-host",
+    multiple=True,
+    help="Host name accepted besides loopback ones (repeatable; '*' accepts any). Guards against DNS rebinding.",
+)
 def serve(
     apis: tuple[str, ...],
     data: str,
@@ -223,10 +295,21 @@ def serve(
     root: str | None,
     workers: int | None,
     threads: int,
+    faults: str | None,
+    journal_capacity: int,
+    admin_token: str | None,
+    allow_host: tuple[str, ...],
 ) -> None:
     """Serve the APIs (all five by default) through gunicorn."""
+    from mock_server.admin.guard import Guard
     from mock_server.server import run
 
+    if not _loopback(host) and not admin_token:
+        raise click.BadParameter(
+            f"{host!r} is reachable beyond this machine, and so would be the admin API (/__paymock/):"
+            " give --admin-token <secret> (or PAYMOCK_ADMIN_TOKEN)",
+            param_hint="--host",
+        )
     if root is not None and apis and root not in apis:
         raise click.BadParameter(f"{root!r} is not among the APIs to serve: {', '.join(apis)}", param_hint="--root")
     if root is not None and not apis:
@@ -234,12 +317,14 @@ def serve(
     try:
         served = prepare(apis, data, seed, payments, tenants, as_of, isolate=True, regenerate=regenerate)
         rts = build_runtimes(served)
+        plane = control_plane(data, rts, seed, faults, journal_capacity)
     except StoreError as exc:
         raise DataFileRefused(str(exc)) from None
     except MockServerError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(banner(rts, host, port, root))
-    run(served, rts, host=host, port=port, root=root, workers=workers, threads=threads)
+    guard = Guard.of(allow_host, admin_token)
+    run(served, rts, host=host, port=port, root=root, workers=workers, threads=threads, control=plane, guard=guard)
 
 
 @main.command(context_settings=CONTEXT)

@@ -55,6 +55,11 @@ ERROR_KINDS = (
     "conflict",
     "unsupported_media_type",
     "internal",
+    # Answered only on demand (fault rules, `Prefer: code=...`): the vendor's throttling and outages.
+    "rate_limited",
+    "bad_gateway",
+    "service_unavailable",
+    "gateway_timeout",
 )
 
 

@@ -11,14 +11,19 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mock_server.actions import link_builder
 from mock_server.auth import Authenticator, Headers, credential_facts
+from mock_server.control.faults import Exchange
 from mock_server.errors import ApiError, Problem, StoreUnavailableError
 from mock_server.spec import ApiSpec, OperationSpec
 from mock_server.store import BaseStore as Store
 from mock_server.world import Facts, tenant_facts
+
+if TYPE_CHECKING:
+    from mock_server.control.faults import Delivery
+    from mock_server.control.plane import ControlPlane, Injection
 
 log = logging.getLogger("paymock")
 
@@ -65,6 +70,8 @@ class Reply:
     body: bytes
     content_type: str
     headers: dict[str, str] = field(default_factory=dict)
+    #: Set by a wire fault (reset, cut or slow body): how the web adapter must send the body.
+    delivery: Delivery | None = None
 
 
 @dataclass(slots=True)
@@ -102,7 +109,12 @@ class ApiRuntime:
         store: The shared store.
         seed: Dataset seed (decides credentials too).
         tenants: How many tenants the data holds.
+
+    Attributes:
+        control: Fault rules and journal, when the server has them (set by :func:`mock_server.app.create_app`).
     """
+
+    control: ControlPlane | None = None
 
     def __init__(self, spec: ApiSpec, store: Store, seed: int, tenants: int) -> None:
         self.spec = spec
@@ -117,6 +129,8 @@ class ApiRuntime:
             }
             for t in self.tenants
         ]
+        # The journal masks these (and any header whose name says key, token, secret...).
+        self.secret_headers = frozenset({str(getattr(spec.auth, "header", "Authorization")).lower()})
 
     def credentials(self) -> list[dict[str, Any]]:
         """Every tenant's sandbox credentials and tenant identifiers."""
@@ -173,29 +187,69 @@ class ApiRuntime:
         return out
 
     def handle(self, op: OperationSpec, call: Call) -> Reply:
-        """Answer one request; every refusal is in the vendor's error format."""
+        """Answer one request; every refusal is in the vendor's error format.
+
+        With a control plane, a request that authenticated may get a fault (a rule's, or its
+        ``Prefer`` header's) instead of or around its normal answer, and every request is journaled.
+        """
+        started = time.perf_counter()
+        tenant: int | None = None
+        injection: Injection | None = None
         try:
             tenant = self.auth.authenticate(call.headers) if op.secured else None
             if tenant is not None:
                 self._check_tenant(call, tenant)
+            if self.control is None:
+                reply = self._answer(op, call, tenant)
+            else:
+                injection = self.control.choose(self.spec.name, self._slug(tenant), op.operation_id, call)
+                if injection is None:
+                    reply = self._answer(op, call, tenant)
+                else:
+                    exchange = Exchange(lambda: self._answer(op, call, tenant), self.error, injection.rng)
+                    reply = injection.answer(exchange)
+        except ApiError as error:
+            reply = self.error(error)
+        except Exception:
+            reply = self._internal(call)
+        reply = self.finish(reply, call)
+        if self.control is not None:
+            self.control.record(self, op.operation_id, call, self._slug(tenant), reply, started, injection)
+        return reply
+
+    def _answer(self, op: OperationSpec, call: Call, tenant: int | None) -> Reply:
+        """The normal answer of an authenticated request: parameters, body, action."""
+        try:
             values, problems = self._values(op, call)
             if problems:
                 kind = "missing_parameter" if all(p.type == "missing" for p in problems) else "invalid_parameter"
                 raise ApiError(kind, problems)
             body = op.body.parse(call.body, call.content_type) if op.body is not None else None
-            reply = op.action.handle(ActionRequest(self, op, call, tenant, values, body, time.time()))
+            return op.action.handle(ActionRequest(self, op, call, tenant, values, body, time.time()))
         except ApiError as error:
-            reply = self.error(error)
+            return self.error(error)
         except StoreUnavailableError as exc:
             # The database is away for the moment (a replica lost its connection): a 503 in the
             # vendor's shape, which clients retry; the store reconnects once it is back.
             log.warning("store unavailable answering %s %s: %s", call.method, call.path, exc)
-            reply = self.unavailable()
+            return self.unavailable()
         except Exception:
-            # Never a bare 500: log the cause, answer in the vendor's own shape.
-            log.exception("unexpected error answering %s %s", call.method, call.path)
-            reply = self.error(ApiError.of("internal", "Internal error in paymock; see the server log", "internal"))
-        return self.finish(reply, call)
+            return self._internal(call)
+
+    def _internal(self, call: Call) -> Reply:
+        # Never a bare 500: log the cause, answer in the vendor's own shape.
+        log.exception("unexpected error answering %s %s", call.method, call.path)
+        return self.error(ApiError.of("internal", "Internal error in paymock; see the server log", "internal"))
+
+    def _slug(self, tenant: int | None) -> str | None:
+        return None if tenant is None else str(self.tenants[tenant - 1]["slug"])
+
+    def unrouted(self, call: Call, reply: Reply) -> Reply:
+        """Finish and journal the answer to a path or method the API does not have."""
+        reply = self.finish(reply, call)
+        if self.control is not None:
+            self.control.record(self, None, call, None, reply, time.perf_counter(), None)
+        return reply
 
     def _values(self, op: OperationSpec, call: Call) -> tuple[dict[str, Any], list[Problem]]:
         values: dict[str, Any] = {}

@@ -11,6 +11,8 @@ from gunicorn.app.base import BaseApplication
 from mock_server.app import create_app
 
 if TYPE_CHECKING:
+    from mock_server.admin.guard import Guard
+    from mock_server.control.plane import ControlPlane
     from mock_server.handling import ApiRuntime
     from mock_server.sandbox import Sandbox
 
@@ -38,6 +40,8 @@ def run(
     root: str | None,
     workers: int | None,
     threads: int,
+    control: ControlPlane | None = None,
+    guard: Guard | None = None,
 ) -> None:
     """Run gunicorn until interrupted.
 
@@ -53,7 +57,7 @@ def run(
         served.store.close()
 
     def factory() -> Any:
-        return create_app(rts, root=root, on_reset=served.reset)
+        return create_app(rts, root=root, on_reset=served.reset, control=control, guard=guard)
 
     options = {
         "bind": f"{host}:{port}",
