@@ -342,28 +342,28 @@ class IssueTokenAction:
                 "value_error",
                 ("body", self.fields["grant_type"]),
             )
-        tenant: int | None
-        if grant == "refresh_token":
-            tenant = auth.verify(str(body.get(self.fields["refresh_token"], "")), REFRESH)
-            if tenant is None:
-                raise ApiError.of(
-                    "unauthorized",
-                    "Invalid or expired refresh token",
-                    "unauthorized",
-                    ("body", self.fields["refresh_token"]),
-                )
-        else:
-            tenant = auth.client(
-                str(body.get(self.fields["client_id"], "")),
-                str(body.get(self.fields["client_secret"], "")),
+        # Every grant authenticates the client first (RFC 6749 §3.2.1: a confidential client
+        # authenticates at the token endpoint whatever the grant).
+        tenant = auth.client(
+            str(body.get(self.fields["client_id"], "")),
+            str(body.get(self.fields["client_secret"], "")),
+        )
+        if tenant is None:
+            raise ApiError.of(
+                "unauthorized",
+                "Invalid client credentials: unknown client_id or wrong client_secret",
+                "unauthorized",
+                ("body", self.fields["client_id"]),
             )
-            if tenant is None:
-                raise ApiError.of(
-                    "unauthorized",
-                    "Invalid client credentials: unknown client_id or wrong client_secret",
-                    "unauthorized",
-                    ("body", self.fields["client_id"]),
-                )
+        if grant == "refresh_token" and auth.verify(str(body.get(self.fields["refresh_token"], "")), REFRESH) != tenant:
+            # invalid_grant is a 400 (RFC 6749 §5.2), and clients fall back to new client
+            # credentials on it: a token that is malformed, expired or another client's.
+            raise ApiError.of(
+                "invalid_body",
+                "Invalid refresh token: malformed, expired, or issued to another client",
+                "value_error",
+                ("body", self.fields["refresh_token"]),
+            )
         access, lifetime = auth.issue(tenant, ACCESS)
         refresh = auth.issue(tenant, REFRESH)[0] if auth.scheme.refresh else None
         env = {

@@ -11,7 +11,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask, Response, request
-from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 
 from mock_server.admin import ADMIN, Guard, admin_blueprint
@@ -36,18 +35,45 @@ def _response(reply: Reply) -> Response:
     return response
 
 
-def _call(prefix: str, path_params: Mapping[str, str]) -> Call:
+class UnreadableBodyError(Exception):
+    """The WSGI server could not decode the request body (a malformed chunked encoding, say)."""
+
+
+def _call(prefix: str, path_params: Mapping[str, str], *, read_body: bool = True) -> Call:
     path = request.path[len(prefix) :] if prefix else request.path
+    body = b""
+    if read_body:
+        try:
+            body = request.get_data(cache=False)
+        except Exception as exc:
+            # Whatever the server raises for a body it cannot decode (gunicorn's InvalidChunkSize,
+            # Werkzeug's OSError, a disconnect): the client's fault, answered as such.
+            raise UnreadableBodyError(str(exc) or type(exc).__name__) from exc
     return Call(
         method=request.method,
         path=path,
         path_params=path_params,
         query=list(request.args.items(multi=True)),
         headers=request.headers,
-        body=request.get_data(cache=False),
+        body=body,
         content_type=request.content_type,
         root=lambda: f"{request.environ['wsgi.url_scheme']}://{request.host}{prefix}",
     )
+
+
+def _refuse(runtime: ApiRuntime, prefix: str, error: ApiError) -> Response:
+    """An error of the API's own, in its format, with the headers it echoes (and journaled)."""
+    return _response(runtime.unrouted(_call(prefix, {}, read_body=False), runtime.error(error)))
+
+
+def _unreadable(runtime: ApiRuntime, prefix: str, exc: UnreadableBodyError) -> Response:
+    error = ApiError.of(
+        "invalid_body",
+        f"The request body cannot be read ({exc}): send a valid Content-Length or chunked encoding",
+        "value_error",
+        ("body",),
+    )
+    return _refuse(runtime, prefix, error)
 
 
 def create_app(
@@ -69,17 +95,32 @@ def create_app(
     """
     app = Flask("paymock")
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    # No 308 redirect from `//` to `/` (an HTML page, and a POST a client would not repeat):
+    # vendors' routers answer such a path with their 404, and so does each API here.
+    app.url_map.merge_slashes = False
     if root is not None and root not in runtimes:
         raise ValueError(f"--root {root!r} is not one of the served APIs: {', '.join(runtimes)}")
     if control is None:
         seed = next(iter(runtimes.values())).seed if runtimes else 1
         control = ControlPlane(SqliteControlState(":memory:", DEFAULT_JOURNAL), runtimes, seed, journal=True)
     guard = guard or Guard()
+    fallbacks: list[tuple[str, Callable[[], Response]]] = []
     for name, runtime in runtimes.items():
         runtime.control = control
         prefix = "" if name == root else f"/{name}"
-        _register_api(app, runtime, prefix)
+        fallbacks.append((prefix, _register_api(app, runtime, prefix)))
+    fallbacks.sort(key=lambda pair: -len(pair[0]))  # an API at the root is the last resort
     app.register_blueprint(admin_blueprint(runtimes, control, root, on_reset))
+
+    def owner() -> Callable[[], Response] | None:
+        """The fallback of the API whose namespace the request's path is in."""
+        path = request.path
+        if path.startswith(ADMIN + "/") or path == ADMIN:
+            return None
+        for prefix, fallback in fallbacks:
+            if not prefix or path == prefix or path.startswith(prefix + "/"):
+                return fallback
+        return None
 
     @app.before_request
     def _guard() -> Response | None:
@@ -90,6 +131,9 @@ def create_app(
 
     @app.errorhandler(404)
     def _unknown(_: Exception) -> Response:
+        fallback = owner()
+        if fallback is not None:
+            return fallback()
         return json_response(
             {
                 "error": "not_found",
@@ -101,6 +145,10 @@ def create_app(
 
     @app.errorhandler(405)
     def _method(_: Exception) -> Response:
+        # TRACE, CONNECT and methods no route names reach here, not the API's fallback route.
+        fallback = owner()
+        if fallback is not None:
+            return fallback()
         return json_response(
             {
                 "error": "method_not_allowed",
@@ -112,46 +160,61 @@ def create_app(
     return app
 
 
-def _register_api(app: Flask, runtime: ApiRuntime, prefix: str) -> None:
+def _register_api(app: Flask, runtime: ApiRuntime, prefix: str) -> Callable[[], Response]:
+    """Route every operation of one API; returns its fallback, which answers the rest in its format."""
     api = runtime.spec.name
-    own_map = Map([Rule(op.rule, methods=[op.method], endpoint=op.operation_id) for op in runtime.spec.operations])
+    own_map = Map(
+        [Rule(op.rule, methods=[op.method], endpoint=op.operation_id) for op in runtime.spec.operations],
+        merge_slashes=False,
+    )
     for op in runtime.spec.operations:
 
         def view(_op: Any = op, **path_params: str) -> Response:
-            return _response(runtime.handle(_op, _call(prefix, path_params)))
+            try:
+                call = _call(prefix, path_params)
+            except UnreadableBodyError as exc:
+                return _unreadable(runtime, prefix, exc)
+            return _response(runtime.handle(_op, call))
 
         app.add_url_rule(
             prefix + op.rule,
             endpoint=f"{api}.{op.operation_id}",
             view_func=view,
             methods=[op.method],
+            # OPTIONS is the fallback's, which lists only this API's methods for the path.
+            provide_automatic_options=False,
         )
 
     def fallback(rest: str = "") -> Response:
-        # Unknown paths and methods inside the API answer in the vendor's own error format.
-        adapter = own_map.bind("localhost")
-        try:
-            adapter.match("/" + rest, method=request.method)
-        except MethodNotAllowed as exc:
-            allowed = ", ".join(sorted(exc.valid_methods or ()))
+        # Unknown paths and methods inside the API, and OPTIONS, answer in the vendor's own format.
+        path = request.path[len(prefix) :] if prefix else request.path
+        # Werkzeug strips a path's leading slashes before matching; an empty segment anywhere
+        # names no route of the API (no vendor serves `//v1/payments` as `/v1/payments`).
+        served = [] if "//" in path else own_map.bind("localhost").allowed_methods(path or "/")
+        if served:
+            allowed = ", ".join(sorted({*served, "OPTIONS"}))
+            if request.method == "OPTIONS":
+                options = Reply(200, b"", runtime.spec.responses.media_type, {"Allow": allowed})
+                return _response(runtime.unrouted(_call(prefix, {}, read_body=False), options))
             error = ApiError.of(
                 "method_not_allowed",
                 f"{request.method} is not allowed on {request.path!r}; allowed: {allowed}",
                 "method_not_allowed",
             )
             error.headers["Allow"] = allowed
-            return _response(runtime.unrouted(_call(prefix, {}), runtime.error(error)))
-        except NotFound:
-            pass
+            return _refuse(runtime, prefix, error)
         error = ApiError.of(
             "not_found",
             f"No such endpoint: {request.method} {request.path!r}",
             "not_found",
             ("path",),
         )
-        return _response(runtime.unrouted(_call(prefix, {}), runtime.error(error)))
+        return _refuse(runtime, prefix, error)
 
-    methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-    app.add_url_rule(f"{prefix}/<path:rest>", endpoint=f"{api}.__fallback", view_func=fallback, methods=methods)
-    if prefix:
-        app.add_url_rule(prefix, endpoint=f"{api}.__fallback_root", view_func=fallback, methods=methods)
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    for rule, endpoint in ((f"{prefix}/<path:rest>", "__fallback"), (prefix, "__fallback_root")):
+        if rule:
+            app.add_url_rule(
+                rule, endpoint=f"{api}.{endpoint}", view_func=fallback, methods=methods, provide_automatic_options=False
+            )
+    return fallback

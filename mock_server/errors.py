@@ -99,3 +99,17 @@ class ApiError(MockServerError):
     def of(cls, kind: str, message: str, type_: str | None = None, loc: tuple[Any, ...] = ()) -> ApiError:
         """Build an error with a single problem."""
         return cls(kind, [Problem(message, type_ or kind, loc)])
+
+
+def wire_text(value: str) -> str:
+    """A header value as the client wrote it, for messages and checks.
+
+    WSGI hands header bytes over decoded as latin-1, so UTF-8 text (what clients send) arrives
+    garbled (``cafÃ©``); re-decode it where the bytes are valid UTF-8, and keep anything else as is.
+    """
+    if value.isascii():
+        return value
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value

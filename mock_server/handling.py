@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 from mock_server.actions import link_builder
 from mock_server.auth import Authenticator, Headers, credential_facts
 from mock_server.control.faults import Exchange
-from mock_server.errors import ApiError, Problem, StoreUnavailableError
+from mock_server.errors import ApiError, Problem, StoreUnavailableError, wire_text
+from mock_server.query import IGNORED_HEADER, ignored_header
 from mock_server.spec import ApiSpec, OperationSpec
 from mock_server.store import BaseStore as Store
 from mock_server.world import Facts, tenant_facts
@@ -191,39 +192,52 @@ class ApiRuntime:
 
         With a control plane, a request that authenticated may get a fault (a rule's, or its
         ``Prefer`` header's) instead of or around its normal answer, and every request is journaled.
+        Query parameters the operation does not declare are named in :data:`IGNORED_HEADER`.
         """
         started = time.perf_counter()
         tenant: int | None = None
         injection: Injection | None = None
+        ignored: list[str] = []
         try:
-            tenant = self.auth.authenticate(call.headers) if op.secured else None
-            if tenant is not None:
-                self._check_tenant(call, tenant)
+            if op.secured and not self.spec.validate_first:
+                tenant = self._authenticate(call)
+            values, ignored, problems = self._values(op, call)
+            if self.spec.validate_first:
+                # The framework validates the route's parameters before the route checks the key.
+                _raise_problems(problems)
+                tenant = self._authenticate(call) if op.secured else None
             if self.control is None:
-                reply = self._answer(op, call, tenant)
+                reply = self._answer(op, call, tenant, values, problems)
             else:
                 injection = self.control.choose(self.spec.name, self._slug(tenant), op.operation_id, call)
                 if injection is None:
-                    reply = self._answer(op, call, tenant)
+                    reply = self._answer(op, call, tenant, values, problems)
                 else:
-                    exchange = Exchange(lambda: self._answer(op, call, tenant), self.error, injection.rng)
+                    exchange = Exchange(
+                        lambda: self._answer(op, call, tenant, values, problems), self.error, injection.rng
+                    )
                     reply = injection.answer(exchange)
         except ApiError as error:
             reply = self.error(error)
         except Exception:
             reply = self._internal(call)
+        if ignored:
+            reply.headers[IGNORED_HEADER] = ignored_header(ignored)
         reply = self.finish(reply, call)
         if self.control is not None:
             self.control.record(self, op.operation_id, call, self._slug(tenant), reply, started, injection)
         return reply
 
-    def _answer(self, op: OperationSpec, call: Call, tenant: int | None) -> Reply:
+    def _answer(
+        self, op: OperationSpec, call: Call, tenant: int | None, values: dict[str, Any], problems: list[Problem]
+    ) -> Reply:
         """The normal answer of an authenticated request: parameters, body, action."""
         try:
-            values, problems = self._values(op, call)
-            if problems:
-                kind = "missing_parameter" if all(p.type == "missing" for p in problems) else "invalid_parameter"
-                raise ApiError(kind, problems)
+            _raise_problems(problems)
+            if tenant is not None:
+                # Path IDs are typed: a framework validates them before the handler compares
+                # them with the credentials' tenant (FastAPI's 422 comes before the route's 403).
+                self._check_tenant(call, tenant, "path", values)
             body = op.body.parse(call.body, call.content_type) if op.body is not None else None
             return op.action.handle(ActionRequest(self, op, call, tenant, values, body, time.time()))
         except ApiError as error:
@@ -251,15 +265,18 @@ class ApiRuntime:
             self.control.record(self, None, call, None, reply, time.perf_counter(), None)
         return reply
 
-    def _values(self, op: OperationSpec, call: Call) -> tuple[dict[str, Any], list[Problem]]:
+    def _authenticate(self, call: Call) -> int:
+        """The tenant of the request's credentials, whose header selectors must name it too."""
+        tenant = self.auth.authenticate(call.headers)
+        self._check_tenant(call, tenant, "header", {})
+        return tenant
+
+    def _values(self, op: OperationSpec, call: Call) -> tuple[dict[str, Any], list[str], list[Problem]]:
+        query, ignored, problems = op.query.read(call.query)
         values: dict[str, Any] = {}
-        problems: list[Problem] = []
-        first: dict[str, str] = {}
-        for k, v in call.query:
-            first.setdefault(k, v)
         for p in op.params:
             if p.location == "query":
-                raw = first.get(p.name)
+                raw = query.get(p.name)
             elif p.location == "header":
                 raw = call.headers.get(p.name)
             else:
@@ -267,11 +284,14 @@ class ApiRuntime:
             value, found = p.parse(raw)
             values[p.name] = value
             problems.extend(found)
-        return values, problems
+        return values, ignored, problems
 
-    def _check_tenant(self, call: Call, tenant: int) -> None:
+    def _check_tenant(self, call: Call, tenant: int, location: str, values: Mapping[str, Any]) -> None:
+        """Check the selectors in ``location`` against the tenant; a typed path parameter by its parsed value."""
         expected = self.selector_values[tenant - 1]
         for s in self.spec.selectors:
+            if s.location != location:
+                continue
             given = call.headers.get(s.name) if s.location == "header" else call.path_params.get(s.name)
             if given is None:
                 if s.location == "header" and s.required:
@@ -282,11 +302,12 @@ class ApiRuntime:
                         ("header", s.name),
                     )
                 continue
-            if given != expected[(s.location, s.name.lower())]:
+            if values.get(s.name, given) != expected[(s.location, s.name.lower())]:
                 where = "header" if s.location == "header" else "path parameter"
                 raise ApiError.of(
                     s.mismatch,
-                    f"The {where} {s.name!r} ({given!r}) does not name the tenant these credentials belong to",
+                    f"The {where} {s.name!r} ({wire_text(given)!r}) does not name the tenant "
+                    "these credentials belong to",
                     s.mismatch,
                     (s.location, s.name),
                 )
@@ -315,6 +336,13 @@ class ApiRuntime:
                 reply.body = gzip.compress(reply.body, compresslevel=5, mtime=0)
                 reply.headers["Content-Encoding"] = "gzip"
         return reply
+
+
+def _raise_problems(problems: list[Problem]) -> None:
+    """Refuse a request whose parameters have problems: missing ones alone, or any invalid one."""
+    if problems:
+        kind = "missing_parameter" if all(p.type == "missing" for p in problems) else "invalid_parameter"
+        raise ApiError(kind, problems)
 
 
 def _accepts_gzip(header: str) -> bool:

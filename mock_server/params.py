@@ -20,10 +20,14 @@ import orjson
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 from mock_server.columns import normalize_iso
-from mock_server.errors import ApiError, Problem, SpecError
+from mock_server.errors import ApiError, Problem, SpecError, wire_text
 from mock_server.filtering import Filter
 
 _INT = re.compile(r"^[+-]?\d+$")
+#: The UUID forms pydantic v2 (and so FastAPI) reads: 32 hex digits, hyphenated, hyphenated in
+#: braces, or hyphenated after ``urn:uuid:``; hex digits in either case.
+_HYPHENATED = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_UUID = re.compile(rf"^(?:{_HYPHENATED}|\{{{_HYPHENATED}\}}|urn:uuid:{_HYPHENATED}|[0-9a-fA-F]{{32}})$")
 _ISO_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|z|[+-]\d{2}:?\d{2})?)?$")
 
 
@@ -118,7 +122,9 @@ def _fast_accept(schema: Mapping[str, Any]) -> Callable[[Any], bool] | None:
     return lambda v: all(check(v) for check in checks)
 
 
-def _problems(validator: OAS30Validator | None, value: Any, label: str, loc: tuple[str, ...]) -> list[Problem]:
+def _problems(
+    validator: OAS30Validator | None, value: Any, label: str, loc: tuple[str, ...], pattern_detail: str | None = None
+) -> list[Problem]:
     if validator is None:
         return []
     out = []
@@ -132,7 +138,7 @@ def _problems(validator: OAS30Validator | None, value: Any, label: str, loc: tup
             detail = "allowed values are " + ", ".join(repr(v) for v in err.validator_value)
         elif keyword == "pattern":
             ptype = "string_pattern_mismatch"
-            detail = f"must match the pattern {err.validator_value!r}"
+            detail = pattern_detail or f"must match the pattern {err.validator_value!r}"
         else:
             ptype = _PROBLEM_TYPES.get(keyword, "value_error")
             detail = err.message
@@ -152,6 +158,11 @@ class ParamSpec:
             ``key``, ``scope``); ``None`` for tenant selectors.
         default: The schema's default, used when absent.
         filter: The compiled filter, for ``role == "filter"``.
+        cast: Turns the raw text into the schema's type (raises ``ValueError(message, type)``).
+        validator: Checks the cast value against the schema, writing the messages.
+        fast: A plain-Python check that accepts exactly what ``validator`` accepts, when there is one.
+        pattern_detail: What a pattern mismatch says, when the schema restates the pattern as a
+            range (``minimum``/``maximum`` on a string of digits): "between 1 and 250", not the regex.
     """
 
     name: str
@@ -163,6 +174,7 @@ class ParamSpec:
     cast: Callable[[str], Any]
     validator: OAS30Validator | None
     fast: Callable[[Any], bool] | None = None
+    pattern_detail: str | None = None
 
     @property
     def label(self) -> str:
@@ -178,13 +190,15 @@ class ParamSpec:
             return self.default, []
         if self.filter is not None and self.filter.null_literal is not None and raw == self.filter.null_literal:
             return raw, []
+        if self.location == "header" and not raw.isascii():
+            raw = wire_text(raw)
         try:
             value = self.cast(raw)
         except ValueError as exc:
             return None, [Problem(f"Invalid value {raw!r} for {self.label}: {exc}", _cast_type(exc), loc)]
         if self.fast is not None and self.fast(value):
             return value, []
-        return value, _problems(self.validator, value, self.label, loc)
+        return value, _problems(self.validator, value, self.label, loc, self.pattern_detail)
 
 
 def _cast_type(exc: ValueError) -> str:
@@ -225,7 +239,27 @@ def _cast_for(schema: Mapping[str, Any]) -> Callable[[str], Any]:
             return raw == "true"
 
         return cast_bool
+    if type_ == "string" and schema.get("format") == "uuid":
+        return _cast_uuid
     return str
+
+
+def _cast_uuid(raw: str) -> str:
+    """A UUID in its canonical form (lower case, hyphenated), read as pydantic v2 reads one."""
+    if not _UUID.match(raw):
+        raise ValueError(
+            "expected a UUID (32 hex digits, optionally hyphenated 8-4-4-4-12, in braces or after urn:uuid:)",
+            "uuid_parsing",
+        )
+    digits = raw.rsplit(":", 1)[-1].strip("{}").replace("-", "").lower()
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
+
+
+def _pattern_detail(schema: Mapping[str, Any]) -> str | None:
+    """For a string of digits whose schema restates its pattern's range, the range in words."""
+    if schema.get("type") == "string" and "pattern" in schema and "minimum" in schema and "maximum" in schema:
+        return f"must be a whole number between {schema['minimum']} and {schema['maximum']}"
+    return None
 
 
 def compile_param(param: Mapping[str, Any], where: str, roles: Mapping[str, str], filter_: Filter | None) -> ParamSpec:
@@ -254,6 +288,7 @@ def compile_param(param: Mapping[str, Any], where: str, roles: Mapping[str, str]
         # The sorter parses its own parameter and names the sortable fields when refusing one.
         validator=None if role == "sort" else _validator(schema),
         fast=None if role == "sort" else _fast_accept(schema),
+        pattern_detail=_pattern_detail(schema),
     )
 
 

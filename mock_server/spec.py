@@ -24,6 +24,7 @@ from mock_server.error_format import ErrorFormat
 from mock_server.errors import SpecError, reject_unknown_keys
 from mock_server.filtering import FILTER_OPERATORS, Filter
 from mock_server.params import BodySpec, ParamSpec, compile_body, compile_param
+from mock_server.query import QueryReader, QueryRules
 from mock_server.records import Context, Render
 from mock_server.store.base import CREATION, RECORD_ID
 from mock_server.world import PHASES, WorldConfig
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from mock_server.auth import AuthScheme
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
-ROOT_KEYS = {"name", "tenancy", "auth", "errors", "responses", "collections", "world"}
+ROOT_KEYS = {"name", "tenancy", "auth", "errors", "responses", "collections", "world", "query"}
 
 
 def openapi_dir() -> Path:
@@ -177,6 +178,7 @@ class OperationSpec:
         body: Request body spec, if the operation takes one.
         action: The compiled action that answers it.
         secured: Whether the operation needs credentials.
+        query: Reads the query string: the declared names, the ignored ones, repeated ones.
     """
 
     api: str
@@ -188,11 +190,16 @@ class OperationSpec:
     body: BodySpec | None
     action: Action
     secured: bool
+    query: QueryReader
 
 
 @dataclass(frozen=True, slots=True)
 class ApiSpec:
-    """One vendor API: the parsed document and everything compiled from it."""
+    """One vendor API: the parsed document and everything compiled from it.
+
+    ``validate_first``: parameters are validated before credentials are checked (a framework
+    that validates a route's parameters before the route checks the key), not after.
+    """
 
     name: str
     file: Path
@@ -207,6 +214,7 @@ class ApiSpec:
     operations: tuple[OperationSpec, ...]
     world: WorldConfig
     payments_collection: str | None = field(default=None)
+    validate_first: bool = False
 
 
 class Resolver:
@@ -405,8 +413,12 @@ def load_api(path: Path | str, *, validate_document: bool = True) -> ApiSpec:
         echo_headers=tuple(responses.get("echo-headers", ())),
         gzip_min_bytes=responses.get("gzip-min-bytes"),
     )
+    query_rules = QueryRules.load(_mapping(root.get("query", {}), f"{rwhere}.query"), f"{rwhere}.query")
     errors = ErrorFormat.load(_mapping(root.get("errors"), f"{rwhere}.errors"), f"{rwhere}.errors", settings.media_type)
-    auth_block = _mapping(root.get("auth"), f"{rwhere}.auth")
+    auth_block = dict(_mapping(root.get("auth"), f"{rwhere}.auth"))
+    # When credentials are checked is the pipeline's, not the scheme's: every scheme may say it.
+    validate_first = _flag(auth_block, "validate-first", f"{rwhere}.auth")
+    auth_block.pop("validate-first", None)
     auth_factory = AUTH_SCHEMES.get(auth_block.get("scheme"), f"{rwhere}.auth.scheme")
     auth = auth_factory(auth_block, f"{rwhere}.auth")
 
@@ -481,6 +493,7 @@ def load_api(path: Path | str, *, validate_document: bool = True) -> ApiSpec:
                     body=body,
                     action=action,
                     secured=bool(security) and not action.public,
+                    query=query_rules.reader(p.name for p in params if p.location == "query"),
                 )
             )
     tenants = tenancy.get("count", 2)
@@ -500,6 +513,7 @@ def load_api(path: Path | str, *, validate_document: bool = True) -> ApiSpec:
         operations=tuple(operations),
         world=world,
         payments_collection=payment_colls[0].name,
+        validate_first=validate_first,
     )
 
 

@@ -90,7 +90,8 @@ def start_server(data: Path, *extra: str, workers: int = 2, apis: tuple[str, ...
         try:
             if requests.get(f"{url}/__paymock/health", timeout=1).ok:
                 return LiveServer(url, data, process, log, args)
-        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or slow on a busy machine
+        except (requests.ConnectionError, requests.Timeout):
+            # Not listening yet, or too busy to answer within the second (2 cores, many runs).
             time.sleep(0.2)
     process.kill()
     log.close()

@@ -37,5 +37,8 @@ def test_readme_example_runs(script: str, server: LiveServer) -> None:
         assert '"status":"paid"' in out and out.rstrip().endswith("409")
     if "limit=500" in script:
         assert "limit" in out and "500" in out and "250" in out
+    if "Limit=2" in script:
+        # The misspelt parameter is named, and the page is the one `limit=1` asks for.
+        assert "Paymock-Ignored-Parameters: Limit\n" in out and '"count":1' in out
     if "Zuora-Track-Id" in script:
         assert "Zuora-Track-Id: demo-1" in out and "Content-Encoding: gzip" in out

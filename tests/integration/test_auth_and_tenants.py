@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from documented import assert_documented
 from live import LiveServer
-from vendors import LISTS, Session, walk
+from vendors import LISTS, Answer, Session, walk
 
 from mock_server.spec import ApiSpec
 
@@ -181,3 +181,114 @@ def test_zuora_entity_header_must_match_the_token(ones: dict[str, Session], twos
     other = twos["zuora"].cred["selectors"]["Zuora-Entity-Ids"]
     assert ones["zuora"].get("/v1/payments", headers={"Zuora-Entity-Ids": other}).status == 403
     assert ones["zuora"].get("/v1/payments").status == 200  # the header is optional
+
+
+def _token_endpoints(specs: dict[str, ApiSpec]) -> list[tuple[str, str, str, str]]:
+    """(api, path, request media type, grant) for every grant of every token endpoint."""
+    out = []
+    for api, spec in sorted(specs.items()):
+        for op in spec.operations:
+            grants = getattr(op.action, "grant_types", ())
+            if grants:
+                media = next(iter(spec.document["paths"][op.path]["post"]["requestBody"]["content"]))
+                out += [(api, op.path, media, grant) for grant in grants]
+    return out
+
+
+TOKEN_ENDPOINTS = [
+    ("exsited", "/api/v1/oauth2/token", "application/json", "client_credentials"),
+    ("exsited", "/api/v1/oauth2/token", "application/json", "refresh_token"),
+    ("zuora", "/oauth/token", "application/x-www-form-urlencoded", "client_credentials"),
+]
+
+
+def test_the_token_cases_cover_every_grant_of_every_token_endpoint(specs: dict[str, ApiSpec]) -> None:
+    assert _token_endpoints(specs) == TOKEN_ENDPOINTS
+
+
+def _token(s: Session, path: str, media: str, fields: dict[str, str]) -> Answer:
+    if media == "application/json":
+        return s.raw("POST", path, json={**fields, "redirect_uri": "https://x.example"})
+    return s.raw("POST", path, data=fields)
+
+
+# Who asks: (client_id, client_secret) from the first tenant (own), the second (other), or made up
+# in the shape the API's credentials have (so that only authentication can refuse them).
+CLIENTS = {
+    "wrong secret": ("own", "nope"),
+    "made-up client": ("made-up", "made-up"),
+    "own id, other tenant's secret": ("own", "other"),
+    "other tenant's id, own secret": ("other", "own"),
+    "no client at all": (None, None),
+}
+
+
+def _made_up(like: str) -> str:
+    """A value of the same length and alphabet as ``like`` that no tenant has."""
+    return "".join("-" if c == "-" else "0" if c.isdigit() else "a" for c in like)
+
+
+@pytest.mark.parametrize(("api", "path", "media", "grant"), TOKEN_ENDPOINTS)
+@pytest.mark.parametrize("who", list(CLIENTS))
+def test_every_grant_authenticates_the_client(
+    api: str,
+    path: str,
+    media: str,
+    grant: str,
+    who: str,
+    ones: dict[str, Session],
+    twos: dict[str, Session],
+    specs: dict[str, ApiSpec],
+) -> None:
+    own, other = ones[api].cred, twos[api].cred
+    pick = {"own": own, "other": other}
+    fields = {"grant_type": grant}
+    for field, source in zip(("client_id", "client_secret"), CLIENTS[who], strict=True):
+        if source in pick:
+            fields[field] = pick[source][field]
+        elif source == "made-up":
+            fields[field] = _made_up(own[field])
+        elif source is not None:
+            fields[field] = source
+    if grant == "refresh_token":
+        # A genuine refresh token of the first tenant: only the client is wrong.
+        first = _token(ones[api], path, media, {"grant_type": "client_credentials", **_pair(own)}).json()
+        fields["refresh_token"] = first["refresh_token"]
+    answer = _token(ones[api], path, media, fields)
+    # Without client fields the body itself is refused (both documents require them); otherwise 401.
+    assert answer.status == (400 if who == "no client at all" else 401), answer.body
+    assert "access_token" not in answer.json()
+    assert_documented(specs[api], path, "post", answer)
+
+
+def _pair(cred: dict[str, str]) -> dict[str, str]:
+    return {"client_id": cred["client_id"], "client_secret": cred["client_secret"]}
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["other tenant's", "made-up", "an access token", "none"],
+)
+def test_the_refresh_grant_takes_only_the_clients_own_refresh_token(
+    token: str, ones: dict[str, Session], twos: dict[str, Session], specs: dict[str, ApiSpec]
+) -> None:
+    path, media = "/api/v1/oauth2/token", "application/json"
+    s, own, other = ones["exsited"], ones["exsited"].cred, twos["exsited"].cred
+    mine = _token(s, path, media, {"grant_type": "client_credentials", **_pair(own)}).json()
+    theirs = _token(s, path, media, {"grant_type": "client_credentials", **_pair(other)}).json()
+    refresh = {
+        "other tenant's": theirs["refresh_token"],
+        "made-up": "ab" * 27,
+        "an access token": mine["access_token"],
+        "none": "",
+    }[token]
+    answer = _token(s, path, media, {"grant_type": "refresh_token", "refresh_token": refresh, **_pair(own)})
+    # OAuth 2's invalid_grant, which the official client answers with new client credentials.
+    assert answer.status == 400, answer.body
+    message = assert_documented(specs["exsited"], path, "post", answer)["errors"][0]["message"]
+    assert "refresh token" in message
+    # The genuine case still works, and the token it gives reads the client's own tenant.
+    good = _token(s, path, media, {"grant_type": "refresh_token", "refresh_token": mine["refresh_token"], **_pair(own)})
+    assert good.status == 200
+    listed = s.raw("GET", "/api/v3/payments", headers={"Authorization": f"Bearer {good.json()['access_token']}"})
+    assert listed.json()["payments"] == s.get("/api/v3/payments").json()["payments"]

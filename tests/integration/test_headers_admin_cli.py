@@ -164,3 +164,22 @@ def test_serve_and_seed_start_without_the_contract_kit_which_check_still_finds()
     assert out == ["[]", "[]", "check", "mock_server.app True"]
     listed = subprocess.run([PAYMOCK, "--help"], capture_output=True, text=True, check=True).stdout
     assert "check " in listed and "serve " in listed
+
+
+def _make_installs(target: str, tmp_path: Path) -> list[list[str]]:
+    """The pip installs ``make <target>`` would run on a machine without .venv (a dry run)."""
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        ["make", "-n", "-C", str(root), f"VENV={tmp_path / 'venv'}", target],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return [line.split(" pip install ", 1)[1].split() for line in result.stdout.splitlines() if " pip install " in line]
+
+
+def test_make_serve_installs_only_what_serving_needs(tmp_path: Path) -> None:
+    serve = _make_installs("serve", tmp_path)
+    assert serve == [["--quiet", "--upgrade", "pip"], ["--quiet", "-e", "."]]
+    # make test builds the same .venv, then adds the test tools to it.
+    assert _make_installs("test", tmp_path) == [*serve, ["--quiet", "-e", "'.[test]'"]]

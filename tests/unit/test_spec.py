@@ -18,6 +18,7 @@ from mock_server.columns import COLUMN_TYPES
 from mock_server.errors import SpecError
 from mock_server.filtering import FILTER_OPERATORS
 from mock_server.pagination import PAGINATION_STYLES
+from mock_server.query import REPEATED_RULES
 from mock_server.records import SOURCES
 from mock_server.sorting import SORT_STYLES
 from mock_server.spec import available_apis, load_api, openapi_dir
@@ -192,6 +193,21 @@ CASES = [
         lambda d: d["x-paymock"]["world"].update(methods={"cash": 1, "bank_transfer": 1}),
         "world.methods: statuses processing, failed are attempts in flight or declined, which only a gateway",
     ),
+    (
+        "unknown repeated-parameter rule",
+        lambda d: d["x-paymock"].update(query={"repeated": "sometimes"}),
+        "x-paymock.query.repeated: unknown repeated-parameter rule 'sometimes'; available: first, last, refuse",
+    ),
+    (
+        "operators not single characters",
+        lambda d: d["x-paymock"].update(query={"operators": [">="]}),
+        "x-paymock.query.operators: must be a list of single characters",
+    ),
+    (
+        "unknown query key",
+        lambda d: d["x-paymock"].update(query={"unknown": "ignore"}),
+        "x-paymock.query: unknown key(s) unknown; allowed: operators, repeated",
+    ),
 ]
 
 
@@ -214,6 +230,7 @@ def test_vocabulary_table_names_every_registered_mechanism() -> None:
         FILTER_OPERATORS,
         COLUMN_TYPES,
         SOURCES,
+        REPEATED_RULES,
     ]
     missing = [f"{r.kind}: {n}" for r in registries for n in r.names() if f"`{n}`" not in readme]
     assert missing == []

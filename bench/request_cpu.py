@@ -1,0 +1,100 @@
+"""CPU time per list request, in process, of two source trees alternated: what a change costs.
+
+Not one of issue #4's targets: a side-by-side tool for a change on the hot path when the machine
+is too busy for ``throughput.py`` (wall-clock rates swing 3x under other load; CPU time of the
+process swings far less). Each round runs, in a fresh process per tree, 1,500 list requests per
+API through the Flask test client over a 500-payment world, and reads ``time.process_time``;
+trees alternate (A B, B A, ...), and the median of the per-pair ratios is printed.
+
+    .venv/bin/python bench/request_cpu.py --base /tmp/old-tree [--rounds 8]
+
+``--base`` is a checkout of the code to compare with (``git archive <commit> | tar -x -C DIR``);
+the other tree is this one. Both run with this tree's virtualenv.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import ROOT, parser
+
+PATHS = {
+    "flexportal": "/v1/payments?limit=50&status=paid",
+    "exsited": "/api/v3/payments?limit=50",
+    "notify": "/v2/payments?limit=50",
+    "zuora": "/v1/payments?pageSize=40&status=Processed",
+}
+
+
+def measure(tree: str, data: str, n: int) -> dict[str, float]:
+    """Milliseconds of CPU per request for each API, with ``tree``'s mock_server (run in a child)."""
+    sys.path.insert(0, tree)
+    from mock_server.app import create_app
+    from mock_server.cli import build_runtimes, prepare
+
+    served = prepare((), data, 1, 500, None, "2026-11-01", quiet=True)
+    client = create_app(build_runtimes(served)).test_client()
+    creds = client.get("/__paymock/credentials").get_json()
+    out = {}
+    for api, path in PATHS.items():
+        t = creds[api]["tenants"][0]
+        headers = {k: v for k, v in t.get("selectors", {}).items() if k[:1].isupper()}
+        pair = {k: t[k] for k in ("client_id", "client_secret") if k in t}
+        if "header" in t:
+            headers[t["header"]] = t["value"]
+        elif api == "zuora":
+            answer = client.post("/zuora/oauth/token", data={**pair, "grant_type": "client_credentials"})
+            headers["Authorization"] = "Bearer " + answer.get_json()["access_token"]
+        else:
+            body = {**pair, "grant_type": "client_credentials", "redirect_uri": "http://x/cb"}
+            answer = client.post("/exsited/api/v1/oauth2/token", json=body)
+            headers["Authorization"] = "Bearer " + answer.get_json()["access_token"]
+        url = f"/{api}{path}"
+        if client.get(url, headers=headers).status_code != 200:
+            raise SystemExit(f"{tree}: {url} does not answer 200")
+        for _ in range(100):
+            client.get(url, headers=headers)
+        started = time.process_time()
+        for _ in range(n):
+            client.get(url, headers=headers)
+        out[api] = (time.process_time() - started) / n * 1000
+    return out
+
+
+def main() -> None:
+    p = parser(__doc__)
+    p.add_argument("--base", required=True, help="the tree to compare with (a checkout of another commit)")
+    p.add_argument("--rounds", type=int, default=8, help="alternating rounds (default 8)")
+    p.add_argument("--requests", type=int, default=1500, help="requests per API and round (default 1500)")
+    p.add_argument("--child", nargs=2, metavar=("TREE", "DATA"), help="internal: one measurement, in a fresh process")
+    args = p.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.child[0], args.child[1], args.requests)))
+        return
+    trees = {"base": str(Path(args.base).resolve()), "this": str(ROOT)}
+    results: dict[str, list[dict[str, float]]] = {t: [] for t in trees}
+    with tempfile.TemporaryDirectory() as scratch:
+        for r in range(args.rounds):
+            for name in ("base", "this") if r % 2 == 0 else ("this", "base"):
+                data = f"{scratch}/{name}.sqlite3"
+                cmd = [sys.executable, __file__, "--child", trees[name], data, "--requests", str(args.requests)]
+                results[name].append(json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout))
+                print(name, r, {a: round(v, 3) for a, v in results[name][-1].items()}, flush=True)
+    for api in PATHS:
+        ratios = [t[api] / b[api] for t, b in zip(results["this"], results["base"], strict=True)]
+        base = statistics.median(b[api] for b in results["base"])
+        this = statistics.median(t[api] for t in results["this"])
+        print(
+            f"{api}: base {base:.3f} ms CPU/request, this {this:.3f}; this/base, median of {len(ratios)} pairs "
+            f"{statistics.median(ratios):.3f} (min {min(ratios):.3f}, max {max(ratios):.3f})"
+        )
+
+
+if __name__ == "__main__":
+    main()
