@@ -160,7 +160,9 @@ class MockServer:
             *_paymock(),
             "serve",
             *self.apis,
-            *(("--store", self.store) if self.store.startswith("postgresql") else ("--data", self.store)),
+            # With a shared store, the child's fault rules and journal stay in its own memory.
+            *(("--store", self.store, "--data", ":memory:") if self.store.startswith("postgresql") else ()),
+            *(() if self.store.startswith("postgresql") else ("--data", self.store)),
             *("--workers", "1", "--threads", "8"),
             *("--host", "127.0.0.1", "--port", str(port)),
             *("--payments", str(self.payments), "--seed", str(self.seed), "--as-of", self.as_of),
@@ -187,7 +189,9 @@ class MockServer:
             if self._child.poll() is not None:
                 self._log.seek(0)
                 output = self._log.read().decode("utf-8", "replace")[-2000:]
-                raise RuntimeError(f"'paymock serve' exited with {self._child.returncode}:\n{output}")
+                code = self._child.returncode
+                self.stop()  # closes the log: a file left to the garbage collector warns in a later test
+                raise RuntimeError(f"'paymock serve' exited with {code}:\n{output}")
             try:
                 if requests.get(f"{upstream}/__paymock/health", timeout=2).status_code == 200:
                     return

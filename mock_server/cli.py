@@ -233,7 +233,14 @@ def control_plane(data: str, rts: dict[str, ApiRuntime], seed: int, faults: str 
             raise click.BadParameter(f"cannot read {faults!r}: {exc.strerror}", param_hint="--faults") from None
         except yaml.YAMLError as exc:
             raise RuleError(faults, f"not valid YAML: {exc}") from None
-    state = SqliteControlState(control_file(data), capacity)
+    path = control_file(data)
+    if path != ":memory:":
+        try:  # beside --data, whose folder a shared store (--store) never made
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            message = f"cannot create the folder of {path!r}: {exc.strerror}"
+            raise click.BadParameter(message, param_hint="--data") from None
+    state = SqliteControlState(path, capacity)
     plane = ControlPlane(state, rts, seed, journal=capacity > 0)
     if loaded is not None:
         # Checked before anything is stored: a bad file leaves the previous state alone.

@@ -113,7 +113,7 @@ def _orders(sorter: Sorter | None) -> list[tuple[str, ...]]:
 
 #: Changes whenever the same seed makes a different world (a new way of drawing it), so that a
 #: data file never holds a world other than the one a fresh seed would make.
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"
 
 
 def fingerprint(api: ApiSpec, settings: SeedSettings) -> str:

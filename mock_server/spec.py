@@ -28,7 +28,7 @@ from mock_server.params import BodySpec, ParamSpec, compile_body, compile_param
 from mock_server.query import QueryReader, QueryRules
 from mock_server.records import Context, Render
 from mock_server.store.base import CREATION, RECORD_ID
-from mock_server.world import COUNTRIES, DEFAULT_COUNTRIES, PAYMENT_FACTS, PHASES, TIME_FACTS, WorldConfig
+from mock_server.world import PAYMENT_FACTS, PHASES, TIME_FACTS, WorldConfig
 
 if TYPE_CHECKING:
     from mock_server.actions import Action
@@ -435,15 +435,6 @@ def load_api(path: Path | str, *, validate_document: bool = True) -> ApiSpec:
     auth_factory = AUTH_SCHEMES.get(auth_block.get("scheme"), f"{rwhere}.auth.scheme")
     auth = auth_factory(auth_block, f"{rwhere}.auth")
 
-    world_block = _mapping(root.get("world", {}), f"{rwhere}.world")
-    countries = dict(world_block.get("countries", DEFAULT_COUNTRIES))
-    for code in countries:
-        if code not in COUNTRIES:
-            raise SpecError(
-                f"{rwhere}.world.countries",
-                f"unknown country {code!r}; available: {', '.join(COUNTRIES)}",
-            )
-
     collections = {
         cname: _load_collection(
             cname,
@@ -457,7 +448,8 @@ def load_api(path: Path | str, *, validate_document: bool = True) -> ApiSpec:
     payment_colls = [c for c in collections.values() if c.entity == "payment"]
     if len(payment_colls) != 1:
         raise SpecError(f"{rwhere}.collections", "declare exactly one collection of entity 'payment'")
-    world = WorldConfig(api=str(name), statuses=payment_colls[0].statuses, countries=countries)
+    world_block = _mapping(root.get("world", {}), f"{rwhere}.world")
+    world = WorldConfig.load(str(name), world_block, payment_colls[0].statuses, f"{rwhere}.world")
 
     global_security = document.get("security")
     operations = []

@@ -62,7 +62,7 @@ MUST_RUN = {
 
 @pytest.fixture(scope="module")
 def postgresql_mock(request: pytest.FixtureRequest) -> Iterator[MockServer]:
-    """The mock (a child ``paymock serve``), its state in a database of the embedded PostgreSQL server."""
+    """The mock in a child ``paymock serve``, its state in a database of the embedded PostgreSQL server."""
     url = request.getfixturevalue("postgres").database("kit")
     with MockServer(payments=DEFAULT_PAYMENTS, store=url) as server:
         yield server

@@ -160,6 +160,41 @@ CASES = [
         "'payment.customer' is a customer, not a value",
     ),
     (
+        "unknown world key",
+        lambda d: d["x-paymock"]["world"].update(currencies=["EUR"]),
+        "x-paymock.world: unknown key(s) currencies",
+    ),
+    (
+        "unknown processor",
+        lambda d: d["x-paymock"]["world"]["processors"].update(card=["strype"]),
+        "world.processors.card: unknown processor 'strype'; available: stripe, adyen",
+    ),
+    (
+        "processor that does not take a declared currency",
+        lambda d: d["x-paymock"]["world"]["processors"].update(card=["flutterwave"]),
+        "world.processors.card: 'flutterwave' takes no AUD, CAD; the countries declared need it",
+    ),
+    (
+        "unknown money story",
+        lambda d: d["x-paymock"]["world"].update(stories={"chargeback": 2}),
+        "world.stories: unknown story 'chargeback'; available: refunded, unapplied",
+    ),
+    (
+        "stories over a hundred percent",
+        lambda d: d["x-paymock"]["world"].update(stories={"refunded": 60, "unapplied": 50}),
+        "world.stories: the shares of settled payments add up to more than 100",
+    ),
+    (
+        "unknown payment method",
+        lambda d: d["x-paymock"]["world"]["methods"].update(cheque=4),
+        "world.methods: unknown method 'cheque'; available: card, direct_debit",
+    ),
+    (
+        "declined payments without a gateway method",
+        lambda d: d["x-paymock"]["world"].update(methods={"cash": 1, "bank_transfer": 1}),
+        "world.methods: statuses processing, failed are attempts in flight or declined, which only a gateway",
+    ),
+    (
         "unknown repeated-parameter rule",
         lambda d: d["x-paymock"].update(query={"repeated": "sometimes"}),
         "x-paymock.query.repeated: unknown repeated-parameter rule 'sometimes'; available: first, last, refuse",

@@ -119,12 +119,13 @@ def test_payment_facts_pack_to_an_array_and_back(payments: list[dict]) -> None:
         assert pack_payment(p) == packed
         assert packed.startswith(b"[")
         assert unpack_facts(packed) == p
-    changed = {**payments[0], "note": "added by a transition"}
+    changed = {**payments[0], "comment": "added by a transition"}
     assert pack_facts(changed).startswith(b"{") and unpack_facts(pack_facts(changed)) == changed
 
 
 def test_customer_names_made_in_another_process_are_the_same() -> None:
-    from mock_server.world import _alongside, _customer_names
+    from mock_server.world.draws import _alongside
+    from mock_server.world.tenant import _customer_names
 
     countries = ["US", "DE", "GB", "FR", "KE"] * 40
     with _alongside(_customer_names, "1:unit:1", countries, parallel=True) as there:

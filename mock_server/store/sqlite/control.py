@@ -75,9 +75,6 @@ class SqliteControlState:
         self._acked = 0
         self._signal = None if self.memory else f"{path}.rules"
         self._generation = 0
-        if not self.memory:
-            # Beside a PostgreSQL store, --data's folder is made by no one else.
-            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         with self._writing() as db:
             for statement in _SCHEMA:
                 db.execute(statement)
