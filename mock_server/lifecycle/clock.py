@@ -238,6 +238,8 @@ class SandboxClock:
                 facts[fact] = facts[source]
             for fact, template in outcome.derived.items():
                 facts[fact] = template.format_map(facts)
+            for fact, mapping in outcome.remapped.items():
+                facts[fact] = mapping.get(facts.get(fact), facts.get(fact))
             taken[move.name] = count + 1
             facts[TAKEN] = dict(taken)
         return steps

@@ -108,6 +108,7 @@ class Outcome:
         values: Facts set to these values (``None`` clears one).
         copies: Fact -> the fact whose value it takes.
         derived: Fact -> a template over the record's facts (``"{hex:.12}"``) it is set to.
+        remapped: Fact -> (its value -> the value it gets); a value not listed is kept.
     """
 
     status: str
@@ -116,6 +117,7 @@ class Outcome:
     values: Mapping[str, Any]
     copies: Mapping[str, str]
     derived: Mapping[str, str]
+    remapped: Mapping[str, Mapping[Any, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +205,7 @@ def _outcome(
         block = {}
     if not isinstance(block, Mapping):
         raise SpecError(where, f"must be a mapping, got {block!r}")
-    reject_unknown_keys(block, {"weight", "moments", "values", "copy", "derive"}, where)
+    reject_unknown_keys(block, {"weight", "moments", "values", "copy", "derive", "remap"}, where)
     weight = block.get("weight", 1)
     if not isinstance(weight, int | float) or isinstance(weight, bool) or weight <= 0:
         raise SpecError(f"{where}.weight", f"must be a positive number, got {weight!r}")
@@ -228,6 +230,10 @@ def _outcome(
         except ValueError as exc:
             raise SpecError(f"{where}.derive.{fact}", f"malformed template {template!r}: {exc}") from None
         _facts(used, facts, f"{where}.derive.{fact}")
+    remapped = block.get("remap", {})
+    if not isinstance(remapped, Mapping) or not all(isinstance(m, Mapping) for m in remapped.values()):
+        raise SpecError(f"{where}.remap", f"must map facts to {{old value: new value}} mappings, got {remapped!r}")
+    _facts(list(remapped), facts, f"{where}.remap")
     return Outcome(
         status=status,
         weight=float(weight),
@@ -235,6 +241,7 @@ def _outcome(
         values=dict(values),
         copies={str(k): str(v) for k, v in copies.items()},
         derived={str(k): str(v) for k, v in derived.items()},
+        remapped={str(k): dict(v) for k, v in remapped.items()},
     )
 
 
