@@ -37,6 +37,8 @@ from mock_server.world import Facts, tenant_facts
 
 #: Record IDs an advance names per step it counts (to follow one, as a demo does).
 EXAMPLES = 3
+#: Seconds after the as-of moment over which moves already due then are spread.
+OVERDUE_SPREAD = 6 * 3600
 #: Most moves one record takes in one advance: a lifecycle whose moves loop without time passing stops here.
 MOST_MOVES = 64
 
@@ -213,7 +215,7 @@ class SandboxClock:
             best: tuple[int, Move, int] | None = None
             for move in lifecycle.leaving(facts["status"]):
                 count = taken.get(move.name, 0)
-                if move.retries is not None and count >= move.retries:
+                if (move.retries is not None and count >= move.retries) or not move.applies(facts):
                     continue
                 when = move.schedule(facts, draw(self.seed, api, tenant, facts["hex"], move.name, count, "when"))
                 if when is None:
@@ -221,7 +223,9 @@ class SandboxClock:
                 if when < self.as_of:
                     if move.overdue == "skip":
                         continue
-                    when = self.as_of
+                    # Overdue at the first moment: taken within its first hours, not all at once.
+                    late = draw(self.seed, api, tenant, facts["hex"], move.name, count, "late")
+                    when = self.as_of + int(late * OVERDUE_SPREAD)
                 if when <= target and (best is None or when < best[0]):
                     best = (when, move, count)
             if best is None:

@@ -131,6 +131,7 @@ class Move:
         overdue: ``fire`` (at the as-of moment) or ``skip`` a move due before the as-of moment.
         outcomes: Where it may end; drawn by weight when there are several.
         retries: How many times one record may take it (``None``: no limit).
+        only: Fact -> the values it must hold for a record to take the move (empty: every record).
     """
 
     name: str
@@ -139,6 +140,11 @@ class Move:
     overdue: str
     outcomes: tuple[Outcome, ...]
     retries: int | None
+    only: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+
+    def applies(self, record: Mapping[str, Any]) -> bool:
+        """Whether a record's facts hold the values :attr:`only` asks for."""
+        return all(record.get(fact) in values for fact, values in self.only.items())
 
     def pick(self, draw: float) -> Outcome:
         """The outcome a uniform draw in [0, 1) falls on, by weight in declaration order."""
@@ -250,7 +256,7 @@ def _move(
 ) -> Move:
     if not isinstance(block, Mapping):
         raise SpecError(where, f"must be a mapping, got {block!r}")
-    reject_unknown_keys(block, {"from", "when", "outcomes", "retries"}, where)
+    reject_unknown_keys(block, {"from", "when", "outcomes", "retries", "only"}, where)
     if "from" not in block:
         raise SpecError(f"{where}.from", "missing: the statuses this move leaves")
     sources = _statuses(block["from"], statuses, f"{where}.from")
@@ -267,6 +273,10 @@ def _move(
     retries = block.get("retries")
     if retries is not None and (not isinstance(retries, int) or isinstance(retries, bool) or retries < 1):
         raise SpecError(f"{where}.retries", f"must be a positive integer, got {retries!r}")
+    only = block.get("only", {})
+    if not isinstance(only, Mapping) or not all(isinstance(v, list) for v in only.values()):
+        raise SpecError(f"{where}.only", f"must map facts to lists of the values a record must hold, got {only!r}")
+    _facts(list(only), facts, f"{where}.only")
     return Move(
         name=name,
         sources=sources,
@@ -276,6 +286,7 @@ def _move(
             _outcome(str(s), o, statuses, facts, times, f"{where}.outcomes.{s}") for s, o in outcomes.items()
         ),
         retries=retries,
+        only={str(k): tuple(v) for k, v in only.items()},
     )
 
 
