@@ -300,6 +300,13 @@ def _loopback(host: str) -> bool:
     multiple=True,
     help="Host name accepted besides loopback ones (repeatable; '*' accepts any). Guards against DNS rebinding.",
 )
+@click.option(
+    "--clock-rate",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0, 31_536_000),
+    help="Sandbox seconds every tenant's clock moves per real second (86400: a day a second; 0: still).",
+)
 def serve(
     apis: tuple[str, ...],
     data: str,
@@ -318,6 +325,7 @@ def serve(
     journal_capacity: int,
     admin_token: str | None,
     allow_host: tuple[str, ...],
+    clock_rate: float,
 ) -> None:
     """Serve the APIs (all five by default) through gunicorn."""
     from mock_server.admin.guard import Guard
@@ -344,7 +352,18 @@ def serve(
         raise click.ClickException(str(exc)) from None
     click.echo(banner(rts, host, port, root))
     guard = Guard.of(allow_host, admin_token)
-    run(served, rts, host=host, port=port, root=root, workers=workers, threads=threads, control=plane, guard=guard)
+    run(
+        served,
+        rts,
+        host=host,
+        port=port,
+        root=root,
+        workers=workers,
+        threads=threads,
+        control=plane,
+        guard=guard,
+        clock_rate=clock_rate,
+    )
 
 
 @main.command(context_settings=CONTEXT)

@@ -24,9 +24,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mock_server.lifecycle.clock import SandboxClock
 from mock_server.seeding import Progress, SeedSettings, check_world, is_seeded, seed_missing
 from mock_server.spec import ApiSpec, load_apis
-from mock_server.store import BaseStore, open_store
+from mock_server.store import BaseStore, Snapshot, open_store
 from mock_server.tables import reset_tables
 
 if TYPE_CHECKING:  # serving's modules are imported when serving (see mock_server/__init__.py)
@@ -74,6 +75,7 @@ class Sandbox:
         self.settings = settings
         self.regenerate = regenerate
         self._runtimes: dict[str, ApiRuntime] | None = None
+        self._clock: SandboxClock | None = None
 
     @classmethod
     def open(
@@ -155,13 +157,35 @@ class Sandbox:
 
     def app(self, root: str | None = None) -> Flask:
         """A Flask app serving every API (under ``/<name>``, or ``root`` at ``/``) and ``/__paymock``."""
+        from mock_server.admin.sandbox import register_sandbox_admin
         from mock_server.app import create_app
 
-        return create_app(self.runtimes(), root=root, on_reset=self.reset)
+        app = create_app(self.runtimes(), root=root, on_reset=self.reset)
+        register_sandbox_admin(app, self)
+        return app
+
+    @property
+    def clock(self) -> SandboxClock:
+        """Every tenant's sandbox clock (made once)."""
+        if self._clock is None:
+            self._clock = SandboxClock(
+                self.specs, self.store, self.settings.seed, self.settings.as_of, self.tenant_counts()
+            )
+        return self._clock
 
     def reset(self) -> int:
-        """Restore every record to its seeded state; returns how many were restored."""
-        return self.store.reset(self.tables)
+        """Restore every record to its seeded state, every clock to the as-of moment; how many records were restored."""
+        restored = self.store.reset(self.tables)
+        self.clock.reset()
+        return restored
+
+    def save_snapshot(self, name: str) -> Snapshot:
+        """Save the records changed since seeding and every clock under ``name`` (replacing one of that name)."""
+        return self.store.save_snapshot(name, self.tables, self.clock.meta(), int(time.time()))
+
+    def restore_snapshot(self, name: str) -> Snapshot | None:
+        """Bring records and clocks back to snapshot ``name`` (``None``: there is none of that name)."""
+        return self.store.restore_snapshot(name, self.tables)
 
     def close(self) -> None:
         """Let go of the store's connections of this process."""

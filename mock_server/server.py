@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from gunicorn.app.base import BaseApplication
 
+from mock_server.admin.sandbox import register_sandbox_admin
 from mock_server.app import create_app
+from mock_server.lifecycle.clock import ClockTicker
 
 if TYPE_CHECKING:
     from mock_server.admin.guard import Guard
@@ -42,11 +44,15 @@ def run(
     threads: int,
     control: ControlPlane | None = None,
     guard: Guard | None = None,
+    clock_rate: float = 0.0,
 ) -> None:
     """Run gunicorn until interrupted.
 
     A file store is shared by every worker (each opens its own connections after the fork); an
-    in-memory store lives in one process, so it gets exactly one worker.
+    in-memory store lives in one process, so it gets exactly one worker. With ``clock_rate``, one
+    :class:`~mock_server.lifecycle.clock.ClockTicker` moves every tenant's clock: in the arbiter
+    for a file store (so that exactly one runs, whichever workers come and go), in the one worker
+    for an in-memory store (whose data lives there).
     """
     memory = served.store.features.private
     if memory and workers not in (None, 1):
@@ -57,7 +63,9 @@ def run(
         served.store.close()
 
     def factory() -> Any:
-        return create_app(rts, root=root, on_reset=served.reset, control=control, guard=guard)
+        app = create_app(rts, root=root, on_reset=served.reset, control=control, guard=guard)
+        register_sandbox_admin(app, served)
+        return app
 
     options = {
         "bind": f"{host}:{port}",
@@ -75,4 +83,10 @@ def run(
         "limit_request_line": 0,
         "limit_request_field_size": 0,
     }
+    if clock_rate > 0:
+
+        def tick(_: Any) -> None:  # gunicorn checks a hook takes exactly one argument
+            ClockTicker(served.clock, clock_rate).start()
+
+        options["post_worker_init" if memory else "when_ready"] = tick
     _Gunicorn(factory, options).run()

@@ -23,11 +23,12 @@ from mock_server.columns import COLUMN_TYPES, ColumnType, SqlValue
 from mock_server.error_format import ErrorFormat
 from mock_server.errors import SpecError, reject_unknown_keys
 from mock_server.filtering import FILTER_OPERATORS, Filter
+from mock_server.lifecycle.schedule import Lifecycle, load_lifecycle
 from mock_server.params import BodySpec, ParamSpec, compile_body, compile_param
 from mock_server.query import QueryReader, QueryRules
 from mock_server.records import Context, Render
 from mock_server.store.base import CREATION, RECORD_ID
-from mock_server.world import PHASES, WorldConfig
+from mock_server.world import PAYMENT_FACTS, PHASES, TIME_FACTS, WorldConfig
 
 if TYPE_CHECKING:
     from mock_server.actions import Action
@@ -120,6 +121,7 @@ class CollectionSpec:
         render: Facts environment -> record.
         extract: Record -> every column's stored value, in ``columns``' order.
         render_row: Facts environment -> (record, its columns' values): both of the above in one call.
+        lifecycle: How its records move in sandbox time (``None``: they never do).
     """
 
     name: str
@@ -132,6 +134,7 @@ class CollectionSpec:
     render: Render
     extract: Callable[[Any], list[SqlValue]]
     render_row: RenderRow
+    lifecycle: Lifecycle | None = None
 
     def column(self, name: str, where: str) -> Column:
         """Look a column up by name, or fail naming the declared ones."""
@@ -292,7 +295,7 @@ def _flag(block: Mapping[str, Any], key: str, where: str) -> bool:
 
 
 def _load_collection(name: str, block: Mapping[str, Any], api: str, resolver: Resolver, where: str) -> CollectionSpec:
-    reject_unknown_keys(block, {"entity", "size", "schema", "id", "statuses", "columns"}, where)
+    reject_unknown_keys(block, {"entity", "size", "schema", "id", "statuses", "columns", "lifecycle"}, where)
     entity = block.get("entity")
     if entity not in ("payment", "subscription"):
         raise SpecError(f"{where}.entity", f"unknown entity {entity!r}; available: payment, subscription")
@@ -342,7 +345,17 @@ def _load_collection(name: str, block: Mapping[str, Any], api: str, resolver: Re
         render=render,
         extract=compile_columns(list(columns.values())),
         render_row=compile_row(schema, record_ctx, list(columns.values())),
+        lifecycle=_load_lifecycle(block, entity, statuses, columns, where),
     )
+
+
+def _load_lifecycle(
+    block: Mapping[str, Any], entity: str, statuses: Mapping[str, Any], columns: Mapping[str, Column], where: str
+) -> Lifecycle | None:
+    if "lifecycle" in block and entity != "payment":
+        raise SpecError(f"{where}.lifecycle", f"only payment collections move in sandbox time, not {entity!r} ones")
+    facts = frozenset(PAYMENT_FACTS)
+    return load_lifecycle(block.get("lifecycle"), statuses, columns, facts, facts & TIME_FACTS, f"{where}.lifecycle")
 
 
 def _flask_rule(path: str) -> str:

@@ -151,6 +151,10 @@ def admin_blueprint(
                     f"DELETE {ADMIN}/faults/{{id}}",
                     f"GET|DELETE {ADMIN}/requests",
                     f"POST {ADMIN}/requests/verify",
+                    f"GET|POST {ADMIN}/clock",
+                    f"GET|POST {ADMIN}/snapshots",
+                    f"POST {ADMIN}/snapshots/{{name}}/restore",
+                    f"DELETE {ADMIN}/snapshots/{{name}}",
                 ],
             }
         )

@@ -113,6 +113,25 @@ class Features:
 #: A state change: the record's facts -> (new facts, new document, new column values), or raises
 #: to refuse the change.
 Change = Callable[[dict[str, Any]], tuple[dict[str, Any], bytes, Sequence[Any]]]
+#: A change of many records (:meth:`BaseStore.revise`): like :data:`Change`, or ``None`` to leave one as it is.
+Revision = Callable[[dict[str, Any]], tuple[dict[str, Any], bytes, Sequence[Any]] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A saved state: the records that differed from their seeded state, and some metadata (clocks).
+
+    Attributes:
+        name: Its name.
+        taken: When it was saved (epoch seconds of the machine's clock).
+        records: How many changed records it holds.
+        meta: The metadata saved with it, written back on restore.
+    """
+
+    name: str
+    taken: int
+    records: int
+    meta: Mapping[str, str]
 
 
 class BaseStore(ABC):
@@ -228,12 +247,43 @@ class BaseStore(ABC):
         """
 
     @abstractmethod
+    def revise(self, table: TableSpec, tenant: int, where: Sequence[Condition], change: Revision) -> int:
+        """Apply ``change`` to every record of a tenant that meets any of ``where``, as one transaction.
+
+        Records ``change`` returns ``None`` for are left as they are; the others are written as
+        :meth:`update` writes one (their seeded state kept for :meth:`reset`). Returns how many changed.
+        """
+
+    @abstractmethod
     def changed(self, tables: Iterable[str]) -> int:
         """How many records of ``tables`` differ from their seeded state (what :meth:`reset` would restore)."""
 
     @abstractmethod
     def reset(self, tables: Iterable[str]) -> int:
         """Restore every changed row of ``tables`` to its seeded state; returns how many were restored."""
+
+    # -- snapshots -------------------------------------------------------------------------------
+    # A snapshot holds only the records that differ from their seeded state (what reset would
+    # restore), so saving one of a million-record world costs what its changes cost.
+
+    @abstractmethod
+    def save_snapshot(self, name: str, tables: Iterable[str], meta: Mapping[str, str], taken: int) -> Snapshot:
+        """Save the current state of ``tables`` and ``meta`` under ``name`` (replacing one of that name)."""
+
+    @abstractmethod
+    def snapshots(self) -> list[Snapshot]:
+        """Every saved snapshot, by name."""
+
+    @abstractmethod
+    def restore_snapshot(self, name: str, tables: Iterable[str]) -> Snapshot | None:
+        """Bring ``tables`` and the saved metadata back to snapshot ``name``, in one transaction.
+
+        Returns the snapshot, or ``None`` when there is none of that name.
+        """
+
+    @abstractmethod
+    def delete_snapshot(self, name: str) -> bool:
+        """Forget snapshot ``name``; whether there was one."""
 
     # -- seeding and lifetime ------------------------------------------------------------------
 

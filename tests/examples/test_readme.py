@@ -37,6 +37,10 @@ def test_readme_example_runs(script: str, server: LiveServer) -> None:
         assert '"status":"paid"' in out and out.rstrip().endswith("409")
     if "limit=500" in script:
         assert "limit" in out and "500" in out and "250" in out
+    if "before-demo" in script:  # the demo follows a failed payment until it is collected, then goes back
+        days = [line.split()[2] for line in out.splitlines() if line.startswith("day ")]
+        assert days[0] == "failed" and "processing" in days and days[-1] == "paid"
+        assert '"restored"' in out and '"deleted":1' in out
     if "Limit=2" in script:
         # The misspelt parameter is named, and the page is the one `limit=1` asks for.
         assert "Paymock-Ignored-Parameters: Limit\n" in out and '"count":1' in out

@@ -17,6 +17,7 @@ from mock_server.auth import AUTH_SCHEMES
 from mock_server.columns import COLUMN_TYPES
 from mock_server.errors import SpecError
 from mock_server.filtering import FILTER_OPERATORS
+from mock_server.lifecycle.schedule import WHEN_RULES
 from mock_server.pagination import PAGINATION_STYLES
 from mock_server.query import REPEATED_RULES
 from mock_server.records import SOURCES
@@ -230,6 +231,7 @@ def test_vocabulary_table_names_every_registered_mechanism() -> None:
         FILTER_OPERATORS,
         COLUMN_TYPES,
         SOURCES,
+        WHEN_RULES,
         REPEATED_RULES,
     ]
     missing = [f"{r.kind}: {n}" for r in registries for n in r.names() if f"`{n}`" not in readme]

@@ -153,6 +153,13 @@ def test_head_keeps_the_first_records_whole(store: Store, n: int) -> None:
     _same(page.head(n), rows[:n])
 
 
+def test_a_value_holding_nul_matches_nothing(store: Store) -> None:
+    # PostgreSQL text cannot hold NUL (sending one is an error); on either store no row matches it.
+    condition = Condition("kind", "eq", ("a\x00",))
+    assert store.count(TABLE.name, 1, [condition]) == 0
+    assert store.select(TABLE.name, 1, [condition], [], 10) == []
+
+
 def test_an_empty_page_has_no_documents(store: Store) -> None:
     page = store.page(TABLE.name, 3, [], [], 50, ids=True)
     assert (page.count, page.ids, page.items()) == (0, [], b"[]")

@@ -34,9 +34,9 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from mock_server.errors import StoreError, StoreUnavailableError
-from mock_server.store.base import BaseStore, Change, Condition, Features, SortKey, TableSpec
+from mock_server.store.base import BaseStore, Change, Condition, Features, Revision, Snapshot, SortKey, TableSpec
 from mock_server.store.page import PK, SEP, Page, Row
-from mock_server.store.postgresql import sql
+from mock_server.store.postgresql import snapshots, sql
 from mock_server.world import pack_facts, unpack_facts
 
 if TYPE_CHECKING:
@@ -96,7 +96,7 @@ class PostgreSQLStore(BaseStore):
                 # One replica at a time makes the schema (CREATE ... IF NOT EXISTS can race).
                 db.execute("SELECT pg_advisory_lock(hashtext('paymock schema'))")
                 try:
-                    for statement in sql.SCHEMA:
+                    for statement in (*sql.SCHEMA, *snapshots.SCHEMA):
                         db.execute(statement)
                     found = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
                     if found is None:
@@ -387,33 +387,68 @@ class PostgreSQLStore(BaseStore):
 
     def reset(self, tables: Iterable[str]) -> int:
         """Restore every changed row to its seeded state; returns how many rows were restored."""
-        restored = 0
         with self.transaction() as db:
-            for name in tables:
-                changed = int(one(db, f'SELECT count(*) FROM "o_{name}"')[0])
-                self.bump(db, name, changed)
-                if not changed:
-                    continue
-                cols = [
-                    r[0]
-                    for r in db.execute(
-                        "SELECT column_name FROM information_schema.columns WHERE table_name = %s"
-                        " ORDER BY ordinal_position",
-                        (f"o_{name}",),
-                    )
-                ]
-                kept = [c for c in cols if c not in ("tenant", "doc", "facts")]
-                listed = ", ".join(f'"{c}"' for c in kept)
-                updates = ", ".join(f'"{c}" = excluded."{c}"' for c in kept if c != "pk")
-                for (tenant,) in db.execute(f'SELECT DISTINCT tenant FROM "o_{name}"').fetchall():
-                    restored += db.execute(
-                        f'INSERT INTO {sql.rows(name, tenant)} ({listed}) SELECT {listed} FROM "o_{name}"'
-                        f" WHERE tenant = %s ON CONFLICT (pk) DO UPDATE SET {updates}",
-                        (tenant,),
-                    ).rowcount
-                db.execute(f'UPDATE "d_{name}" d SET doc = o.doc, facts = o.facts FROM "o_{name}" o WHERE d.pk = o.pk')
-                db.execute(f'DELETE FROM "o_{name}"')
+            return self._reset(db, tables)
+
+    def _reset(self, db: psycopg.Connection[Any], tables: Iterable[str]) -> int:
+        restored = 0
+        for name in tables:
+            changed = int(one(db, f'SELECT count(*) FROM "o_{name}"')[0])
+            self.bump(db, name, changed)
+            if not changed:
+                continue
+            cols = [
+                r[0]
+                for r in db.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_name = %s"
+                    " ORDER BY ordinal_position",
+                    (f"o_{name}",),
+                )
+            ]
+            kept = [c for c in cols if c not in ("tenant", "doc", "facts")]
+            listed = ", ".join(f'"{c}"' for c in kept)
+            updates = ", ".join(f'"{c}" = excluded."{c}"' for c in kept if c != "pk")
+            for (tenant,) in db.execute(f'SELECT DISTINCT tenant FROM "o_{name}"').fetchall():
+                restored += db.execute(
+                    f'INSERT INTO {sql.rows(name, tenant)} ({listed}) SELECT {listed} FROM "o_{name}"'
+                    f" WHERE tenant = %s ON CONFLICT (pk) DO UPDATE SET {updates}",
+                    (tenant,),
+                ).rowcount
+            db.execute(f'UPDATE "d_{name}" d SET doc = o.doc, facts = o.facts FROM "o_{name}" o WHERE d.pk = o.pk')
+            db.execute(f'DELETE FROM "o_{name}"')
         return restored
+
+    def revise(self, table: TableSpec, tenant: int, where: Sequence[Condition], change: Revision) -> int:
+        """Change every record of a tenant meeting any of ``where`` that ``change`` changes, in one transaction."""
+        with self.transaction() as db:
+            return snapshots.revise(db, self.bump, table, tenant, where, change)
+
+    # -- snapshots (store/postgresql/snapshots.py) -------------------------------------------
+
+    def save_snapshot(self, name: str, tables: Iterable[str], meta: Mapping[str, str], taken: int) -> Snapshot:
+        """Save the changed rows of ``tables`` and ``meta`` under ``name``."""
+        with self.transaction() as db:
+            return snapshots.save(db, name, tables, meta, taken)
+
+    def snapshots(self) -> list[Snapshot]:
+        """Every snapshot, by name."""
+        with self.reading() as db:
+            return snapshots.listing(db)
+
+    def restore_snapshot(self, name: str, tables: Iterable[str]) -> Snapshot | None:
+        """Reset ``tables`` and write snapshot ``name`` back, in one transaction (``None``: no such snapshot)."""
+        tables = list(tables)
+        with self.transaction() as db:
+            snapshot = snapshots.find(db, name)
+            if snapshot is None:
+                return None
+            self._reset(db, tables)
+            return snapshots.restore(db, self.bump, snapshot, tables)
+
+    def delete_snapshot(self, name: str) -> bool:
+        """Forget snapshot ``name``; whether there was one."""
+        with self.transaction() as db:
+            return snapshots.delete(db, name)
 
     # -- entities and seeding ----------------------------------------------------------------
 

@@ -22,7 +22,7 @@ import psycopg
 
 from mock_server.errors import StoreUnavailableError
 from mock_server.store.base import TABLE_REPLACED, Loader, Part, Sink, TableSpec
-from mock_server.store.postgresql import sql
+from mock_server.store.postgresql import snapshots, sql
 from mock_server.store.postgresql.base import CONNECT_TIMEOUT, PostgreSQLStore, one, write_meta
 
 #: The advisory lock that one seeding replica holds (any 64-bit number other tools are unlikely to use).
@@ -78,6 +78,9 @@ class PostgreSQLLoader(Loader):
         with self.db.transaction():
             self.db.execute("DELETE FROM entities WHERE api = %s", (api,))
             self.db.execute("DELETE FROM meta WHERE key = %s", (f"world:{api}",))
+            # The world's sandbox clocks and every snapshot (changes against the tables made anew here) go too.
+            self.db.execute("DELETE FROM meta WHERE key LIKE %s", (f"clock:{api}:%",))
+            snapshots.forget(self.db)
             for table in tables:
                 tenants = self.db.execute(
                     "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE %s",

@@ -40,8 +40,16 @@ def rows(table: str, tenant: int) -> str:
 
 def where(conditions: Sequence[Condition]) -> tuple[str, tuple[Any, ...]]:
     """The SQL of every condition joined by AND, and their arguments (``TRUE`` when there are none)."""
-    parts = [_OPERATORS[c.op].format(column(c.column)) for c in conditions]
-    return " AND ".join(parts) or "TRUE", tuple(a for c in conditions for a in c.values)
+    parts: list[str] = []
+    args: list[Any] = []
+    for c in conditions:
+        if any(isinstance(v, str) and "\x00" in v for v in c.values):
+            # PostgreSQL text cannot hold NUL (sending one is an error): no row has such a value.
+            parts.append("FALSE")
+            continue
+        parts.append(_OPERATORS[c.op].format(column(c.column)))
+        args.extend(c.values)
+    return " AND ".join(parts) or "TRUE", tuple(args)
 
 
 def full_order(order: Sequence[SortKey]) -> list[SortKey]:

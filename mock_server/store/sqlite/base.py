@@ -24,7 +24,7 @@ import sqlite3
 import threading
 from array import array
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from mock_server.errors import DataFileError, StoreError
-from mock_server.store.base import BaseStore, Change, Features, TableSpec
-from mock_server.store.sqlite import datafile, sql
+from mock_server.store.base import BaseStore, Change, Condition, Features, Revision, Snapshot, TableSpec
+from mock_server.store.sqlite import datafile, snapshots, sql
 from mock_server.store.sqlite.reads import SQLiteReads
 from mock_server.world import pack_facts, unpack_facts
 
@@ -99,6 +99,7 @@ class SQLiteStore(SQLiteReads, BaseStore):
         with self.transaction() as db:
             db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             sql.create_entities(db)
+            snapshots.create_tables(db)
             version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             if version is None:
                 db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
@@ -305,21 +306,55 @@ class SQLiteStore(SQLiteReads, BaseStore):
 
     def reset(self, tables: Iterable[str]) -> int:
         """Restore every changed row to its seeded state; returns how many rows were restored."""
-        restored = 0
         with self.transaction() as db:
-            for name in tables:
-                self.bump(db, name, db.execute(f'SELECT count(*) FROM "o_{name}"').fetchone()[0])
-                columns = [r[1] for r in db.execute(f'PRAGMA table_info("o_{name}")')]
-                listed = ", ".join(f'"{c}"' for c in columns if c not in ("tenant", "doc", "facts"))
-                for (tenant,) in db.execute(f'SELECT DISTINCT tenant FROM "o_{name}"').fetchall():
-                    restored += db.execute(
-                        f"INSERT OR REPLACE INTO {sql.rows(name, tenant)} ({listed})"
-                        f' SELECT {listed} FROM "o_{name}" WHERE tenant = ?',
-                        (tenant,),
-                    ).rowcount
-                db.execute(f'INSERT OR REPLACE INTO "d_{name}" SELECT pk, doc, facts FROM "o_{name}"')
-                db.execute(f'DELETE FROM "o_{name}"')
+            return self._reset(db, tables)
+
+    def _reset(self, db: sqlite3.Connection, tables: Iterable[str]) -> int:
+        restored = 0
+        for name in tables:
+            self.bump(db, name, db.execute(f'SELECT count(*) FROM "o_{name}"').fetchone()[0])
+            columns = [r[1] for r in db.execute(f'PRAGMA table_info("o_{name}")')]
+            listed = ", ".join(f'"{c}"' for c in columns if c not in ("tenant", "doc", "facts"))
+            for (tenant,) in db.execute(f'SELECT DISTINCT tenant FROM "o_{name}"').fetchall():
+                restored += db.execute(
+                    f"INSERT OR REPLACE INTO {sql.rows(name, tenant)} ({listed})"
+                    f' SELECT {listed} FROM "o_{name}" WHERE tenant = ?',
+                    (tenant,),
+                ).rowcount
+            db.execute(f'INSERT OR REPLACE INTO "d_{name}" SELECT pk, doc, facts FROM "o_{name}"')
+            db.execute(f'DELETE FROM "o_{name}"')
         return restored
+
+    def revise(self, table: TableSpec, tenant: int, where: Sequence[Condition], change: Revision) -> int:
+        """Change every record of a tenant meeting any of ``where`` that ``change`` changes, in one transaction."""
+        with self.transaction() as db:
+            return snapshots.revise(db, self.bump, table, tenant, where, change)
+
+    # -- snapshots (store/sqlite/snapshots.py) -----------------------------------------------
+
+    def save_snapshot(self, name: str, tables: Iterable[str], meta: Mapping[str, str], taken: int) -> Snapshot:
+        """Save the changed rows of ``tables`` and ``meta`` under ``name``."""
+        with self.transaction() as db:
+            return snapshots.save(db, name, tables, meta, taken)
+
+    def snapshots(self) -> list[Snapshot]:
+        """Every snapshot, by name."""
+        with self.reading() as db:
+            return snapshots.listing(db)
+
+    def restore_snapshot(self, name: str, tables: Iterable[str]) -> Snapshot | None:
+        """Reset ``tables`` and write snapshot ``name`` back, in one transaction (``None``: no such snapshot)."""
+        tables = list(tables)
+        with self.transaction() as db:
+            if not any(s.name == name for s in snapshots.listing(db)):
+                return None
+            self._reset(db, tables)
+            return snapshots.restore(db, self.bump, name, tables)
+
+    def delete_snapshot(self, name: str) -> bool:
+        """Forget snapshot ``name``; whether there was one."""
+        with self.transaction() as db:
+            return snapshots.delete(db, name)
 
     # -- entities (immutable once seeded) ----------------------------------------------------
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mock_server.store.base import TABLE_REPLACED, Loader, Part, Sink, TableSpec
-from mock_server.store.sqlite import sql
+from mock_server.store.sqlite import snapshots, sql
 from mock_server.store.sqlite.base import SQLiteStore, write_meta
 
 
@@ -45,6 +45,9 @@ class SQLiteLoader(Loader):
         with self.store.transaction() as db:
             db.execute("DELETE FROM entities WHERE api = ?", (api,))
             db.execute("DELETE FROM meta WHERE key = ?", (f"world:{api}",))
+            # The world's sandbox clocks and every snapshot (changes against the tables made anew here) go too.
+            db.execute("DELETE FROM meta WHERE key GLOB ?", (f"clock:{api}:*",))
+            snapshots.forget(db)
             for table in tables:
                 sql.create_table(db, table)
 

@@ -1,0 +1,296 @@
+"""The sandbox clock: every API tenant's own "now", and moving its records through their lifecycle.
+
+Each tenant's clock starts at the world's as-of moment and only moves forward. Moving it to a
+moment walks every record whose status some declared move leaves (``lifecycle`` in the
+document, :mod:`mock_server.lifecycle.schedule`): while the record's next move is due at or
+before the moment, it is taken, at the moment it was due (not at the moment the clock reached).
+The moment and the outcome of a move are drawn from a generator keyed by the seed, the record
+and the move, so a record ends the same whether the clock got there in one step or in ten.
+
+A moved record is rendered again from its facts (:func:`~mock_server.lifecycle.transitions.rebuild`),
+so every field, column and list order follows; each collection of a tenant changes in one store
+transaction (:meth:`~mock_server.store.BaseStore.revise`), and the clock is written last: a move
+interrupted halfway is finished by the next.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from mock_server.errors import MockServerError
+from mock_server.lifecycle.schedule import TAKEN, Lifecycle, Move
+from mock_server.lifecycle.transitions import renderer
+from mock_server.spec import ApiSpec, CollectionSpec
+from mock_server.store.base import BaseStore, Condition
+from mock_server.tables import table_spec
+from mock_server.world import Facts, tenant_facts
+
+#: Record IDs an advance names per step it counts (to follow one, as a demo does).
+EXAMPLES = 3
+#: Seconds after the as-of moment over which moves already due then are spread.
+OVERDUE_SPREAD = 6 * 3600
+#: Most moves one record takes in one advance: a lifecycle whose moves loop without time passing stops here.
+MOST_MOVES = 64
+
+
+class ClockError(MockServerError):
+    """A clock move that cannot be made (an unknown API or tenant); the message says why."""
+
+
+class BackwardsError(ClockError):
+    """A clock asked to move backwards (restore a snapshot instead)."""
+
+
+def iso(moment: int) -> str:
+    """An instant as ISO 8601 in UTC, to the second."""
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def draw(*key: object) -> float:
+    """A uniform number in [0, 1) that depends only on ``key``."""
+    digest = hashlib.blake2b(":".join(map(str, key)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+@dataclass
+class Moved:
+    """What one advance changed.
+
+    Attributes:
+        moves: ``"<from> -> <to>"`` -> how many times a record took that step, per API and tenant.
+        records: Records that changed, per API and tenant.
+        examples: The IDs of the first :data:`EXAMPLES` records that took each step, per API and tenant.
+    """
+
+    moves: dict[str, dict[int, Counter[str]]] = field(default_factory=dict)
+    records: dict[str, dict[int, int]] = field(default_factory=dict)
+    examples: dict[str, dict[int, dict[str, list[str]]]] = field(default_factory=dict)
+
+
+class SandboxClock:
+    """The clocks of every tenant of some APIs, kept in the store (so every worker and replica shares them).
+
+    Args:
+        specs: The served documents.
+        store: Their store.
+        seed: The world's seed (part of every draw).
+        as_of: Epoch seconds of the world's as-of moment: where every clock starts.
+        tenants: API -> its tenant count.
+    """
+
+    def __init__(
+        self, specs: Sequence[ApiSpec], store: BaseStore, seed: int, as_of: int, tenants: Mapping[str, int]
+    ) -> None:
+        self.specs = {s.name: s for s in specs}
+        self.store = store
+        self.seed = seed
+        self.as_of = as_of
+        self.tenants = dict(tenants)
+        self._infos: dict[tuple[str, int], Facts] = {}
+
+    @staticmethod
+    def key(api: str, tenant: int) -> str:
+        """The metadata key of a tenant's clock."""
+        return f"clock:{api}:{tenant}"
+
+    def now(self, api: str, tenant: int) -> int:
+        """Epoch seconds a tenant's clock shows."""
+        stored = self.store.meta(self.key(api, tenant))
+        return self.as_of if stored is None else int(stored)
+
+    def readings(self) -> dict[str, dict[int, int]]:
+        """Every tenant's clock, per API."""
+        return {api: {t: self.now(api, t) for t in range(1, n + 1)} for api, n in self.tenants.items()}
+
+    def select(self, api: str | None, tenant: int | None) -> list[tuple[str, int]]:
+        """The ``(api, tenant)`` pairs one API (or all) and one tenant (or all) name.
+
+        Raises:
+            ClockError: No such API, or no such tenant of it.
+        """
+        if api is not None and api not in self.tenants:
+            raise ClockError(f"unknown api {api!r}; served: {', '.join(self.tenants)}")
+        pairs = [(a, t) for a, n in self.tenants.items() if api in (None, a) for t in range(1, n + 1)]
+        if tenant is not None:
+            pairs = [(a, t) for a, t in pairs if t == tenant]
+            if not pairs:
+                most = max(self.tenants[a] for a in ([api] if api else self.tenants))
+                raise ClockError(f"unknown tenant {tenant!r}; tenants are numbered 1 to {most}")
+        return pairs
+
+    def advance(self, targets: Mapping[tuple[str, int], int]) -> Moved:
+        """Move each ``(api, tenant)`` clock to its target moment, moving its records on.
+
+        Raises:
+            BackwardsError: A target is before the clock's reading (nothing is moved then).
+        """
+        starts = {pair: self.now(*pair) for pair in targets}
+        for (api, tenant), target in targets.items():
+            if target < starts[api, tenant]:
+                raise BackwardsError(
+                    f"the clock of {api} tenant {tenant} is at {iso(starts[api, tenant])}, after {iso(target)}: "
+                    "a clock only moves forward; restore a snapshot (POST /__paymock/snapshots/<name>/restore) "
+                    "to go back"
+                )
+        moved = Moved()
+        for (api, tenant), target in targets.items():
+            moves: Counter[str] = Counter()
+            examples: dict[str, list[str]] = {}
+            records = 0
+            for collection in self.specs[api].collections.values():
+                if collection.lifecycle is not None and collection.lifecycle.moves:
+                    records += self._move(api, tenant, collection, collection.lifecycle, target, moves, examples)
+            self.store.set_meta({self.key(api, tenant): str(target)})
+            moved.moves.setdefault(api, {})[tenant] = moves
+            moved.records.setdefault(api, {})[tenant] = records
+            moved.examples.setdefault(api, {})[tenant] = examples
+        return moved
+
+    def reset(self) -> None:
+        """Every clock back at the as-of moment (with the records, by a reset)."""
+        self.store.set_meta({self.key(a, t): str(self.as_of) for a, t in self.select(None, None)})
+
+    def meta(self) -> dict[str, str]:
+        """Every clock as metadata: what a snapshot saves."""
+        return {self.key(a, t): str(self.now(a, t)) for a, t in self.select(None, None)}
+
+    def _info(self, api: str, tenant: int) -> Facts:
+        info = self._infos.get((api, tenant))
+        if info is None:
+            info = self._infos[api, tenant] = tenant_facts(self.seed, api, tenant)
+        return info
+
+    def _move(
+        self,
+        api: str,
+        tenant: int,
+        collection: CollectionSpec,
+        lifecycle: Lifecycle,
+        target: int,
+        moves: Counter[str],
+        examples: dict[str, list[str]],
+    ) -> int:
+        render = renderer(self.store, self.specs[api], collection, tenant, self._info(api, tenant))
+        assert lifecycle.column is not None  # a lifecycle with moves names its column (checked at load)
+        where = [Condition(lifecycle.column, "eq", (s,)) for s in lifecycle.sources]
+
+        def change(facts: dict[str, Any]) -> tuple[dict[str, Any], bytes, list[Any]] | None:
+            steps = self.walk(api, tenant, collection, lifecycle, facts, target)
+            if not steps:
+                return None
+            doc, columns = render(facts)
+            for before, after in steps:
+                step = f"{before} -> {after}"
+                moves[step] += 1
+                named = examples.setdefault(step, [])
+                if len(named) < EXAMPLES:
+                    named.append(str(orjson.loads(doc)[collection.id_field]))
+            return facts, doc, columns
+
+        return self.store.revise(table_spec(collection), tenant, where, change)
+
+    def walk(
+        self,
+        api: str,
+        tenant: int,
+        collection: CollectionSpec,
+        lifecycle: Lifecycle,
+        facts: dict[str, Any],
+        target: int,
+    ) -> list[tuple[str, str]]:
+        """Take every move of one record due at or before ``target``, changing ``facts``; the steps taken."""
+        steps: list[tuple[str, str]] = []
+        taken: dict[str, int] = dict(facts.get(TAKEN) or {})
+        for _ in range(MOST_MOVES):
+            best: tuple[int, Move, int] | None = None
+            for move in lifecycle.leaving(facts["status"]):
+                count = taken.get(move.name, 0)
+                if (move.retries is not None and count >= move.retries) or not move.applies(facts):
+                    continue
+                when = move.schedule(facts, draw(self.seed, api, tenant, facts["hex"], move.name, count, "when"))
+                if when is None:
+                    continue
+                if when < self.as_of:
+                    if move.overdue == "skip":
+                        continue
+                    # Overdue at the first moment: taken within its first hours, not all at once.
+                    late = draw(self.seed, api, tenant, facts["hex"], move.name, count, "late")
+                    when = self.as_of + int(late * OVERDUE_SPREAD)
+                if when <= target and (best is None or when < best[0]):
+                    best = (when, move, count)
+            if best is None:
+                break
+            when, move, count = best
+            outcome = move.pick(draw(self.seed, api, tenant, facts["hex"], move.name, count, "outcome"))
+            steps.append((facts["status"], outcome.status))
+            facts["status"] = outcome.status
+            facts["phase"] = collection.statuses[outcome.status][1]
+            for fact in outcome.moments:
+                facts[fact] = when
+            facts.update(outcome.values)
+            for fact, source in outcome.copies.items():
+                facts[fact] = facts[source]
+            for fact, template in outcome.derived.items():
+                facts[fact] = template.format_map(facts)
+            for fact, mapping in outcome.remapped.items():
+                facts[fact] = mapping.get(facts.get(fact), facts.get(fact))
+            taken[move.name] = count + 1
+            facts[TAKEN] = dict(taken)
+        return steps
+
+
+def targets_of(
+    clock: SandboxClock, pairs: Iterable[tuple[str, int]], by: int | None, to: int | None
+) -> dict[tuple[str, int], int]:
+    """Each clock's target: its reading plus ``by`` seconds, or the moment ``to``."""
+    return {pair: (clock.now(*pair) + by) if by is not None else int(to or 0) for pair in pairs}
+
+
+class ClockTicker(threading.Thread):
+    """Moves every tenant's clock ``rate`` sandbox seconds per real second, in whole seconds, until stopped.
+
+    One ticker runs per store (in the serving process that owns it): the moves are relative, so
+    a second one would double the rate. A move made through the admin API meanwhile is kept; the
+    ticker moves on from it.
+
+    Args:
+        clock: The clocks to move.
+        rate: Sandbox seconds per real second.
+        interval: Real seconds between moves.
+    """
+
+    def __init__(self, clock: SandboxClock, rate: float, interval: float = 1.0) -> None:
+        super().__init__(name="paymock-clock", daemon=True)
+        self.clock, self.rate, self.interval = clock, rate, interval
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        """Move the clocks every ``interval`` until :meth:`stop`; a failed move is logged and tried again."""
+        last, owed = time.monotonic(), 0.0
+        while not self.stopped.wait(self.interval):
+            now = time.monotonic()
+            owed += (now - last) * self.rate
+            last = now
+            step = int(owed)
+            if step < 1:
+                continue
+            try:
+                self.clock.advance(targets_of(self.clock, self.clock.select(None, None), step, None))
+            except MockServerError as exc:  # the store is away: the next tick catches up
+                logging.getLogger("paymock").warning("the sandbox clock could not move: %s", exc)
+                continue
+            owed -= step
+
+    def stop(self) -> None:
+        """Stop moving the clocks (after the move under way)."""
+        self.stopped.set()

@@ -1,0 +1,176 @@
+"""PostgreSQL's changes of many records at once and its snapshots, on the shadow tables of originals.
+
+The same design as SQLite's (:mod:`mock_server.store.sqlite.snapshots`): a snapshot copies the
+current row of every record that has a shadow (every changed record), nothing else; a restore is
+a reset followed by writing those rows back, their shadows made again. Writers lock the table's
+generation row first, as every writer of this store does, so they never wait for each other in
+opposite orders; a revision also locks the rows it reads (``FOR UPDATE``), so a racing change
+through another replica sees its result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import orjson
+import psycopg
+
+from mock_server.store.base import Condition, Revision, Snapshot, TableSpec
+from mock_server.store.postgresql import sql
+from mock_server.world import pack_facts, unpack_facts
+
+Db = psycopg.Connection[Any]
+#: Advances a table's generation inside a transaction (``PostgreSQLStore.bump``).
+Bump = Callable[[Db, str, int], None]
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS snapshots (name text PRIMARY KEY, taken bigint NOT NULL,"
+    " records bigint NOT NULL, meta text NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS snapshot_rows (name text NOT NULL, tbl text NOT NULL, tenant integer NOT NULL,"
+    ' pk bigint NOT NULL, id text COLLATE "C" NOT NULL, cols text NOT NULL, doc bytea NOT NULL,'
+    " facts bytea NOT NULL, PRIMARY KEY (name, tbl, pk))",
+)
+
+
+def forget(db: Db) -> None:
+    """Drop every snapshot: they are changes against seeded tables that are being made anew."""
+    db.execute("DELETE FROM snapshot_rows")
+    db.execute("DELETE FROM snapshots")
+
+
+def _lock(db: Db, table: str) -> None:
+    db.execute("SELECT value FROM meta WHERE key = %s FOR UPDATE", (f"generation:{table}",))
+
+
+def _present(db: Db, tables: Iterable[str]) -> list[str]:
+    return [t for t in tables if db.execute("SELECT to_regclass(%s)", (f'"o_{t}"',)).fetchone() not in (None, (None,))]
+
+
+def _columns(db: Db, table: str) -> list[tuple[str, str]]:
+    """The declared columns of a table (``c_status``) and their PostgreSQL types, in stored order."""
+    rows = db.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = %s ORDER BY ordinal_position",
+        (f"o_{table}",),
+    ).fetchall()
+    return [(str(n), str(t)) for n, t in rows if n not in ("pk", "tenant", "id", "doc", "facts")]
+
+
+def revise(db: Db, bump: Bump, table: TableSpec, tenant: int, where: Sequence[Condition], change: Revision) -> int:
+    """Inside a transaction: ``change`` every row of a tenant meeting any of ``where``."""
+    t, rows = table.name, sql.rows(table.name, tenant)
+    _lock(db, t)
+    clauses = [sql.where([c]) for c in where]
+    test = " OR ".join(f"({clause})" for clause, _ in clauses) or "TRUE"
+    args = tuple(a for _, values in clauses for a in values)
+    found = db.execute(
+        f'SELECT m.pk, d.facts FROM {rows} m JOIN "d_{t}" d ON d.pk = m.pk WHERE {test} ORDER BY m.pk FOR UPDATE OF m',
+        args,
+    ).fetchall()
+    changed = []
+    for pk, blob in found:
+        result = change(unpack_facts(bytes(blob)))
+        if result is not None:
+            changed.append((pk, *result))
+    if not changed:
+        return 0
+    names = "".join(f", m.{sql.column(name)}" for name, _ in table.columns)
+    with db.cursor() as cur:
+        cur.executemany(
+            f'INSERT INTO "o_{t}" SELECT m.pk, {int(tenant)}, m.id{names}, d.doc, d.facts FROM {rows} m'
+            f' JOIN "d_{t}" d ON d.pk = m.pk WHERE m.pk = %s ON CONFLICT (pk) DO NOTHING',
+            [(pk,) for pk, *_ in changed],
+        )
+        if table.columns:
+            sets = ", ".join(f"{sql.column(name)} = %s" for name, _ in table.columns)
+            cur.executemany(f"UPDATE {rows} SET {sets} WHERE pk = %s", [(*cols, pk) for pk, _, _, cols in changed])
+        cur.executemany(
+            f'UPDATE "d_{t}" SET doc = %s, facts = %s WHERE pk = %s',
+            [(doc, pack_facts(facts), pk) for pk, facts, doc, _ in changed],
+        )
+    bump(db, t, len(changed))
+    return len(changed)
+
+
+def save(db: Db, name: str, tables: Iterable[str], meta: Mapping[str, str], taken: int) -> Snapshot:
+    """Inside a transaction: save the changed rows of ``tables`` and ``meta`` under ``name``."""
+    db.execute("DELETE FROM snapshot_rows WHERE name = %s", (name,))
+    records = 0
+    for t in _present(db, tables):
+        values = ", ".join(f'm."{c}"' for c, _ in _columns(db, t))
+        tenants = [r[0] for r in db.execute(f'SELECT DISTINCT tenant FROM "o_{t}"').fetchall()]
+        for tenant in tenants:
+            records += db.execute(
+                f"INSERT INTO snapshot_rows SELECT %s, %s, %s, m.pk, m.id, jsonb_build_array({values})::text,"
+                f' d.doc, d.facts FROM {sql.rows(t, tenant)} m JOIN "d_{t}" d ON d.pk = m.pk'
+                f' WHERE m.pk IN (SELECT pk FROM "o_{t}" WHERE tenant = %s)',
+                (name, t, tenant, tenant),
+            ).rowcount
+    saved = orjson.dumps(dict(meta)).decode()
+    db.execute(
+        "INSERT INTO snapshots VALUES (%s, %s, %s, %s) ON CONFLICT (name) DO UPDATE"
+        " SET taken = excluded.taken, records = excluded.records, meta = excluded.meta",
+        (name, taken, records, saved),
+    )
+    return Snapshot(name, taken, records, dict(meta))
+
+
+def _snapshot(row: Sequence[Any]) -> Snapshot:
+    return Snapshot(str(row[0]), int(row[1]), int(row[2]), orjson.loads(row[3]))
+
+
+def listing(db: Db) -> list[Snapshot]:
+    """Every snapshot, by name."""
+    rows = db.execute('SELECT name, taken, records, meta FROM snapshots ORDER BY name COLLATE "C"').fetchall()
+    return [_snapshot(r) for r in rows]
+
+
+def find(db: Db, name: str) -> Snapshot | None:
+    """Snapshot ``name``, or ``None``."""
+    row = db.execute("SELECT name, taken, records, meta FROM snapshots WHERE name = %s", (name,)).fetchone()
+    return None if row is None else _snapshot(row)
+
+
+def restore(db: Db, bump: Bump, snapshot: Snapshot, tables: Iterable[str]) -> Snapshot:
+    """Inside a transaction, after a reset of ``tables``: write the snapshot's rows and metadata back."""
+    name = snapshot.name
+    for t in _present(db, tables):
+        columns = _columns(db, t)
+        listed = "".join(f', "{c}"' for c, _ in columns)
+        extract = "".join(
+            f", (s.cols::jsonb->>{i}){'::bigint' if kind == 'bigint' else ''}" for i, (_, kind) in enumerate(columns)
+        )
+        updates = ", ".join(["id = excluded.id", *(f'"{c}" = excluded."{c}"' for c, _ in columns)])
+        held = "SELECT DISTINCT tenant FROM snapshot_rows WHERE name = %s AND tbl = %s"
+        for (tenant,) in db.execute(held, (name, t)).fetchall():
+            rows = sql.rows(t, tenant)
+            saved = "SELECT pk FROM snapshot_rows WHERE name = %s AND tbl = %s AND tenant = %s"
+            # The seeded row is kept first, as a change keeps it, so that a reset still goes back to it.
+            db.execute(
+                f'INSERT INTO "o_{t}" SELECT m.pk, {int(tenant)}, m.id{listed.replace(", ", ", m.")}, d.doc, d.facts'
+                f' FROM {rows} m JOIN "d_{t}" d ON d.pk = m.pk WHERE m.pk IN ({saved}) ON CONFLICT (pk) DO NOTHING',
+                (name, t, tenant),
+            )
+            written = db.execute(
+                f"INSERT INTO {rows} (pk, id{listed}) SELECT s.pk, s.id{extract} FROM snapshot_rows s"
+                f" WHERE s.name = %s AND s.tbl = %s AND s.tenant = %s ON CONFLICT (pk) DO UPDATE SET {updates}",
+                (name, t, tenant),
+            ).rowcount
+            bump(db, t, written)
+        db.execute(
+            f'UPDATE "d_{t}" d SET doc = s.doc, facts = s.facts FROM snapshot_rows s'
+            " WHERE s.name = %s AND s.tbl = %s AND d.pk = s.pk",
+            (name, t),
+        )
+    with db.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            list(snapshot.meta.items()),
+        )
+    return snapshot
+
+
+def delete(db: Db, name: str) -> bool:
+    """Inside a transaction: forget snapshot ``name``; whether there was one."""
+    db.execute("DELETE FROM snapshot_rows WHERE name = %s", (name,))
+    return db.execute("DELETE FROM snapshots WHERE name = %s", (name,)).rowcount > 0
