@@ -88,6 +88,7 @@ class PostgreSQLControlState:
         self._lock = threading.Lock()
         self._buffer: list[tuple[Any, ...]] = []
         self._buffer_lock = threading.Lock()
+        self._flush_lock = threading.Lock()
         self._flusher: int | None = None  # pid whose flusher thread runs
         self._acked = 0
         with self._reading() as db:
@@ -241,16 +242,19 @@ class PostgreSQLControlState:
                 log.exception("writing the request journal")
 
     def _flush(self) -> None:
-        with self._buffer_lock:
-            rows, self._buffer = self._buffer, []
-        if not rows:
-            return
-        with self._writing() as db:
-            with db.cursor() as cursor:
-                cursor.executemany(_INSERT, rows)
-            (last,) = one(db, "SELECT max(seq) FROM control_journal")
-            if last is not None and last > self.capacity:
-                db.execute("DELETE FROM control_journal WHERE seq <= %s", (last - self.capacity,))
+        # One flush at a time per worker: a reader's flush must not return while the flusher
+        # thread's rows, taken from the buffer, are not committed yet.
+        with self._flush_lock:
+            with self._buffer_lock:
+                rows, self._buffer = self._buffer, []
+            if not rows:
+                return
+            with self._writing() as db:
+                with db.cursor() as cursor:
+                    cursor.executemany(_INSERT, rows)
+                (last,) = one(db, "SELECT max(seq) FROM control_journal")
+                if last is not None and last > self.capacity:
+                    db.execute("DELETE FROM control_journal WHERE seq <= %s", (last - self.capacity,))
 
     def _leave(self) -> None:
         try:
