@@ -229,7 +229,8 @@ def control_plane(
     """The server's fault rules and journal: emptied, then loaded from the faults file (checked whole).
 
     With a PostgreSQL ``store`` they live in its database, one state for every replica (starting a
-    replica empties them for all); otherwise in a SQLite file beside ``data`` (:func:`control_file`).
+    replica empties them for all), unless ``data`` is ``":memory:"`` (a process of its own, as the
+    contract kit's child mock); otherwise in a SQLite file beside ``data`` (:func:`control_file`).
     """
     import yaml
 
@@ -245,7 +246,7 @@ def control_plane(
         except yaml.YAMLError as exc:
             raise RuleError(faults, f"not valid YAML: {exc}") from None
     state: ControlState
-    if store is not None and store.startswith(POSTGRESQL_SCHEMES):
+    if store is not None and store.startswith(POSTGRESQL_SCHEMES) and data != ":memory:":
         from mock_server.store.postgresql.control import PostgreSQLControlState
 
         state = PostgreSQLControlState(store, capacity)
