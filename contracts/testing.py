@@ -160,7 +160,8 @@ class MockServer:
             *_paymock(),
             "serve",
             *self.apis,
-            # With a shared store, the child's fault rules and journal stay in its own memory.
+            # With a shared store, `--data :memory:` keeps the child's fault rules and journal in its
+            # own memory (not the database's, which every replica shares: starting would empty them).
             *(("--store", self.store, "--data", ":memory:") if self.store.startswith("postgresql") else ()),
             *(() if self.store.startswith("postgresql") else ("--data", self.store)),
             *("--workers", "1", "--threads", "8"),

@@ -14,10 +14,11 @@ from mock_server.errors import MockServerError, StoreError
 from mock_server.sandbox import Sandbox
 from mock_server.seeding import Progress, SeedSettings
 from mock_server.spec import ApiSpec, available_apis, load_apis
-from mock_server.store import open_store
+from mock_server.store import POSTGRESQL_SCHEMES, open_store
 
 if TYPE_CHECKING:  # serving's modules are imported when serving (see mock_server/__init__.py)
     from mock_server.control.plane import ControlPlane
+    from mock_server.control.state import ControlState
     from mock_server.handling import ApiRuntime
 
 DEFAULT_DATA = ".paymock/paymock.sqlite3"
@@ -217,13 +218,24 @@ def control_file(data: str) -> str:
     return str(path.with_name(f"{path.stem}.control{path.suffix or '.sqlite3'}"))
 
 
-def control_plane(data: str, rts: dict[str, ApiRuntime], seed: int, faults: str | None, capacity: int) -> ControlPlane:
-    """The server's fault rules and journal: emptied, then loaded from the faults file (checked whole)."""
+def control_plane(
+    data: str,
+    rts: dict[str, ApiRuntime],
+    seed: int,
+    faults: str | None,
+    capacity: int,
+    store: str | None = None,
+) -> ControlPlane:
+    """The server's fault rules and journal: emptied, then loaded from the faults file (checked whole).
+
+    With a PostgreSQL ``store`` they live in its database, one state for every replica (starting a
+    replica empties them for all), unless ``data`` is ``":memory:"`` (a process of its own, as the
+    contract kit's child mock); otherwise in a SQLite file beside ``data`` (:func:`control_file`).
+    """
     import yaml
 
     from mock_server.control.plane import ControlPlane
     from mock_server.control.rules import RuleError
-    from mock_server.store.sqlite.control import SqliteControlState
 
     loaded = None
     if faults is not None:
@@ -233,14 +245,13 @@ def control_plane(data: str, rts: dict[str, ApiRuntime], seed: int, faults: str 
             raise click.BadParameter(f"cannot read {faults!r}: {exc.strerror}", param_hint="--faults") from None
         except yaml.YAMLError as exc:
             raise RuleError(faults, f"not valid YAML: {exc}") from None
-    path = control_file(data)
-    if path != ":memory:":
-        try:  # beside --data, whose folder a shared store (--store) never made
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            message = f"cannot create the folder of {path!r}: {exc.strerror}"
-            raise click.BadParameter(message, param_hint="--data") from None
-    state = SqliteControlState(path, capacity)
+    state: ControlState
+    if store is not None and store.startswith(POSTGRESQL_SCHEMES) and data != ":memory:":
+        from mock_server.store.postgresql.control import PostgreSQLControlState
+
+        state = PostgreSQLControlState(store, capacity)
+    else:
+        state = _sqlite_control(data, capacity)
     plane = ControlPlane(state, rts, seed, journal=capacity > 0)
     if loaded is not None:
         # Checked before anything is stored: a bad file leaves the previous state alone.
@@ -253,6 +264,20 @@ def control_plane(data: str, rts: dict[str, ApiRuntime], seed: int, faults: str 
         plane.add(loaded, faults or "")
     state.close()
     return plane
+
+
+def _sqlite_control(data: str, capacity: int) -> ControlState:
+    """The control state in a SQLite file beside ``data`` (its folder made if need be)."""
+    from mock_server.store.sqlite.control import SqliteControlState
+
+    path = control_file(data)
+    if path != ":memory:":
+        try:  # beside --data, whose folder a shared store (--store) never made
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            message = f"cannot create the folder of {path!r}: {exc.strerror}"
+            raise click.BadParameter(message, param_hint="--data") from None
+    return SqliteControlState(path, capacity)
 
 
 def _loopback(host: str) -> bool:
@@ -344,8 +369,8 @@ def serve(
     try:
         served = prepare(apis, store or data, seed, payments, tenants, as_of, isolate=True, regenerate=regenerate)
         rts = build_runtimes(served)
-        # The fault rules and journal stay in a SQLite file beside --data, per machine (also with --store).
-        plane = control_plane(data, rts, seed, faults, journal_capacity)
+        # With a PostgreSQL --store, the fault rules and journal are its database's: one for every replica.
+        plane = control_plane(data, rts, seed, faults, journal_capacity, store)
     except StoreError as exc:  # a store refused, or one that cannot be reached: one line, exit 2
         raise DataFileRefused(str(exc)) from None
     except MockServerError as exc:

@@ -219,6 +219,9 @@ class ApiRuntime:
                     reply = injection.answer(exchange)
         except ApiError as error:
             reply = self.error(error)
+        except StoreUnavailableError as exc:  # the fault rules' database (shared by replicas) is away
+            log.warning("control state unavailable answering %s %s: %s", call.method, call.path, exc)
+            reply = self.unavailable()
         except Exception:
             reply = self._internal(call)
         if ignored:

@@ -59,8 +59,8 @@ def start_server(
 ) -> LiveServer:
     """Start ``paymock serve`` and wait until it answers.
 
-    With ``store`` (a ``postgresql://`` URL) the state lives there; ``data`` then names the log file
-    and the control plane's file beside it.
+    With ``store`` (a ``postgresql://`` URL) the state, fault rules and journal included, lives
+    there; ``data`` then names the log file.
     """
     port = free_port()
     args = [
@@ -71,7 +71,7 @@ def start_server(
         "127.0.0.1",
         "--port",
         str(port),
-        # With a store, --data only places the control plane's file (fault rules, journal).
+        # With a store, --data only names the log file (the store holds rules and journal too).
         *(("--store", store) if store else ()),
         "--data",
         str(data),

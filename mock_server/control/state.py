@@ -1,9 +1,10 @@
 """The control plane's shared state: fault rules with their match counters, and the request journal.
 
-One state serves every worker of a server (and, with a shared database, every replica): a rule
+One state serves every worker of a server (and, on PostgreSQL, every replica): a rule
 posted to one worker applies in all, its counter counts every worker's matches, and the journal
 holds every worker's requests. :class:`ControlState` is the interface; the SQLite implementation
-(:mod:`mock_server.store.sqlite.control`) is the only code that speaks SQL for it.
+(:mod:`mock_server.store.sqlite.control`, a file per machine) and the PostgreSQL one
+(:mod:`mock_server.store.postgresql.control`, the store's database) are the only code that speaks SQL for it.
 """
 
 from __future__ import annotations
@@ -94,4 +95,8 @@ class ControlState(Protocol):
 
     def clear_requests(self) -> int:
         """Empty the journal; returns how many entries there were."""
+        ...
+
+    def close(self) -> None:
+        """Close this process's connections (before gunicorn forks; they reopen on next use)."""
         ...

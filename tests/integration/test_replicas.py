@@ -1,7 +1,8 @@
 """Two ``paymock serve --store postgresql://...`` replicas on one database behave as one sandbox.
 
 Both start at once (one seeds, the other waits for it), each with two gunicorn workers; every
-test alternates its requests between them.
+test alternates its requests between them. Fault rules, their counters and the request journal
+are one state too (the database's), whichever replica is asked.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from control_helpers import Lister, add_rule, journal
 from live import AS_OF, PAYMENTS, PAYMOCK, LiveServer, start_server
 from postgres import Postgres
 from vendors import Session, walk
@@ -42,6 +44,18 @@ def replicas(postgres: Postgres, tmp_path_factory: pytest.TempPathFactory) -> It
 def pair(replicas: tuple[LiveServer, LiveServer]) -> Iterator[tuple[LiveServer, LiveServer]]:
     yield replicas
     requests.post(f"{replicas[0].url}/__paymock/reset", timeout=30)
+
+
+@pytest.fixture
+def control(pair: tuple[LiveServer, LiveServer]) -> Iterator[tuple[LiveServer, LiveServer]]:
+    yield pair
+    requests.delete(f"{pair[0].url}/__paymock/faults", timeout=30).raise_for_status()
+    requests.delete(f"{pair[1].url}/__paymock/requests", timeout=30).raise_for_status()
+
+
+def _parent(pid: int) -> int:
+    """The parent of a process (Linux: the fourth field of /proc/<pid>/stat, after the name's ')')."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
 def _pending(s: Session, n: int = 1) -> list[str]:
@@ -176,3 +190,50 @@ def test_a_replica_that_loses_its_database_answers_503_and_recovers() -> None:
             replica.stop()
     finally:
         postgres.stop()
+
+
+def test_a_rule_posted_through_one_applies_through_the_other(control: tuple[LiveServer, LiveServer]) -> None:
+    a, b = control
+    rule = add_rule(a, api="flexportal", operation="listPayments", effect={"fault": "status", "status": 503})
+    # The very next request through the other replica (any of its workers) meets the rule
+    assert [Lister(b.url, "flexportal").get().status_code for _ in range(3)] == [503] * 3
+    # And a rule deleted through the other replica no longer applies through the first
+    requests.delete(f"{b.url}/__paymock/faults/{rule['id']}", timeout=30).raise_for_status()
+    assert Lister(a.url, "flexportal").get().status_code == 200
+
+
+def test_a_first_n_rule_fires_exactly_n_times_across_both_replicas(control: tuple[LiveServer, LiveServer]) -> None:
+    a, b = control
+    effect = {"fault": "status", "status": 502}
+    add_rule(b, api="flexportal", operation="listPayments", effect=effect, schedule={"when": "first-n", "n": 2})
+    listers = [Lister(r.url, "flexportal") for r in control]
+    statuses = [listers[i % 2].get().status_code for i in range(6)]
+    assert statuses == [502, 502, 200, 200, 200, 200]
+    (listed,) = requests.get(f"{a.url}/__paymock/faults", timeout=30).json()["rules"]
+    assert listed["matched"] == 6
+
+
+def test_the_journal_through_one_lists_the_others_requests_and_one_delete_clears_both(
+    control: tuple[LiveServer, LiveServer],
+) -> None:
+    a, b = control
+    for _ in range(3):
+        assert Lister(b.url, "flexportal").get({"status": "paid"}).status_code == 200
+    assert Lister(a.url, "flexportal").get({"status": "failed"}).status_code == 200
+    entries = journal(a, api="flexportal")
+    assert [e["query"] for e in entries] == [[["status", "failed"]]] + [[["status", "paid"]]] * 3
+    # Each request answered by a worker of the replica it was sent to
+    assert {_parent(e["worker"]) for e in entries[1:]} == {b.process.pid}
+    assert _parent(entries[0]["worker"]) == a.process.pid
+    requests.delete(f"{b.url}/__paymock/requests", timeout=30).raise_for_status()
+    assert journal(a) == [] and journal(b) == []
+
+
+def test_verification_through_one_counts_requests_through_the_other(control: tuple[LiveServer, LiveServer]) -> None:
+    a, b = control
+    for _ in range(2):
+        Lister(b.url, "flexportal").get({"status": "failed"})
+    Lister(a.url, "flexportal").get({"status": "paid"})
+    pattern = {"api": "flexportal", "method": "GET", "path": "/v1/payments", "query": {"status": "failed"}}
+    verdict = requests.post(f"{a.url}/__paymock/requests/verify", json=pattern, timeout=30).json()
+    assert verdict["count"] == 2

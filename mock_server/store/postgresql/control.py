@@ -1,0 +1,328 @@
+"""The control state over PostgreSQL: fault rules, their counters and the journal, one for every replica.
+
+Its own tables (``control_*``) in the store's database. What makes it one state:
+
+- a rule's counter is one ``UPDATE ... RETURNING``: every worker of every replica counts, and
+  "the first 2" are two requests of all of them;
+- the rules' generation is a row that every change of the rules advances in its transaction, read
+  per request (one indexed row; the figure is in bench/README.md): a rule posted through one
+  replica applies to the very next request through any other, with no staleness;
+- journal entries are buffered per worker and written by a background thread every
+  :data:`FLUSH_INTERVAL` in one transaction (a write per request would cost a round trip and a
+  commit per request). A reader flushes its own buffer, advances ``control_meta.flush`` and waits
+  until each live worker of any replica has answered in ``control_workers``. Workers are known by
+  host and pid; a pid cannot be probed on another machine, so a worker is live while its flusher
+  has written its heartbeat within :data:`LIVE_FOR` seconds.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import orjson
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from mock_server.control.state import DuplicateRuleError, JournalQuery, StoredRule
+from mock_server.errors import StoreUnavailableError
+from mock_server.store.postgresql.base import CONNECT_TIMEOUT, describe, one
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS control_rules (
+        seq BIGSERIAL PRIMARY KEY, id TEXT NOT NULL UNIQUE, source TEXT NOT NULL,
+        matched BIGINT NOT NULL DEFAULT 0)""",
+    "CREATE TABLE IF NOT EXISTS control_meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+    "INSERT INTO control_meta VALUES ('rules', 0), ('flush', 0) ON CONFLICT DO NOTHING",
+    """CREATE TABLE IF NOT EXISTS control_workers (
+        worker TEXT PRIMARY KEY, acked BIGINT NOT NULL, seen TIMESTAMPTZ NOT NULL DEFAULT now())""",
+    """CREATE TABLE IF NOT EXISTS control_journal (
+        seq BIGSERIAL PRIMARY KEY, at DOUBLE PRECISION NOT NULL, api TEXT NOT NULL, tenant TEXT,
+        operation TEXT, method TEXT NOT NULL, path TEXT NOT NULL, status INTEGER NOT NULL,
+        entry BYTEA NOT NULL)""",
+)
+_FILTERS = ("api", "tenant", "operation", "method", "path", "status")
+_INSERT = (
+    "INSERT INTO control_journal (at, api, tenant, operation, method, path, status, entry)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+)
+_GENERATION = "SELECT value FROM control_meta WHERE key = 'rules'"
+_BUMP = "UPDATE control_meta SET value = value + 1 WHERE key = 'rules'"
+#: How often a worker's journal buffer is written, and how often it looks for a reader's flush request.
+FLUSH_INTERVAL = 0.02
+#: How long a reader waits for the other workers to flush before reading what is there.
+SYNC_TIMEOUT = 2.0
+#: Seconds after its last heartbeat that a worker no longer counts as live (gone, or on a lost machine).
+LIVE_FOR = 2.0
+#: Seconds between a flusher's heartbeats.
+HEARTBEAT = 0.5
+#: Connections per process: the request threads read the generation, the flusher writes.
+POOL_SIZE = 4
+log = logging.getLogger("paymock")
+
+
+class PostgreSQLControlState:
+    """:class:`~mock_server.control.state.ControlState` in PostgreSQL, shared by every replica.
+
+    Args:
+        url: The store's ``postgresql://`` URL.
+        capacity: Journal entries kept (the oldest go first); 0 keeps none.
+
+    Raises:
+        StoreUnavailableError: The database cannot be reached.
+    """
+
+    def __init__(self, url: str, capacity: int) -> None:
+        self.url = url
+        self.location = describe(url)
+        self.capacity = capacity
+        self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
+        self._pid = 0
+        self._lock = threading.Lock()
+        self._buffer: list[tuple[Any, ...]] = []
+        self._buffer_lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._flusher: int | None = None  # pid whose flusher thread runs
+        self._acked = 0
+        with self._reading() as db:
+            # One replica at a time makes the tables (CREATE ... IF NOT EXISTS can race).
+            db.execute("SELECT pg_advisory_lock(hashtext('paymock control schema'))")
+            try:
+                for statement in _SCHEMA:
+                    db.execute(statement)
+            finally:
+                db.execute("SELECT pg_advisory_unlock(hashtext('paymock control schema'))")
+
+    # -- connections -------------------------------------------------------------------------
+
+    def _pool_here(self) -> ConnectionPool[psycopg.Connection[Any]]:
+        pid = os.getpid()
+        if self._pool is None or self._pid != pid:
+            with self._lock:
+                if self._pool is None or self._pid != pid:
+                    # A pool opened before gunicorn forked must not be used by the child.
+                    self._pool = ConnectionPool(
+                        self.url,
+                        min_size=1,
+                        max_size=POOL_SIZE,
+                        timeout=CONNECT_TIMEOUT,
+                        kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
+                        open=True,
+                    )
+                    self._pid = pid
+        return self._pool
+
+    @contextmanager
+    def _reading(self) -> Iterator[psycopg.Connection[Any]]:
+        try:
+            with self._pool_here().connection() as db:
+                yield db
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise StoreUnavailableError(f"lost PostgreSQL at {self.location}: {exc}") from None
+
+    @contextmanager
+    def _writing(self) -> Iterator[psycopg.Connection[Any]]:
+        with self._reading() as db, db.transaction():
+            yield db
+
+    def close(self) -> None:
+        """Close this process's pool (before a fork; a new one opens on next use)."""
+        pool, self._pool = self._pool, None
+        if pool is not None and self._pid == os.getpid():
+            pool.close()
+
+    # -- rules -------------------------------------------------------------------------------
+
+    def generation(self) -> int:
+        """The rules' generation, as the last change by any replica committed it (one indexed row)."""
+        with self._reading() as db:
+            row = db.execute(_GENERATION).fetchone()
+        return int(row[0]) if row is not None else -1
+
+    def rules(self) -> tuple[int, list[StoredRule]]:
+        """The generation and every rule, oldest first, read in one snapshot."""
+        with self._reading() as db, db.transaction():
+            db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            row = db.execute(_GENERATION).fetchone()
+            rows = db.execute("SELECT id, source, matched FROM control_rules ORDER BY seq").fetchall()
+        generation = int(row[0]) if row is not None else -1
+        return generation, [StoredRule(r[0], orjson.loads(r[1]), int(r[2])) for r in rows]
+
+    def add_rules(self, rules: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """Store every rule or none."""
+        try:
+            with self._writing() as db:
+                for rule_id, source in rules:
+                    added = db.execute(
+                        "INSERT INTO control_rules (id, source) VALUES (%s, %s) ON CONFLICT (id) DO NOTHING",
+                        (rule_id, orjson.dumps(source).decode()),
+                    ).rowcount
+                    if not added:
+                        raise _Duplicate(rule_id)
+                db.execute(_BUMP)
+        except _Duplicate as exc:  # the transaction rolled back: nothing was added
+            raise DuplicateRuleError(exc.rule_id) from None
+
+    def delete_rule(self, rule_id: str) -> bool:
+        """Delete one rule."""
+        with self._writing() as db:
+            gone = db.execute("DELETE FROM control_rules WHERE id = %s", (rule_id,)).rowcount
+            db.execute(_BUMP)
+        return bool(gone)
+
+    def clear_rules(self) -> int:
+        """Delete every rule."""
+        with self._writing() as db:
+            gone = db.execute("DELETE FROM control_rules").rowcount
+            db.execute(_BUMP)
+        return int(gone)
+
+    def count_match(self, rule_id: str) -> int:
+        """One more match, atomically (every worker of every replica counts)."""
+        with self._reading() as db:
+            row = db.execute(
+                "UPDATE control_rules SET matched = matched + 1 WHERE id = %s RETURNING matched", (rule_id,)
+            ).fetchone()
+        return 0 if row is None else int(row[0])
+
+    # -- journal -----------------------------------------------------------------------------
+
+    def record(self, entry: dict[str, Any]) -> None:
+        """Buffer one entry; this worker's flusher writes it within :data:`FLUSH_INTERVAL`."""
+        if self.capacity <= 0:
+            return
+        row = (entry["time"], *(entry[k] for k in _FILTERS), orjson.dumps(entry))
+        with self._buffer_lock:
+            self._buffer.append(row)
+            if self._flusher != os.getpid():
+                self._start_flusher()
+
+    def _start_flusher(self) -> None:
+        # One per process: after gunicorn forks, each worker starts its own on its first entry.
+        # Registered before the entry is kept, so that a reader from now on waits for this worker.
+        try:
+            with self._writing() as db:
+                acked = int(one(db, "SELECT value FROM control_meta WHERE key = 'flush'")[0])
+                db.execute(
+                    "INSERT INTO control_workers (worker, acked) VALUES (%s, %s)"
+                    " ON CONFLICT (worker) DO UPDATE SET acked = excluded.acked, seen = now()",
+                    (_worker(), acked),
+                )
+        except StoreUnavailableError:  # the database is away: the entry stays buffered, the next one retries
+            log.warning("request journal: cannot register this worker (the database is away)")
+            return
+        self._flusher, self._acked = os.getpid(), acked
+        threading.Thread(target=self._flush_forever, name="paymock-journal", daemon=True).start()
+        atexit.register(self._leave)
+
+    def _flush_forever(self) -> None:
+        beat = time.monotonic()
+        while True:
+            time.sleep(FLUSH_INTERVAL)
+            try:
+                self._flush()
+                with self._reading() as db:
+                    wanted = int(one(db, "SELECT value FROM control_meta WHERE key = 'flush'")[0])
+                if wanted > self._acked or time.monotonic() - beat > HEARTBEAT:
+                    self._flush()
+                    with self._reading() as db:
+                        db.execute(
+                            "UPDATE control_workers SET acked = greatest(acked, %s), seen = now() WHERE worker = %s",
+                            (wanted, _worker()),
+                        )
+                    self._acked, beat = max(self._acked, wanted), time.monotonic()
+            except (psycopg.Error, StoreUnavailableError):  # a lost database: the next round retries
+                log.exception("writing the request journal")
+
+    def _flush(self) -> None:
+        # One flush at a time per worker: a reader's flush must not return while the flusher
+        # thread's rows, taken from the buffer, are not committed yet.
+        with self._flush_lock:
+            with self._buffer_lock:
+                rows, self._buffer = self._buffer, []
+            if not rows:
+                return
+            with self._writing() as db:
+                with db.cursor() as cursor:
+                    cursor.executemany(_INSERT, rows)
+                (last,) = one(db, "SELECT max(seq) FROM control_journal")
+                if last is not None and last > self.capacity:
+                    db.execute("DELETE FROM control_journal WHERE seq <= %s", (last - self.capacity,))
+
+    def _leave(self) -> None:
+        try:
+            self._flush()
+            with self._reading() as db:
+                db.execute("DELETE FROM control_workers WHERE worker = %s", (_worker(),))
+        except (psycopg.Error, StoreUnavailableError):
+            pass
+
+    def _sync(self) -> None:
+        """Make every live worker's buffered entries, on every replica, visible before a read."""
+        self._flush()
+        with self._reading() as db:
+            (wanted,) = one(db, "UPDATE control_meta SET value = value + 1 WHERE key = 'flush' RETURNING value")
+            # Workers silent for long are gone (stopped, or their machine lost): forget them.
+            db.execute("DELETE FROM control_workers WHERE seen < now() - make_interval(secs => %s)", (60 * LIVE_FOR,))
+        if self._flusher == os.getpid():
+            self._acked = max(self._acked, wanted)
+        deadline = time.monotonic() + SYNC_TIMEOUT
+        while time.monotonic() < deadline:
+            with self._reading() as db:
+                (waiting,) = one(
+                    db,
+                    "SELECT count(*) FROM control_workers WHERE worker != %s AND acked < %s"
+                    " AND seen >= now() - make_interval(secs => %s)",
+                    (_worker(), wanted, LIVE_FOR),
+                )
+            if not waiting:
+                return
+            time.sleep(FLUSH_INTERVAL / 4)
+
+    def requests(self, query: JournalQuery) -> tuple[list[dict[str, Any]], int]:
+        """A page, newest first, and the filtered total (every replica's entries so far)."""
+        self._sync()
+        clauses, args = [], []
+        for key in _FILTERS:
+            value = getattr(query, key)
+            if value is not None:
+                clauses.append(f"{key} = %s")
+                args.append(value)
+        if query.since is not None:
+            clauses.append("at >= %s")
+            args.append(query.since)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        with self._reading() as db, db.transaction():
+            db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            (total,) = one(db, f"SELECT count(*) FROM control_journal{where}", args)
+            rows = db.execute(
+                f"SELECT seq, entry FROM control_journal{where} ORDER BY at DESC, seq DESC LIMIT %s OFFSET %s",
+                [*args, query.limit, query.offset],
+            ).fetchall()
+        return [{"seq": seq, **orjson.loads(entry)} for seq, entry in rows], int(total)
+
+    def clear_requests(self) -> int:
+        """Empty the journal (entries still buffered in any worker of any replica included)."""
+        self._sync()
+        with self._reading() as db:
+            return int(db.execute("DELETE FROM control_journal").rowcount)
+
+
+class _Duplicate(Exception):
+    """Raised inside the transaction of :meth:`PostgreSQLControlState.add_rules` to roll it back."""
+
+    def __init__(self, rule_id: str) -> None:
+        super().__init__(rule_id)
+        self.rule_id = rule_id
+
+
+def _worker() -> str:
+    """This worker's name among every replica's: host and pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"
