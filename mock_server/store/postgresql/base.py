@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import threading
 from array import array
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -35,6 +34,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from mock_server.errors import StoreError, StoreUnavailableError
 from mock_server.store.base import BaseStore, Change, Condition, Features, Revision, Snapshot, SortKey, TableSpec
+from mock_server.store.orders import MAX_SQL_INT, OrderCache
 from mock_server.store.page import PK, SEP, Page, Row
 from mock_server.store.postgresql import snapshots, sql
 from mock_server.world import pack_facts, unpack_facts
@@ -45,9 +45,7 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = "pg-1"
 #: Offsets from which pages are sliced from a cached ordering (as the SQLite store does).
 DEEP_OFFSET = 10_000
-DEEP_CACHE_SHAPES = 4
 SAMPLE_ROWS = 5000
-MAX_SQL_INT = 2**62
 #: Connections per serving process: one per thread of a worker is plenty.
 POOL_SIZE = 8
 #: Seconds to wait for a connection (new, or free in the pool) before answering 503.
@@ -90,7 +88,7 @@ class PostgreSQLStore(BaseStore):
         self._pid = 0
         self._lock = threading.Lock()
         self._counts: dict[tuple[Any, ...], tuple[int, int]] = {}
-        self._orders: OrderedDict[tuple[Any, ...], tuple[int, array[int]]] = OrderedDict()
+        self._orders = OrderCache()
         try:
             with psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT) as db:
                 # One replica at a time makes the schema (CREATE ... IF NOT EXISTS can race).
@@ -290,23 +288,16 @@ class PostgreSQLStore(BaseStore):
     ) -> list[Row]:
         # OFFSET n steps over n index entries here too: past DEEP_OFFSET, the ordered keys of the
         # query are read once per generation (of any replica's writes) and pages sliced from them.
-        key = (table, tenant, where, args, tuple(order))
-        generation = self.generation(table)
-        cached = self._orders.get(key)
         rows = sql.rows(table, tenant)
-        if cached is None or cached[0] != generation:
+
+        def read() -> array[int]:
             ordered = sql.order_by(sql.full_order(order))
             with self.reading() as db:
                 found = db.execute(f"SELECT pk FROM {rows} WHERE {where} ORDER BY {ordered}", args)
-                pks = array("q", (r[0] for r in found))
-            cached = (generation, pks)
-            self._orders[key] = cached
-            while len(self._orders) > DEEP_CACHE_SHAPES:
-                self._orders.pop(next(iter(self._orders)))
-        else:
-            self._orders.move_to_end(key)
-        start = min(offset, MAX_SQL_INT)
-        wanted = list(cached[1][start : start + limit])
+                return array("q", (r[0] for r in found))
+
+        shape = (table, tenant, where, args, tuple(order))
+        wanted = self._orders.slice(shape, self.generation(table), read, offset, limit)
         if not wanted:
             return []
         with self.reading() as db:

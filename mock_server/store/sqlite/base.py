@@ -22,8 +22,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from array import array
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -34,6 +32,7 @@ import orjson
 
 from mock_server.errors import DataFileError, StoreError
 from mock_server.store.base import BaseStore, Change, Condition, Features, Revision, Snapshot, TableSpec
+from mock_server.store.orders import OrderCache
 from mock_server.store.sqlite import datafile, snapshots, sql
 from mock_server.store.sqlite.reads import SQLiteReads
 from mock_server.world import pack_facts, unpack_facts
@@ -72,7 +71,7 @@ class SQLiteStore(SQLiteReads, BaseStore):
         self._lock = threading.RLock() if self.memory else None
         self._counts: dict[tuple[Any, ...], tuple[int, int]] = {}
         self._indexes: dict[tuple[str, int], list[tuple[str, tuple[str, ...]]]] = {}
-        self._orders: OrderedDict[tuple[Any, ...], tuple[int, array[int]]] = OrderedDict()
+        self._orders = OrderCache()
         if not self.memory:
             path = Path(self.path)
             datafile.inspect(path)

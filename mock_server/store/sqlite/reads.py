@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sqlite3
 from array import array
-from collections import OrderedDict
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
@@ -18,15 +17,14 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from mock_server.store.base import CREATION, Condition, SortKey
+from mock_server.store.orders import MAX_SQL_INT, OrderCache
 from mock_server.store.page import PK, SEP, Page, Row
 from mock_server.store.sqlite import sql
 
 #: Offsets from which pages are sliced from a cached ordering (see SQLiteReads._deep_page).
 DEEP_OFFSET = 10_000
-DEEP_CACHE_SHAPES = 4
 #: Rows :meth:`SQLiteReads.sample` reads at most.
 SAMPLE_ROWS = 5000
-MAX_SQL_INT = 2**62
 
 
 class SQLiteReads:
@@ -34,7 +32,7 @@ class SQLiteReads:
 
     _counts: dict[tuple[Any, ...], tuple[int, int]]
     _indexes: dict[tuple[str, int], list[tuple[str, tuple[str, ...]]]]
-    _orders: OrderedDict[tuple[Any, ...], tuple[int, array[int]]]
+    _orders: OrderCache
 
     if TYPE_CHECKING:  # provided by SQLiteStore
 
@@ -233,29 +231,20 @@ class SQLiteReads:
         # SQLite has no order statistics: OFFSET n steps over n index entries. Past DEEP_OFFSET,
         # the ordered keys of this query are read once per write generation and pages are sliced
         # from them, so page 900,000 costs what page 1 does (after the first).
-        key = (table, tenant, where, args, tuple(order))
-        generation = self.generation(table)
-        cached = self._orders.get(key)
         rows = sql.rows(table, tenant)
-        if cached is None or cached[0] != generation:
-            full = sql.full_order(order)
+
+        def read() -> array[int]:
             # This scan reads every matching row anyway: with a filter, let SQLite narrow through
             # the filter's index and sort, instead of walking the sort index and visiting each row
             # to test the filter (unary + keeps an ORDER BY column from choosing the index).
             hint = "+" if where != "1" else ""
-            order_sql = sql.order_by(full, hint)
+            order_sql = sql.order_by(sql.full_order(order), hint)
             with self.reading() as db:
-                pks = array(
-                    "q",
-                    (r[0] for r in db.execute(f"SELECT pk FROM {rows} WHERE {where} ORDER BY {order_sql}", args)),
-                )
-            cached = (generation, pks)
-            self._orders[key] = cached
-            while len(self._orders) > DEEP_CACHE_SHAPES:
-                self._orders.pop(next(iter(self._orders)))
-        else:
-            self._orders.move_to_end(key)
-        wanted = cached[1][min(offset, MAX_SQL_INT) : min(offset, MAX_SQL_INT) + limit]
+                found = db.execute(f"SELECT pk FROM {rows} WHERE {where} ORDER BY {order_sql}", args)
+                return array("q", (r[0] for r in found))
+
+        shape = (table, tenant, where, args, tuple(order))
+        wanted = self._orders.slice(shape, self.generation(table), read, offset, limit)
         if not wanted:
             return []
         keys = sql.keys(order)
