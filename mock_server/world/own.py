@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from mock_server.errors import SpecError, reject_unknown_keys
 from mock_server.world.config import DAY
-from mock_server.world.draws import _money, _uuid_from_hex
+from mock_server.world.draws import _money, _uniforms, _uuid_from_hex
 from mock_server.world.facts import Facts
 
 #: A fixture's vendor-neutral status words, and the lifecycle phase each stands for. A document
@@ -271,3 +271,28 @@ def own_ids(facts: OwnFacts, own: Moments, payments: list[Facts]) -> None:
             payments[i]["hex"] = given.hex
         if given.uuid is not None:
             payments[i]["uuid"] = given.uuid
+
+
+def own_draws(
+    rng: random.Random, own_rng: random.Random, mine: npt.NDArray[np.bool_]
+) -> tuple[npt.NDArray[np.float64], str]:
+    """A chunk's uniforms (16 per payment) and 32 hex digits per payment, a fixture's payments (``mine``) apart.
+
+    The generated payments take from ``rng`` exactly what they take in a world without the
+    fixture, in the same order; the fixture's from ``own_rng``.
+    """
+    m, mg = len(mine), int((~mine).sum())
+    u = np.empty((16, m), dtype=np.float64)
+    u[:, ~mine] = _uniforms(rng, 16 * mg).reshape(16, mg)
+    generated = rng.getrandbits(128 * mg).to_bytes(16 * mg, "little").hex() if mg else ""
+    u[:, mine] = _uniforms(own_rng, 16 * (m - mg)).reshape(16, m - mg)
+    own = own_rng.getrandbits(128 * (m - mg)).to_bytes(16 * (m - mg), "little").hex() if m > mg else ""
+    parts, g, o = [], 0, 0
+    for is_own in mine.tolist():
+        if is_own:
+            parts.append(own[32 * o : 32 * o + 32])
+            o += 1
+        else:
+            parts.append(generated[32 * g : 32 * g + 32])
+            g += 1
+    return u, "".join(parts)

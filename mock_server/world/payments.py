@@ -31,7 +31,7 @@ from mock_server.world.methods import (
     STORIES,
     TRANSACTION_IDS,
 )
-from mock_server.world.own import OwnFacts, net_of, own_ids, own_moments
+from mock_server.world.own import OwnFacts, net_of, own_draws, own_ids, own_moments
 
 
 class PaymentPasses:
@@ -184,8 +184,11 @@ class PaymentPasses:
         js = sk.order[c * PAYMENT_CHUNK : (c + 1) * PAYMENT_CHUNK]
         m = len(js)
         as_of = self.as_of
-        u = _uniforms(rng, 16 * m).reshape(16, m)
-        hexes = rng.getrandbits(128 * m).to_bytes(16 * m, "little").hex() if m else ""
+        if sk.own is None:
+            u = _uniforms(rng, 16 * m).reshape(16, m)
+            hexes = rng.getrandbits(128 * m).to_bytes(16 * m, "little").hex() if m else ""
+        else:  # a fixture's payments draw apart: the generated ones draw what they would without them
+            u, hexes = own_draws(rng, self._rng(f"own-payments:{c}"), sk.own[js] >= 0)
         routes = self._routes
 
         status = sk.status[js]
