@@ -177,8 +177,9 @@ def sandbox_blueprint(sandbox: Sandbox) -> Blueprint:
     def load_fixtures() -> Response:
         as_json = FIXTURE_TYPES.get(request.mimetype)
         if as_json is None:
+            got = request.mimetype or "no content type"
             raise AdminError(
-                f"send the fixture file as {' or '.join(FIXTURE_TYPES)} (got {request.mimetype or 'no content type'!r})",
+                f"send the fixture file as {' or '.join(FIXTURE_TYPES)} (got {got!r})",
                 415,
                 "unsupported_media_type",
             )

@@ -162,8 +162,8 @@ def own_customers(own: OwnFacts, seed_key: str, first_seq: int) -> list[Facts]:
     for s in own.subscriptions:
         earliest[s.customer] = min(earliest.get(s.customer, s.started_at), s.started_at)
     for p in own.payments:
-        c = own.subscriptions[p.subscription].customer
-        earliest[c] = min(earliest.get(c, p.created_at), p.created_at)
+        payer = own.subscriptions[p.subscription].customer
+        earliest[payer] = min(earliest.get(payer, p.created_at), p.created_at)
     customers = []
     for i, c in enumerate(own.customers):
         rng = random.Random(f"{seed_key}:own-customer:{c.key}")

@@ -24,7 +24,7 @@ from vendors import LISTS, Session, walk
 
 from contracts.suite import CheckOptions, check_api
 from mock_server import Sandbox
-from mock_server.fixtures import Fixtures, FixtureError, load_fixtures, read_fixtures
+from mock_server.fixtures import FixtureError, Fixtures, load_fixtures, read_fixtures
 from mock_server.spec import ApiSpec
 from mock_server.world import World, tenant_facts
 
@@ -103,10 +103,10 @@ def test_a_fixture_payment_is_served_like_a_generated_one(api: str, client: Any,
     assert len(listed) == PAYMENTS + len(mine)
     for record in mine:
         assert listed.count(record) == 1, record
-    path, key = LISTS[api]
+    path, _ = LISTS[api]
     first = session.get(path, params={"limit": 100} if api != "zuora" else {"pageSize": 40})
     assert_documented(spec, path, "get", first)  # the page, fixture payments included, keeps the schema
-    ids = {r[spec.collections[spec.payments_collection or ''].id_field] for r in mine}
+    ids = {r[spec.collections[spec.payments_collection or ""].id_field] for r in mine}
     for record in mine:
         # A generated payment of the same status has the same keys and the same layouts.
         twins = [r for r in listed if r.get("status") == record.get("status") and r not in mine]
@@ -120,7 +120,9 @@ def test_a_fixture_payment_is_served_like_a_generated_one(api: str, client: Any,
     if detail is not None:
         for record in mine:
             answer = session.get(detail.format(record[spec.collections["payments"].id_field]))
-            body = assert_documented(spec, path + "/{" + ("paymentId" if api == "flexportal" else "payment_id") + "}", "get", answer)
+            body = assert_documented(
+                spec, path + "/{" + ("paymentId" if api == "flexportal" else "payment_id") + "}", "get", answer
+            )
             assert record in (body, *body.values()), body
 
 
@@ -189,13 +191,18 @@ MISTAKES = [
     ("flexportal:\n  3: {}\n", ["demo.yaml:2", "unknown tenant 3 of flexportal", "available: 1, 2"]),
     (TENANT.replace("country: GB", "currency: XYZ"), ["demo.yaml:4", "currency", "unknown currency 'XYZ'", "GBP"]),
     (pay(due="2026-13-40"), ["demo.yaml:8", "payments[0].due", "bad date '2026-13-40'", "ISO 8601"]),
-    (pay(id="pay_0123456789abcdef01234567") + "      - {subscription: bike, amount: 1, status: failed,"
-     " due: 2026-10-06, id: pay_0123456789abcdef01234567}\n", ["payments[1].id", "duplicate id"]),
+    (
+        pay(id="pay_0123456789abcdef01234567") + "      - {subscription: bike, amount: 1, status: failed,"
+        " due: 2026-10-06, id: pay_0123456789abcdef01234567}\n",
+        ["payments[1].id", "duplicate id"],
+    ),
     (pay(id="PAY-1"), ["payments[0].id", "'PAY-1' is not a flexportal payment ID", "pay_<24 hexadecimal digits>"]),
-    (TENANT + SUB + "    invoices:\n      inv: {subscription: bike, total: 30.00}\n    payments:\n"
-     "      - {invoice: inv, amount: 10.00, status: collected, due: 2026-10-05}\n"
-     "      - {invoice: inv, amount: 10.00, status: failed, due: 2026-10-06}\n",
-     ["demo.yaml:8", "invoices.inv.total", "total 30.00 does not add up", "come to 20.00"]),
+    (
+        TENANT + SUB + "    invoices:\n      inv: {subscription: bike, total: 30.00}\n    payments:\n"
+        "      - {invoice: inv, amount: 10.00, status: collected, due: 2026-10-05}\n"
+        "      - {invoice: inv, amount: 10.00, status: failed, due: 2026-10-06}\n",
+        ["demo.yaml:8", "invoices.inv.total", "total 30.00 does not add up", "come to 20.00"],
+    ),
     (pay(status="paid-ish"), ["payments[0].status", "unknown status 'paid-ish'", "collected", "pending"]),
     (pay(currency="EUR"), ["payments[0].currency", "'EUR' is not the currency of customer 'ada'", "GBP"]),
     (pay(status="failed", paid="2026-10-06"), ["payments[0].paid", "only a collected payment"]),
@@ -263,7 +270,7 @@ def test_the_admin_endpoint_loads_fixtures_and_refuses_mistakes_whole(
         "seeded": ["notify"],
     }
     listed = walk(session, "notify", {}, 100)
-    assert len(listed) == PAYMENTS + 1 and [p for p in listed if p not in pages][0]["amount"] in (12.5, "12.50")
+    assert len(listed) == PAYMENTS + 1 and next(p for p in listed if p not in pages)["amount"] in (12.5, "12.50")
     assert client.post("/__paymock/reset").status_code == 200
     assert walk(session, "notify", {}, 100) == listed
     assert walk(Session(client, "notify", 0), "notify", {}, 100) != listed  # tenant 1 is another world
