@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -117,7 +117,7 @@ class OwnPayment:
 
 @dataclass(frozen=True, slots=True)
 class OwnInvoice:
-    """An invoice of the fixture: its subscription, issue day and whether its total was given."""
+    """An invoice of the fixture: its subscription and issue day (midnight; -1 until the checks set it)."""
 
     subscription: int
     issued: int
@@ -137,7 +137,7 @@ class OwnFacts:
     customers: tuple[OwnCustomer, ...] = ()
     subscriptions: tuple[OwnSubscription, ...] = ()
     invoices: tuple[OwnInvoice, ...] = ()
-    payments: tuple[OwnPayment, ...] = field(default=())
+    payments: tuple[OwnPayment, ...] = ()
 
     def installments(self) -> list[tuple[int, int]]:
         """Each payment's (instalment number, instalments of its invoice), numbered by creation time."""

@@ -11,6 +11,7 @@ mock serving fixtures.
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import pytest
 import requests
 from conftest import store_target
 from documented import assert_documented
-from live import AS_OF, PAYMENTS, start_server
+from live import AS_OF, PAYMENTS, PAYMOCK, start_server
 from vendors import LISTS, Session, walk
 
 from contracts.suite import CheckOptions, check_api
@@ -140,10 +141,12 @@ def test_filters_sorts_and_counts_find_fixture_payments(client: Any) -> None:
     rentals = session.get("/v1/subscriptions", params={"customerId": ours[0]["customerId"]}).json()
     assert [r["plan"] for r in rentals["subscriptions"]] == ["Cargo bike rental"]
     zuora = Session(client, "zuora", 0)
-    errors = zuora.get("/v1/payments", params={"status": "Error", "pageSize": 40}).json()
-    processed = zuora.get("/v1/payments", params={"status": "Processed", "pageSize": 40}).json()
-    assert "8a8aa1b2c3d4e5f60718293a4b5c6d7e" in [p["id"] for p in processed["payments"]] or processed.get("nextPage")
-    assert all(p["status"] == "Error" for p in errors["payments"])
+    processed = walk(zuora, "zuora", {"status": "Processed"}, 40)
+    ada = [p for p in processed if p["id"] == "8a8aa1b2c3d4e5f60718293a4b5c6d7e"]
+    assert len(ada) == 1 and {p["status"] for p in processed} == {"Processed"}
+    # Her declined payment is found by the status filter and her account's filter, and counted.
+    declined = walk(zuora, "zuora", {"status": "Error", "accountId": ada[0]["accountId"]}, 40)
+    assert [(p["status"], p["amount"], p["currency"]) for p in declined] == [("Error", 107.0, "GBP")]
 
 
 def test_the_zutax_ledger_holds_the_fixture_payment(client: Any, sandbox: Sandbox) -> None:
@@ -160,15 +163,21 @@ def test_the_zutax_ledger_holds_the_fixture_payment(client: Any, sandbox: Sandbo
     assert entries[0]["paid_at"].startswith("2026-10-12")
 
 
-def test_a_reset_returns_to_the_fixture_baseline(client: Any) -> None:
+def test_a_reset_returns_to_the_fixture_baseline_and_snapshots_hold_fixture_payments(client: Any) -> None:
     session = Session(client, "flexportal", 0)
-    before = session.get("/v1/payments/pay_adafa11ed0c70be4a1b2c3d4").body
+    ours = "/v1/payments/pay_adafa11ed0c70be4a1b2c3d4"
+    before = session.get(ours).body
     moved = client.post("/__paymock/clock", json={"by": "10d", "api": "flexportal", "tenant": 1})
     assert moved.status_code == 200
-    after = session.get("/v1/payments/pay_adafa11ed0c70be4a1b2c3d4").json()["payment"]
+    after = session.get(ours).json()["payment"]
     assert after["status"] == "paid"  # the clock retried it (3 days after it failed) and it was collected
+    saved = client.post("/__paymock/snapshots", json={"name": "collected"})
+    assert saved.status_code == 201 and saved.get_json()["records"] > 0
     assert client.post("/__paymock/reset").status_code == 200
-    assert session.get("/v1/payments/pay_adafa11ed0c70be4a1b2c3d4").body == before
+    assert session.get(ours).body == before
+    assert client.post("/__paymock/snapshots/collected/restore").status_code == 200
+    assert session.get(ours).json()["payment"] == after
+    assert client.delete("/__paymock/snapshots/collected").status_code == 200
 
 
 # -- mistakes ------------------------------------------------------------------------------------
@@ -209,6 +218,7 @@ MISTAKES = [
     (pay(due="2026-11-05"), ["payments[0].due", "a day before the world's as-of date (2026-11-01)"]),
     (pay(subscription="car"), ["payments[0].subscription", "no subscription 'car'", "defined: bike"]),
     (pay(amount="10.005"), ["payments[0].amount", "more than two decimals"]),
+    (pay(id="PMT-ABC-0001").replace("flexportal", "exsited"), ["payments[0].id", "follow the payment's place"]),
 ]
 
 
@@ -279,6 +289,17 @@ def test_the_admin_endpoint_loads_fixtures_and_refuses_mistakes_whole(
     assert client.post("/__paymock/fixtures", data="{}\n", content_type="application/yaml").status_code == 200
     assert walk(session, "notify", {}, 100) == pages
     opened.close()
+
+
+def test_paymock_seed_refuses_a_bad_fixture_file_naming_its_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(pay(status="paid-ish"))
+    data = tmp_path / "seeded.sqlite3"
+    args = ["seed", "flexportal", "--data", str(data), "--payments", "20", "--as-of", AS_OF, "--fixtures", str(bad)]
+    result = subprocess.run([PAYMOCK, *args], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert f"{bad}:8: flexportal.1.payments[0].status: unknown status 'paid-ish'" in result.stderr
+    assert bad.read_text() == pay(status="paid-ish")
 
 
 def test_the_contract_kit_passes_on_a_mock_serving_fixtures(tmp_path: Path) -> None:
