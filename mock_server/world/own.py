@@ -100,8 +100,8 @@ class OwnSubscription:
 class OwnPayment:
     """A payment of the fixture (indexes are into the tenant's own lists; times in epoch seconds).
 
-    ``due_date`` and ``paid_at`` are ``None`` where pass two is to draw them as it would; ``hex``
-    and ``uuid`` are set when the fixture gave the payment's ID.
+    ``due_date``, ``paid_at`` and ``method`` are ``None`` where pass two is to draw them as it
+    would; ``hex`` and ``uuid`` are set when the fixture gave the payment's ID.
     """
 
     subscription: int
@@ -113,6 +113,7 @@ class OwnPayment:
     paid_at: int | None = None
     hex: str | None = None
     uuid: str | None = None
+    method: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

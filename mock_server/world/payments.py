@@ -197,6 +197,8 @@ class PaymentPasses:
         scheduled, in_flight, settled, failed, voided = (phase == k for k in range(len(PHASES)))
         # Only a gateway submits, keeps an attempt in flight or declines one.
         method = np.where(in_flight | failed, _pick(routes.gateway_cumulative, u[0]), _pick(routes.cumulative, u[0]))
+        if sk.own is not None:  # the method a fixture gave its payment
+            method = np.where(sk.method[js] >= 0, sk.method[js], method)
         gateway = routes.is_gateway[method]
         processor = routes.first[method] + (u[1] * routes.count[method]).astype(np.int64)
         # Due at midnight: scheduled in 7-21 days; in flight on a day after creation and before
@@ -439,6 +441,7 @@ class PaymentPasses:
             own=np.concatenate((np.full(n, -1, dtype=np.int64), np.arange(k, dtype=np.int64))),
             due=given([p.due_date for p in own.payments]),
             paid=given([p.paid_at for p in own.payments]),
+            method=given([None if p.method is None else self._routes.names.index(p.method) for p in own.payments]),
         )
         # Invoices add up as generated ones do: the total is the sum of their instalments, what
         # was applied the sum of the collected ones.
@@ -472,7 +475,7 @@ class _Skeleton:
     number (1-based) and its invoice's number of installments, net and gross cents of the
     installment. ``order`` lists the payments by creation time. With a fixture: ``own`` is each
     payment's index among the fixture's (-1 for a generated one), ``due`` and ``paid`` the
-    moments the fixture gave (-1: drawn).
+    moments the fixture gave and ``method`` the payment method's index (-1: drawn).
     """
 
     status: npt.NDArray[np.int8]
@@ -489,6 +492,7 @@ class _Skeleton:
     own: npt.NDArray[np.int64] | None = None
     due: npt.NDArray[np.int64] = field(default_factory=_none)
     paid: npt.NDArray[np.int64] = field(default_factory=_none)
+    method: npt.NDArray[np.int64] = field(default_factory=_none)
 
 
 _SCHEDULED, _IN_FLIGHT, _SETTLED = (PHASES.index(p) for p in ("scheduled", "in_flight", "settled"))

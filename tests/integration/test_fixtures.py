@@ -138,6 +138,7 @@ def test_filters_sorts_and_counts_find_fixture_payments(client: Any) -> None:
     assert [p["dueDate"][:10] for p in ada["payments"]] == ["2026-11-30", "2026-10-30", "2026-09-05", "2026-08-05"]
     assert [p["status"] for p in ada["payments"]] == ["pending", "failed", "paid", "paid"]
     assert ada["payments"][-1]["paidAt"] == "2026-08-05T09:12:00Z"
+    assert ada["payments"][1]["provider"] in ("gocardless", "stripe")  # the direct debit's processors
     rentals = session.get("/v1/subscriptions", params={"customerId": ours[0]["customerId"]}).json()
     assert [r["plan"] for r in rentals["subscriptions"]] == ["Cargo bike rental"]
     zuora = Session(client, "zuora", 0)
@@ -218,6 +219,7 @@ MISTAKES = [
     (pay(due="2026-11-05"), ["payments[0].due", "a day before the world's as-of date (2026-11-01)"]),
     (pay(subscription="car"), ["payments[0].subscription", "no subscription 'car'", "defined: bike"]),
     (pay(amount="10.005"), ["payments[0].amount", "more than two decimals"]),
+    (pay(status="failed", method="cash"), ["payments[0].method", "unknown method 'cash'", "card, direct_debit"]),
     (pay(id="PMT-ABC-0001").replace("flexportal", "exsited"), ["payments[0].id", "follow the payment's place"]),
 ]
 
