@@ -25,9 +25,11 @@ from vendors import LISTS, Session, walk
 
 from contracts.suite import CheckOptions, check_api
 from mock_server import Sandbox
+from mock_server.errors import SpecError
 from mock_server.fixtures import FixtureError, Fixtures, load_fixtures, read_fixtures
 from mock_server.spec import ApiSpec
 from mock_server.world import World, tenant_facts
+from mock_server.world.own import load_fixture_statuses
 
 DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo.yaml"
 AS_OF_SECONDS = 1_793_491_200  # 2026-11-01T00:00:00Z
@@ -320,3 +322,14 @@ def test_the_contract_kit_passes_on_a_mock_serving_fixtures(tmp_path: Path) -> N
         report.assert_ok()
     finally:
         live.stop()
+
+
+def test_a_document_maps_neutral_words_to_statuses_of_their_phase() -> None:
+    statuses = {"paid": (70.0, "settled"), "failed": (10.0, "failed"), "pending": (20.0, "scheduled")}
+    assert load_fixture_statuses({"statuses": {"collected": "paid"}}, statuses, "x") == {"collected": "paid"}
+    with pytest.raises(SpecError, match=r"x\.statuses\.collected: 'collected' means phase 'settled', but 'failed'"):
+        load_fixture_statuses({"statuses": {"collected": "failed"}}, statuses, "x")
+    with pytest.raises(SpecError, match=r"unknown word 'paid-ish'; available: scheduled, processing, collected"):
+        load_fixture_statuses({"statuses": {"paid-ish": "paid"}}, statuses, "x")
+    with pytest.raises(SpecError, match=r"unknown status 'Paid'; declared: paid, failed, pending"):
+        load_fixture_statuses({"statuses": {"collected": "Paid"}}, statuses, "x")
