@@ -44,16 +44,25 @@ def prepare(
     quiet: bool = False,
     isolate: bool = False,
     regenerate: bool = False,
+    fixtures: str | None = None,
 ) -> Sandbox:
     """Open a :class:`Sandbox` and seed whatever is missing or outdated (prefer ``Sandbox.open(...).seed()``).
 
     With ``isolate``, data is generated in a spawned child process (``serve`` does this so the
     serving processes never hold the generated world); without, in this process. With
     ``regenerate``, a data file's world of other options is generated anew even if it was changed.
+    ``fixtures`` is a file of the user's own facts placed into the worlds.
     """
     try:
         sandbox = Sandbox.open(
-            apis, store=data, seed=seed, payments=payments, tenants=tenants, as_of=as_of, regenerate=regenerate
+            apis,
+            store=data,
+            seed=seed,
+            payments=payments,
+            tenants=tenants,
+            as_of=as_of,
+            regenerate=regenerate,
+            fixtures=fixtures,
         )
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--as-of") from None
@@ -169,6 +178,12 @@ def _common(f: Any) -> Any:
             is_flag=True,
             help="Generate anew a world of other options even though the data file holds changes to it"
             " (they are discarded; without this flag such a file is refused).",
+        ),
+        click.option(
+            "--fixtures",
+            type=click.Path(dir_okay=False),
+            help="YAML (or .json) file of your own customers, subscriptions, invoices and payments to place in the"
+            " worlds (see README: Your own data; default: the ones the data file was seeded with).",
         ),
     ]
     for option in reversed(options):
@@ -351,6 +366,7 @@ def serve(
     admin_token: str | None,
     allow_host: tuple[str, ...],
     clock_rate: float,
+    fixtures: str | None,
 ) -> None:
     """Serve the APIs (all five by default) through gunicorn."""
     from mock_server.admin.guard import Guard
@@ -367,7 +383,9 @@ def serve(
     if root is not None and not apis:
         apis = (root,)
     try:
-        served = prepare(apis, store or data, seed, payments, tenants, as_of, isolate=True, regenerate=regenerate)
+        served = prepare(
+            apis, store or data, seed, payments, tenants, as_of, isolate=True, regenerate=regenerate, fixtures=fixtures
+        )
         rts = build_runtimes(served)
         # With a PostgreSQL --store, the fault rules and journal are its database's: one for every replica.
         plane = control_plane(data, rts, seed, faults, journal_capacity, store)
@@ -402,13 +420,14 @@ def seed(
     tenants: int | None,
     as_of: str | None,
     regenerate: bool,
+    fixtures: str | None,
 ) -> None:
     """Generate the data file without serving (a later 'serve' with the same options starts at once)."""
     target = store or data
     if target == ":memory:":
         raise click.BadParameter("seeding a ':memory:' store keeps nothing; give a file", param_hint="--data")
     try:
-        sandbox = prepare(apis, target, seed, payments, tenants, as_of, regenerate=regenerate)
+        sandbox = prepare(apis, target, seed, payments, tenants, as_of, regenerate=regenerate, fixtures=fixtures)
     except StoreError as exc:
         raise DataFileRefused(str(exc)) from None
     except MockServerError as exc:

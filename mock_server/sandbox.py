@@ -5,7 +5,7 @@ in-process mock use::
 
     from mock_server import Sandbox
 
-    sandbox = Sandbox.open(store=":memory:", payments=200, as_of="2026-11-01").seed()
+    sandbox = Sandbox.open(store=":memory:", payments=200, as_of="2026-11-01", fixtures="demo.yaml").seed()
     app = sandbox.app()          # a Flask (WSGI) app serving the APIs
     ...
     sandbox.reset()              # every record back to its seeded state
@@ -13,19 +13,23 @@ in-process mock use::
 ``store`` is anything :func:`~mock_server.store.open_store` takes: ``":memory:"``, a SQLite data
 file's path, or a ``postgresql://`` URL. A store that already holds exactly the world asked for
 is used as it is (a restart keeps every state change); a data file holding another is generated
-anew, a shared database holding another is refused.
+anew, a shared database holding another is refused. ``fixtures`` (a YAML or JSON file of the
+user's own facts, :mod:`mock_server.fixtures`) are part of the world, and a store keeps the ones
+it was seeded with: opened again without ``fixtures``, it serves them still.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mock_server.fixtures import META_KEY, Fixtures, load_fixtures, read_fixtures
 from mock_server.lifecycle.clock import SandboxClock
-from mock_server.seeding import Progress, SeedSettings, check_world, is_seeded, seed_missing
+from mock_server.seeding import Progress, SeedSettings, check_world, is_seeded, seed_api, seed_missing
 from mock_server.spec import ApiSpec, load_apis
 from mock_server.store import BaseStore, Snapshot, open_store
 from mock_server.tables import reset_tables
@@ -88,6 +92,7 @@ class Sandbox:
         tenants: int | None = None,
         as_of: str | int | None = None,
         regenerate: bool = False,
+        fixtures: str | Path | Fixtures | None = None,
     ) -> Sandbox:
         """Load the documents of ``apis`` (all when empty) and open the store; nothing is seeded yet.
 
@@ -100,18 +105,32 @@ class Sandbox:
             as_of: The date the world is "now" for (``None``: the store's, else today).
             regenerate: Generate anew a world of other options in a data file even though records
                 of it were changed (without it, such a file is refused rather than lose them).
+            fixtures: A fixture file (YAML, or JSON when named ``.json``) of facts of your own
+                to place into the worlds (``None``: the ones the store was seeded with, if any).
 
         Raises:
-            MockServerError: A document or the store cannot be opened.
+            MockServerError: A document or the store cannot be opened, or the fixture file has a
+                mistake (:class:`~mock_server.fixtures.FixtureError`).
             ValueError: ``as_of`` is not an ISO 8601 date.
         """
         specs = load_apis(list(apis) or None)
         opened = store if isinstance(store, BaseStore) else open_store(store)
         settings = SeedSettings(seed=seed, as_of=parse_as_of(as_of, opened), payments=payments, tenants=tenants)
+        counts = {s.name: settings.tenant_count(s) for s in specs}
+        if isinstance(fixtures, str | Path):
+            fixtures = load_fixtures(fixtures, specs, counts, settings.as_of)
+        elif fixtures is None and opened.meta(META_KEY):
+            kept = opened.meta(META_KEY) or ""
+            fixtures = read_fixtures(
+                kept, f"the fixtures kept in {opened.location}", True, specs, counts, settings.as_of
+            )
+        settings = dataclasses.replace(settings, fixtures=fixtures)
         sandbox = cls(specs, opened, settings, regenerate)
         sandbox.missing()  # a store that must not be replaced is refused before anything is written to it
         if opened.meta("as_of") != str(settings.as_of):
             opened.set_meta({"as_of": str(settings.as_of)})
+        if fixtures is not None and opened.meta(META_KEY) != fixtures.text:
+            opened.set_meta({META_KEY: fixtures.text})
         return sandbox
 
     def missing(self) -> list[ApiSpec]:
@@ -137,6 +156,26 @@ class Sandbox:
         self.missing()  # refuses another world before waiting for anything
         seed_missing(self.store, self.specs, self.settings, progress, self.regenerate)
         return self
+
+    def load_fixtures(self, text: str | bytes, name: str, as_json: bool) -> list[str]:
+        """Check a fixture file's text and seed anew the worlds it changes; the names of those seeded.
+
+        The whole file is checked before anything is written. An API whose fixture changed is
+        generated again with it (its records, clocks and every snapshot start anew, as after a
+        first seed); the others are left as they are. An empty file (``{}``) takes fixtures away.
+
+        Raises:
+            FixtureError: The file has a mistake (nothing was changed).
+        """
+        counts = self.tenant_counts()
+        fixtures = read_fixtures(text, name, as_json, self.specs, counts, self.settings.as_of)
+        before = self.settings
+        self.settings = dataclasses.replace(before, fixtures=fixtures)
+        self.store.set_meta({META_KEY: fixtures.text})
+        changed = [s for s in self.specs if not is_seeded(self.store, s, self.settings)]
+        for spec in changed:
+            seed_api(self.store, spec, self.settings)
+        return [s.name for s in changed]
 
     @property
     def tables(self) -> list[str]:

@@ -25,6 +25,7 @@ import orjson
 
 from mock_server.actions import ListAction
 from mock_server.errors import DataFileError, StoreError
+from mock_server.fixtures import Fixtures
 from mock_server.sorting import Sorter
 from mock_server.spec import ApiSpec, CollectionSpec
 from mock_server.store.base import CREATION, BaseStore, Loader, Part, Sink, TableSpec
@@ -44,12 +45,14 @@ class SeedSettings:
         as_of: Epoch seconds the world is "now" for.
         payments: Payments per tenant (``None``: each document's default size).
         tenants: Tenants per API (``None``: each document's default count).
+        fixtures: The user's own facts placed into the worlds (:mod:`mock_server.fixtures`).
     """
 
     seed: int
     as_of: int
     payments: int | None = None
     tenants: int | None = None
+    fixtures: Fixtures | None = None
 
     def size(self, api: ApiSpec) -> int:
         """Payments per tenant for ``api``."""
@@ -121,6 +124,9 @@ def fingerprint(api: ApiSpec, settings: SeedSettings) -> str:
     h = hashlib.sha256(f"generator {GENERATOR_VERSION}\n".encode())
     h.update(api.file.read_bytes())
     h.update(f"{settings.seed}:{settings.as_of}:{settings.size(api)}:{settings.tenant_count(api)}".encode())
+    own = settings.fixtures.digest(api.name) if settings.fixtures is not None else ""
+    if own:  # a world without fixtures keeps the fingerprint it always had
+        h.update(f"fixtures:{own}".encode())
     return h.hexdigest()
 
 
@@ -205,8 +211,9 @@ def _seed_api(loader: Loader, api: ApiSpec, settings: SeedSettings, progress: Pr
     side = [c for c in collections if c.entity != "payment"]
     side_specs = [table_spec(c) for c in side]
     for t in range(1, tenants + 1):
-        tenant = tenant_facts(settings.seed, api.name, t)
-        world = World(api.world, settings.seed, tenant, size, settings.as_of)
+        own = settings.fixtures.own(api.name, t) if settings.fixtures is not None else None
+        world = World(api.world, settings.seed, tenant_facts(settings.seed, api.name, t), size, settings.as_of, own)
+        tenant = world.tenant
         pks = loader.add_tenant([table_spec(c) for c in collections], t)
         first = {c.name: pk for c, pk in zip(collections, pks, strict=True)}
         side_pks = tuple((c, first[c.name]) for c in side)

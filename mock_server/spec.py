@@ -29,6 +29,7 @@ from mock_server.query import QueryReader, QueryRules
 from mock_server.records import Context, Render
 from mock_server.store.base import CREATION, RECORD_ID
 from mock_server.world import PAYMENT_FACTS, PHASES, TIME_FACTS, WorldConfig
+from mock_server.world.own import load_fixture_statuses
 
 if TYPE_CHECKING:
     from mock_server.actions import Action
@@ -122,6 +123,8 @@ class CollectionSpec:
         extract: Record -> every column's stored value, in ``columns``' order.
         render_row: Facts environment -> (record, its columns' values): both of the above in one call.
         lifecycle: How its records move in sandbox time (``None``: they never do).
+        fixture_statuses: Vendor-neutral status word of a fixture -> this collection's status
+            (``x-paymock.collections.<name>.fixtures.statuses``; see :mod:`mock_server.fixtures`).
     """
 
     name: str
@@ -135,6 +138,7 @@ class CollectionSpec:
     extract: Callable[[Any], list[SqlValue]]
     render_row: RenderRow
     lifecycle: Lifecycle | None = None
+    fixture_statuses: Mapping[str, str] = field(default_factory=dict)
 
     def column(self, name: str, where: str) -> Column:
         """Look a column up by name, or fail naming the declared ones."""
@@ -295,7 +299,9 @@ def _flag(block: Mapping[str, Any], key: str, where: str) -> bool:
 
 
 def _load_collection(name: str, block: Mapping[str, Any], api: str, resolver: Resolver, where: str) -> CollectionSpec:
-    reject_unknown_keys(block, {"entity", "size", "schema", "id", "statuses", "columns", "lifecycle"}, where)
+    reject_unknown_keys(
+        block, {"entity", "size", "schema", "id", "statuses", "columns", "lifecycle", "fixtures"}, where
+    )
     entity = block.get("entity")
     if entity not in ("payment", "subscription"):
         raise SpecError(f"{where}.entity", f"unknown entity {entity!r}; available: payment, subscription")
@@ -346,6 +352,7 @@ def _load_collection(name: str, block: Mapping[str, Any], api: str, resolver: Re
         extract=compile_columns(list(columns.values())),
         render_row=compile_row(schema, record_ctx, list(columns.values())),
         lifecycle=_load_lifecycle(block, entity, statuses, columns, where),
+        fixture_statuses=load_fixture_statuses(block.get("fixtures"), statuses, f"{where}.fixtures"),
     )
 
 

@@ -155,6 +155,7 @@ def admin_blueprint(
                     f"GET|POST {ADMIN}/snapshots",
                     f"POST {ADMIN}/snapshots/{{name}}/restore",
                     f"DELETE {ADMIN}/snapshots/{{name}}",
+                    f"POST {ADMIN}/fixtures",
                 ],
             }
         )

@@ -3,7 +3,10 @@
 ``GET /__paymock/clock`` reads every tenant's clock; ``POST /__paymock/clock`` moves clocks
 forward (``{"by": "30d"}`` or ``{"to": "2026-12-01"}``, for ``"api"`` and ``"tenant"`` or all) and
 answers what moved. ``/__paymock/snapshots`` lists, saves (``POST {"name": ...}``), restores
-(``POST /<name>/restore``) and deletes (``DELETE /<name>``) saved states. Described with the rest
+(``POST /<name>/restore``) and deletes (``DELETE /<name>``) saved states. ``POST
+/__paymock/fixtures`` loads a fixture file (a JSON or YAML body, :mod:`mock_server.fixtures`)
+and seeds anew the worlds it changes; a mistake is a 400 naming its line or path, and nothing
+is changed. Described with the rest
 of the admin API in ``mock_server/admin/openapi.yaml``, guarded as it is (``create_app``), and
 refused as it refuses: a JSON ``{"error", "message"}`` naming what was wrong and what is allowed.
 """
@@ -19,6 +22,7 @@ from flask import Blueprint, Flask, Response, request
 from mock_server.admin.routes import ADMIN, AdminError, json_response
 from mock_server.admin.routes import _body as json_body
 from mock_server.errors import SpecError
+from mock_server.fixtures import FixtureError
 from mock_server.lifecycle.clock import BackwardsError, ClockError, Moved, iso, targets_of
 from mock_server.lifecycle.schedule import parse_duration
 from mock_server.store import Snapshot
@@ -29,6 +33,14 @@ if TYPE_CHECKING:
 #: What a snapshot may be called (it is part of a URL).
 SNAPSHOT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 CLOCK_KEYS = ("by", "to", "api", "tenant")
+#: Media type of a fixture body -> whether it is JSON (else YAML).
+FIXTURE_TYPES = {
+    "application/json": True,
+    "application/yaml": False,
+    "application/x-yaml": False,
+    "text/yaml": False,
+    "text/x-yaml": False,
+}
 #: The last moment a clock may show (what ISO 8601 dates can spell).
 LAST = int(datetime(9999, 12, 31, tzinfo=UTC).timestamp())
 
@@ -160,5 +172,36 @@ def sandbox_blueprint(sandbox: Sandbox) -> Blueprint:
         if not sandbox.store.delete_snapshot(name):
             raise _missing(sandbox, name)
         return json_response({"deleted": 1})
+
+    @admin.post("/fixtures")
+    def load_fixtures() -> Response:
+        as_json = FIXTURE_TYPES.get(request.mimetype)
+        if as_json is None:
+            got = request.mimetype or "no content type"
+            raise AdminError(
+                f"send the fixture file as {' or '.join(FIXTURE_TYPES)} (got {got!r})",
+                415,
+                "unsupported_media_type",
+            )
+        try:
+            seeded = sandbox.load_fixtures(request.get_data(), "request body", as_json)
+        except FixtureError as exc:
+            return json_response({"error": "invalid_fixtures", "message": str(exc), "where": exc.where}, 400)
+        fixtures = sandbox.settings.fixtures
+        loaded = fixtures.tenants.items() if fixtures is not None else ()
+        return json_response(
+            {
+                "loaded": {
+                    f"{api}/{tenant}": {
+                        "customers": len(own.customers),
+                        "subscriptions": len(own.subscriptions),
+                        "invoices": len(own.invoices),
+                        "payments": len(own.payments),
+                    }
+                    for (api, tenant), own in loaded
+                },
+                "seeded": seeded,
+            }
+        )
 
     return admin

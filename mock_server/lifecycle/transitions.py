@@ -103,12 +103,13 @@ class Transition:
 class _Entities(Sequence[Facts]):
     """A read-through view of one entity kind, indexed like the world's lists (seq - 1)."""
 
-    def __init__(self, store: BaseStore, api: str, tenant: int, kind: str) -> None:
+    def __init__(self, store: BaseStore, api: str, tenant: int, kind: str, world: str) -> None:
         self._args = (api, tenant, kind)
         self._store = store
+        self._world = world
 
     def __getitem__(self, index: Any) -> Any:
-        return self._store.entity(*self._args, index + 1)
+        return self._store.entity(*self._args, index + 1, self._world)
 
     def __len__(self) -> int:  # pragma: no cover - only indexing is used
         raise TypeError("entity views have no length")
@@ -122,11 +123,15 @@ def renderer(
     Made once for many records (the sandbox clock moves thousands): the entity views and the
     hydrator are built here, not per record.
     """
+    # Entities are read once per world: one seeded anew (other fixtures) has others.
+    world = store.meta(f"world:{api.name}") or ""
     args = (store, api.name, tenant)
-    customers = _Entities(*args, "customer")
-    subscriptions = _Entities(*args, "subscription")
-    invoices = InvoiceBlocks(lambda b: store.entity(api.name, tenant, "invoice-block", b), subscriptions, customers)
-    hydrate = Hydrator(customers, subscriptions, invoices, _Entities(*args, "user"))
+    customers = _Entities(*args, "customer", world)
+    subscriptions = _Entities(*args, "subscription", world)
+    invoices = InvoiceBlocks(
+        lambda b: store.entity(api.name, tenant, "invoice-block", b, world), subscriptions, customers
+    )
+    hydrate = Hydrator(customers, subscriptions, invoices, _Entities(*args, "user", world))
 
     def render(facts: Facts) -> tuple[bytes, list[Any]]:
         doc, values = collection.render_row({"payment": hydrate(facts), "tenant": tenant_info})

@@ -227,8 +227,12 @@ class BaseStore(ABC):
         """
 
     @abstractmethod
-    def entity(self, api: str, tenant: int, kind: str, seq: int) -> dict[str, Any]:
+    def entity(self, api: str, tenant: int, kind: str, seq: int, world: str = "") -> dict[str, Any]:
         """Facts of one entity (customer, subscription, invoice block, user) of a tenant.
+
+        Entities never change within one world, so backends keep what they read; ``world`` (the
+        world's fingerprint, read once by a caller reading many) tells one world from the next:
+        a world seeded anew while serving (other fixtures) has other customers and invoices.
 
         Raises:
             StoreError: The tenant has no such entity.

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +31,7 @@ from mock_server.world.methods import (
     STORIES,
     TRANSACTION_IDS,
 )
+from mock_server.world.own import OwnFacts, net_of, own_draws, own_ids, own_moments
 
 
 class PaymentPasses:
@@ -51,6 +53,7 @@ class PaymentPasses:
     _statuses: list[str]
     _phase_names: list[str]
     _phase_of: npt.NDArray[np.int8]
+    own: OwnFacts | None
 
     def _rng(self, part: str) -> random.Random:
         return random.Random(f"{self.seed_key}:{part}")
@@ -181,8 +184,11 @@ class PaymentPasses:
         js = sk.order[c * PAYMENT_CHUNK : (c + 1) * PAYMENT_CHUNK]
         m = len(js)
         as_of = self.as_of
-        u = _uniforms(rng, 16 * m).reshape(16, m)
-        hexes = rng.getrandbits(128 * m).to_bytes(16 * m, "little").hex() if m else ""
+        if sk.own is None:
+            u = _uniforms(rng, 16 * m).reshape(16, m)
+            hexes = rng.getrandbits(128 * m).to_bytes(16 * m, "little").hex() if m else ""
+        else:  # a fixture's payments draw apart: the generated ones draw what they would without them
+            u, hexes = own_draws(rng, self._rng(f"own-payments:{c}"), sk.own[js] >= 0)
         routes = self._routes
 
         status = sk.status[js]
@@ -191,6 +197,8 @@ class PaymentPasses:
         scheduled, in_flight, settled, failed, voided = (phase == k for k in range(len(PHASES)))
         # Only a gateway submits, keeps an attempt in flight or declines one.
         method = np.where(in_flight | failed, _pick(routes.gateway_cumulative, u[0]), _pick(routes.cumulative, u[0]))
+        if sk.own is not None:  # the method a fixture gave its payment
+            method = np.where(sk.method[js] >= 0, sk.method[js], method)
         gateway = routes.is_gateway[method]
         processor = routes.first[method] + (u[1] * routes.count[method]).astype(np.int64)
         # Due at midnight: scheduled in 7-21 days; in flight on a day after creation and before
@@ -217,6 +225,9 @@ class PaymentPasses:
             gateway, submitted + 60 + (u[4] * settle_window).astype(np.int64), due - 2 * DAY + _draw(u[4], 0, 5 * DAY)
         )
         cancelled = created + _draw(u[5], DAY, 10 * DAY)
+        if sk.own is not None:
+            moments = (sk.own[js], sk.due[js], sk.paid[js], created, due, submitted, paid, cancelled, gateway)
+            due, submitted, paid, cancelled = own_moments(as_of, *moments)
         updated = np.maximum.reduce(
             [created, np.where(submitted_any, submitted, 0), np.where(settled, paid, 0), np.where(voided, cancelled, 0)]
         )
@@ -259,6 +270,8 @@ class PaymentPasses:
             np.where((installment == 1) & (u[13] < 0.4), 1, 0),
             np.where(u[13] < 0.08, 2, np.where(u[13] < 0.12, 3, 0)),
         )  # index into _KINDS
+        if sk.own is not None:  # a fixture's payment is the instalment it says it is
+            kind = np.where(sk.own[js] >= 0, 0, kind)
 
         sub = sk.subscription[js]
         invoice = sk.invoice[js]
@@ -386,7 +399,69 @@ class PaymentPasses:
                     "label": plan if kd == 0 and parts_ == 1 else _label(plan, _KINDS[kd], part, parts_),
                 }
             )
+        if sk.own is not None and self.own is not None:
+            own_ids(self.own, sk.own[js], payments)
         return payments
+
+    # -- a fixture's payments (see mock_server/world/own.py) -----------------------------------
+
+    def _place(self, own: OwnFacts, first_subscription: int) -> None:
+        """Merge a fixture's payments into the skeleton by creation time, and add its invoices.
+
+        Each gets what pass one would have decided (status, instalment, invoice, amounts) from
+        the fixture instead of a draw; pass two then makes its facts like any other payment's.
+        """
+        sk, n, k = self._skeleton_of, self.size, len(own.payments)
+        if not k:
+            return
+        first_invoice = len(self.invoices)
+        numbered = own.installments()
+        sub_of = [first_subscription + p.subscription for p in own.payments]
+        taxes = [self.customers[self.subscriptions[s]["customer"] - 1]["tax_rate"] for s in sub_of]
+
+        def more(column: npt.NDArray[Any], added: list[int]) -> npt.NDArray[Any]:
+            return np.concatenate((column, np.array(added, dtype=column.dtype)))
+
+        def given(moments: list[int | None]) -> npt.NDArray[np.int64]:
+            return more(np.full(n, -1, dtype=np.int64), [-1 if m is None else m for m in moments])
+
+        created = more(sk.created, [p.created_at for p in own.payments])
+        self._skeleton_of = _Skeleton(
+            status=more(sk.status, [self._statuses.index(p.status) for p in own.payments]),
+            story=more(sk.story, [_PLAIN] * k),
+            share=more(sk.share, [0] * k),
+            created=created,
+            subscription=more(sk.subscription, sub_of),
+            installment=more(sk.installment, [part for part, _ in numbered]),
+            parts=more(sk.parts, [parts for _, parts in numbered]),
+            invoice=more(sk.invoice, [first_invoice + p.invoice for p in own.payments]),
+            net=more(sk.net, [net_of(p.amount, t) for p, t in zip(own.payments, taxes, strict=True)]),
+            gross=more(sk.gross, [p.amount for p in own.payments]),
+            order=np.argsort(created, kind="stable"),
+            own=np.concatenate((np.full(n, -1, dtype=np.int64), np.arange(k, dtype=np.int64))),
+            due=given([p.due_date for p in own.payments]),
+            paid=given([p.paid_at for p in own.payments]),
+            method=given([None if p.method is None else self._routes.names.index(p.method) for p in own.payments]),
+        )
+        # Invoices add up as generated ones do: the total is the sum of their instalments, what
+        # was applied the sum of the collected ones.
+        totals, applied, parts = [0] * len(own.invoices), [0] * len(own.invoices), [0] * len(own.invoices)
+        for p in own.payments:
+            totals[p.invoice] += p.amount
+            parts[p.invoice] += 1
+            if self.config.statuses[p.status][1] == "settled":
+                applied[p.invoice] += p.amount
+        invoices = self.invoices
+        invoices.subscription.extend(first_subscription + i.subscription for i in own.invoices)
+        invoices.parts.extend(parts)
+        invoices.total.extend(totals)
+        invoices.applied.extend(applied)
+        invoices.issued.extend(i.issued for i in own.invoices)
+        self.size = n + k
+
+
+def _none() -> npt.NDArray[np.int64]:
+    return np.zeros(0, dtype=np.int64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,7 +473,9 @@ class _Skeleton:
     by a credit note or by a gift certificate) and the share of the installment (percent) the
     story's extra money is, creation time, subscription and invoice (0-based), installment
     number (1-based) and its invoice's number of installments, net and gross cents of the
-    installment. ``order`` lists the payments by creation time.
+    installment. ``order`` lists the payments by creation time. With a fixture: ``own`` is each
+    payment's index among the fixture's (-1 for a generated one), ``due`` and ``paid`` the
+    moments the fixture gave and ``method`` the payment method's index (-1: drawn).
     """
 
     status: npt.NDArray[np.int8]
@@ -412,6 +489,10 @@ class _Skeleton:
     net: npt.NDArray[np.int64]
     gross: npt.NDArray[np.int64]
     order: npt.NDArray[np.int64]
+    own: npt.NDArray[np.int64] | None = None
+    due: npt.NDArray[np.int64] = field(default_factory=_none)
+    paid: npt.NDArray[np.int64] = field(default_factory=_none)
+    method: npt.NDArray[np.int64] = field(default_factory=_none)
 
 
 _SCHEDULED, _IN_FLIGHT, _SETTLED = (PHASES.index(p) for p in ("scheduled", "in_flight", "settled"))

@@ -31,6 +31,7 @@ from mock_server.world.draws import (
 )
 from mock_server.world.facts import Facts
 from mock_server.world.hydration import Hydrator
+from mock_server.world.own import OwnFacts, own_customers, own_subscriptions
 from mock_server.world.payments import PaymentPasses
 
 
@@ -89,11 +90,17 @@ class World(PaymentPasses):
         tenant: Tenant facts (see :func:`tenant_facts`).
         payments: How many payments to generate.
         as_of: Epoch seconds the world is "now" for: nothing is created after it.
+        own: The user's fixture for this tenant (:mod:`mock_server.fixtures`): its customers,
+            subscriptions, invoices and payments join the generated ones, its payments merged
+            by creation time (``payments`` counts only the generated ones).
     """
 
-    def __init__(self, config: WorldConfig, seed: int, tenant: Facts, payments: int, as_of: int) -> None:
+    def __init__(
+        self, config: WorldConfig, seed: int, tenant: Facts, payments: int, as_of: int, own: OwnFacts | None = None
+    ) -> None:
         self.config = config
-        self.tenant = tenant
+        self.own = own
+        self.tenant = tenant if own is None or own.company is None else {**tenant, "name": own.company}
         self.as_of = as_of
         self.size = payments
         self.seed_key = f"{seed}:{config.api}:{tenant['seq']}"
@@ -106,6 +113,12 @@ class World(PaymentPasses):
             self._skeleton()
         for customer, (name, email) in zip(self.customers, names(), strict=True):
             customer["name"], customer["email"] = name, email
+        if own is not None:
+            first_subscription = len(self.subscriptions)
+            customers = own_customers(own, self.seed_key, len(self.customers) + 1)
+            self.customers.extend(customers)
+            self.subscriptions.extend(own_subscriptions(own, self.seed_key, customers, first_subscription + 1))
+            self._place(own, first_subscription)
         self.hydrator = Hydrator(self.customers, self.subscriptions, self.invoices, self.users, eager=True)
 
     # -- entities --------------------------------------------------------------------------
@@ -118,7 +131,7 @@ class World(PaymentPasses):
         for i in range(1, 6):
             h, u = _identity(rng)
             first, last = fake.first_name(), fake.last_name()
-            domain = self.tenant["slug"].rsplit("-", 1)[0][:24] + ".example"
+            domain = _domain(self.tenant) + ".example"
             users.append(
                 {
                     "seq": i,
@@ -201,3 +214,9 @@ class World(PaymentPasses):
     def hydrate_subscription(self, sub: Facts) -> Facts:
         """Resolve a subscription's customer reference."""
         return {**sub, "customer": self.customers[sub["customer"] - 1]}
+
+
+def _domain(tenant: Facts) -> str:
+    """The tenant's mail domain, after its name (its slug's words when the name is the generated one)."""
+    words = "-".join("".join(c for c in w if c.isalnum()) for w in tenant["name"].lower().split())
+    return words.strip("-")[:24] or "tenant"

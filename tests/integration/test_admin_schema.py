@@ -38,4 +38,4 @@ def test_admin_api_conforms_to_its_document(live: LiveServer) -> None:
         requests.delete(f"{base}/faults", timeout=30).raise_for_status()
         for snapshot in requests.get(f"{base}/snapshots", timeout=30).json()["snapshots"]:
             requests.delete(f"{base}/snapshots/{snapshot['name']}", timeout=30)
-    assert len(checked) == 18
+    assert len(checked) == 19

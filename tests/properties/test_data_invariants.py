@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,11 +32,13 @@ from flask import Flask
 from live import PAYMENTS
 from vendors import Session, walk
 
+from mock_server.fixtures import Fixtures, load_fixtures
 from mock_server.seeding import SeedSettings
 from mock_server.spec import ApiSpec
 from mock_server.world import World, tenant_facts
 from mock_server.world.methods import PROCESSOR_CURRENCIES
 
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "demo.yaml"
 AS_OF = 1_793_491_200  # 2026-11-01T00:00:00Z, the suite's as-of
 SEED = 1  # the CLI's default seed
 Record = dict[str, Any]
@@ -50,15 +53,16 @@ class Tenant:
     subscriptions: list[Record] = field(default_factory=list)
 
 
-def render(api: ApiSpec, payments: int | None, tenants: int | None) -> list[Tenant]:
+def render(api: ApiSpec, payments: int | None, tenants: int | None, fixtures: Fixtures | None = None) -> list[Tenant]:
     """Every record of ``api``'s world, rendered as seeding renders it (``None``: the document's size)."""
-    settings = SeedSettings(seed=SEED, as_of=AS_OF, payments=payments, tenants=tenants)
+    settings = SeedSettings(seed=SEED, as_of=AS_OF, payments=payments, tenants=tenants, fixtures=fixtures)
     collection = api.collections[api.payments_collection or ""]
     others = [c for c in api.collections.values() if c.entity == "subscription"]
     walked = []
     for t in range(1, settings.tenant_count(api) + 1):
         facts = tenant_facts(SEED, api.name, t)
-        world = World(api.world, SEED, facts, settings.size(api), AS_OF)
+        own = fixtures.own(api.name, t) if fixtures is not None else None
+        world = World(api.world, SEED, facts, settings.size(api), AS_OF, own)
         hydrate = world.hydrator
         records = [collection.render_row({"payment": hydrate(p), "tenant": facts})[0] for p in world.payments()]
         subs = [
@@ -379,6 +383,14 @@ def assert_holds(api: str, tenants: list[Tenant]) -> None:
 @pytest.mark.parametrize("api", sorted(CHECKS))
 def test_every_record_at_the_default_size_hangs_together(api: str, specs: dict[str, ApiSpec]) -> None:
     assert_holds(api, render(specs[api], None, None))
+
+
+@pytest.mark.parametrize("api", sorted(CHECKS))
+def test_every_record_with_the_demo_fixture_hangs_together(api: str, specs: dict[str, ApiSpec]) -> None:
+    # The user's own records, placed among the generated ones, keep every rule generated ones keep.
+    demo = load_fixtures(FIXTURES, list(specs.values()), {}, AS_OF)
+    assert demo.own(api, 1) is not None
+    assert_holds(api, render(specs[api], None, None, demo))
 
 
 @pytest.mark.parametrize("api", sorted(CHECKS))

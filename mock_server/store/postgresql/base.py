@@ -443,9 +443,9 @@ class PostgreSQLStore(BaseStore):
 
     # -- entities and seeding ----------------------------------------------------------------
 
-    def entity(self, api: str, tenant: int, kind: str, seq: int) -> dict[str, Any]:
-        """Facts of one entity (customer, subscription, invoice, user) of a tenant."""
-        return _entity_cached(self, api, tenant, kind, seq)
+    def entity(self, api: str, tenant: int, kind: str, seq: int, world: str = "") -> dict[str, Any]:
+        """Facts of one entity (customer, subscription, invoice, user) of a tenant (see :meth:`BaseStore.entity`)."""
+        return _entity_cached(self, api, tenant, kind, seq, world)
 
     def loader(self) -> PostgreSQLLoader:
         """A bulk loader (see :class:`~mock_server.store.postgresql.loader.PostgreSQLLoader`)."""
@@ -476,7 +476,7 @@ def write_meta(db: psycopg.Connection[Any], values: Mapping[str, str]) -> None:
 
 
 @lru_cache(maxsize=65536)
-def _entity_cached(store: PostgreSQLStore, api: str, tenant: int, kind: str, seq: int) -> dict[str, Any]:
+def _entity_cached(store: PostgreSQLStore, api: str, tenant: int, kind: str, seq: int, world: str) -> dict[str, Any]:
     with store.reading() as db:
         row = db.execute(
             "SELECT facts FROM entities WHERE api = %s AND tenant = %s AND kind = %s AND seq = %s",

@@ -357,9 +357,9 @@ class SQLiteStore(SQLiteReads, BaseStore):
 
     # -- entities (immutable once seeded) ----------------------------------------------------
 
-    def entity(self, api: str, tenant: int, kind: str, seq: int) -> dict[str, Any]:
-        """Facts of one entity (customer, subscription, invoice, user) of a tenant."""
-        return _entity_cached(self, api, tenant, kind, seq)
+    def entity(self, api: str, tenant: int, kind: str, seq: int, world: str = "") -> dict[str, Any]:
+        """Facts of one entity (customer, subscription, invoice, user) of a tenant (see :meth:`BaseStore.entity`)."""
+        return _entity_cached(self, api, tenant, kind, seq, world)
 
 
 def write_meta(db: sqlite3.Connection, values: Mapping[str, str]) -> None:
@@ -368,7 +368,7 @@ def write_meta(db: sqlite3.Connection, values: Mapping[str, str]) -> None:
 
 
 @lru_cache(maxsize=65536)
-def _entity_cached(store: SQLiteStore, api: str, tenant: int, kind: str, seq: int) -> dict[str, Any]:
+def _entity_cached(store: SQLiteStore, api: str, tenant: int, kind: str, seq: int, world: str) -> dict[str, Any]:
     with store.reading() as db:
         row = db.execute(
             "SELECT facts FROM entities WHERE api = ? AND tenant = ? AND kind = ? AND seq = ?",
