@@ -15,6 +15,9 @@ requests per second, though not immune (caches and hyper-threads are shared).
 A configuration is ``NAME=TREE[:SERVE OPTIONS]``; ``TREE`` is a checkout (``git archive <commit> |
 tar -x -C DIR``) run with this tree's virtualenv (its ``PYTHONPATH`` first), ``.`` is this tree.
 The first configuration is the base every other is compared with (median of per-round ratios).
+With ``--postgres``, an embedded PostgreSQL server is started, ``{store}`` in the options is its
+database's URL (``'pg=.:--store {store}'``), and the CPU its processes (the backends serving the
+replicas) spend per request is reported beside the servers': on two cores they share it.
 """
 
 from __future__ import annotations
@@ -23,11 +26,26 @@ import os
 import shlex
 import statistics
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from _common import PYTHON, ROOT, Server, client, cpu_seconds, free_port, header, parser, table, wait_ready, wrk
+from _common import (
+    PYTHON,
+    ROOT,
+    Server,
+    children,
+    client,
+    cpu_seconds,
+    free_port,
+    header,
+    parser,
+    table,
+    wait_ready,
+    wrk,
+)
 
 PATHS = {
     "flexportal": "/v1/payments?limit=50&status=paid",
@@ -68,6 +86,12 @@ def start(config: Config, data: Path) -> Server:
     return Server(proc, port, log, ready)
 
 
+def db_pids(pgdata: Path) -> list[int]:
+    """The postmaster of a PostgreSQL data directory and every process under it."""
+    postmaster = int((pgdata / "postmaster.pid").read_text().split()[0])
+    return [postmaster, *children(postmaster)]
+
+
 def main() -> None:
     p = parser(__doc__)
     p.add_argument("--config", action="append", required=True, help="NAME=TREE[:SERVE OPTIONS] (repeatable)")
@@ -75,8 +99,20 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=5, help="rounds, each server once per round (default 5)")
     p.add_argument("--seconds", type=float, default=3, help="seconds of wrk per server and round (default 3)")
     p.add_argument("--connections", type=int, default=8, help="wrk connections (default 8)")
+    p.add_argument("--postgres", action="store_true", help="start an embedded PostgreSQL: {store} in options")
+    p.add_argument("--payments", type=int, help="payments per tenant (default: serve's default world)")
     args = p.parse_args()
     configs = [Config.parse(c) for c in args.config]
+    pg: Any = None
+    if args.postgres:
+        sys.path.insert(0, str(ROOT / "tests"))
+        from postgres import Postgres  # tests/postgres.py
+
+        pg = Postgres()
+        url = pg.database("serve_cpu")
+        configs = [Config(c.name, c.tree, tuple(o.replace("{store}", url) for o in c.options)) for c in configs]
+    if args.payments:
+        configs = [Config(c.name, c.tree, (*c.options, "--payments", str(args.payments))) for c in configs]
     rounds = 2 if args.quick else args.rounds
     header("CPU per list request of paymock serve under wrk: " + ", ".join(c.name for c in configs))
     servers: dict[str, Server] = {}
@@ -87,33 +123,36 @@ def main() -> None:
             for api in args.apis:
                 clients = {name: client(s, api) for name, s in servers.items()}
                 per: dict[str, list[float]] = {c.name: [] for c in configs}
+                db: dict[str, list[float]] = {c.name: [] for c in configs}
                 for r in range(rounds):
                     names = [c.name for c in configs]
                     for name in names[r % len(names) :] + names[: r % len(names)]:
                         s, cl = servers[name], clients[name]
-                        pids = s.pids()
-                        before = sum(cpu_seconds(pids))
+                        pids, backends = s.pids(), db_pids(Path(pg.server.pgdata)) if pg else []
+                        before, db_before = sum(cpu_seconds(pids)), sum(cpu_seconds(backends))
                         load = wrk(cl.base + PATHS[api], cl.headers, args.seconds, args.connections)
                         used = sum(cpu_seconds(pids)) - before
+                        # Backends that started during the round are not counted: the pools are warm by then.
+                        db_used = sum(cpu_seconds(backends)) - db_before
                         per[name].append(used / max(1, load.requests) * 1000)
+                        db[name].append(db_used / max(1, load.requests) * 1000)
                 base = per[configs[0].name]
                 rows = []
                 for c in configs:
                     ratios = [x / b for x, b in zip(per[c.name], base, strict=True)]
                     spread = f"{min(ratios):.2f}-{max(ratios):.2f}"
-                    rows.append(
-                        [
-                            api,
-                            c.name,
-                            f"{statistics.median(per[c.name]):.3f}",
-                            f"{statistics.median(ratios):.3f}",
-                            spread,
-                        ]
-                    )
-                table(rows, ["api", "server", "ms CPU/request", f"/ {configs[0].name}", "min-max"])
+                    median = f"{statistics.median(per[c.name]):.3f}"
+                    rows.append([api, c.name, median, f"{statistics.median(ratios):.3f}", spread])
+                    if pg is not None:
+                        both = [x + y for x, y in zip(per[c.name], db[c.name], strict=True)]
+                        rows[-1] += [f"{statistics.median(db[c.name]):.3f}", f"{statistics.median(both):.3f}"]
+                head = ["api", "server", "ms CPU/request", f"/ {configs[0].name}", "min-max"]
+                table(rows, head + (["PostgreSQL ms", "together ms"] if pg is not None else []))
         finally:
             for s in servers.values():
                 s.stop()
+            if pg is not None:
+                pg.stop()
 
 
 if __name__ == "__main__":

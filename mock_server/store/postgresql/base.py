@@ -195,7 +195,7 @@ class PostgreSQLStore(BaseStore):
             return query
         text, args, _ = query
         with self.reading() as db:
-            return [tuple(r) for r in db.execute(text, args).fetchall()]
+            return [tuple(r) for r in db.execute(text, args, binary=True).fetchall()]
 
     def page(
         self,
@@ -210,21 +210,34 @@ class PostgreSQLStore(BaseStore):
         *,
         ids: bool = False,
         documents: bool = True,
+        generation: bool = False,
     ) -> Page:
-        """The records :meth:`select` gives, joined by PostgreSQL into one row (see :meth:`BaseStore.page`)."""
+        """The records :meth:`select` gives, joined by PostgreSQL into one row (see :meth:`BaseStore.page`).
+
+        With ``generation``, the table's generation comes in the same statement: an offset page
+        and its count make one round trip, not two, and the count is of the page's own snapshot.
+        """
         query = self._listing(table, tenant, conditions, order, limit, offset, after, reverse, documents)
         if isinstance(query, list):
             return Page.of(query, ids)
         text, args, outer = query
         id_list = f"json_agg(id ORDER BY {outer})" if ids else "NULL"
         docs = f"string_agg(doc, '\\x1e'::bytea ORDER BY {outer})" if documents else "NULL"
+        read, first = (
+            ("(SELECT value FROM meta WHERE key = %s)", (f"generation:{table}",)) if generation else ("NULL", ())
+        )
         with self.reading() as db:
-            count, listed, joined = one(db, f"SELECT count(*), {id_list}, {docs} FROM ({text}) s", args)
+            # In binary, the documents come as they are stored: as text, bytea is hex, twice the bytes
+            # for the server to write and send and the client to decode (a page is 25-50 KB).
+            count, listed, joined, seen = one(
+                db, f"SELECT count(*), {id_list}, {docs}, {read} FROM ({text}) s", first + args, binary=True
+            )
         joined = bytes(joined or b"")
         if documents and count and joined.count(SEP) != count - 1:
             # A document holding the separator is not JSON this store wrote; read it row by row.
             return Page.of(self.select(table, tenant, conditions, order, limit, offset, after, reverse), ids)
-        return Page(count, list(listed or []) if ids else [], joined)
+        at = (int(seen) if seen is not None else 0) if generation else None
+        return Page(count, list(listed or []) if ids else [], joined, generation=at)
 
     def _listing(
         self,
@@ -261,11 +274,15 @@ class PostgreSQLStore(BaseStore):
         args += (None if limit is None else min(limit, MAX_SQL_INT), min(offset, MAX_SQL_INT))
         return query, args, sql.order_by(walked, outer_names)
 
-    def count(self, table: str, tenant: int, conditions: Sequence[Condition]) -> int:
-        """How many rows of a tenant meet every condition (cached until any replica's next write)."""
+    def count(self, table: str, tenant: int, conditions: Sequence[Condition], generation: int | None = None) -> int:
+        """How many rows of a tenant meet every condition (cached until any replica's next write).
+
+        ``generation``: as read with the caller's page (see :meth:`BaseStore.count`).
+        """
         where, args = sql.where(conditions)
         key = (table, tenant, where, args)
-        generation = self.generation(table)
+        if generation is None:
+            generation = self.generation(table)
         cached = self._counts.get(key)
         if cached is not None and cached[0] == generation:
             return cached[1]
@@ -458,9 +475,9 @@ class _NoSuchRecordError(Exception):
     """Leaves an update's transaction (rolled back) when the tenant has no such record."""
 
 
-def one(db: psycopg.Connection[Any], query: str, args: Sequence[Any] = ()) -> tuple[Any, ...]:
-    """The one row a query gives (an aggregate, a row known to exist)."""
-    row = db.execute(query, args).fetchone()
+def one(db: psycopg.Connection[Any], query: str, args: Sequence[Any] = (), binary: bool = False) -> tuple[Any, ...]:
+    """The one row a query gives (an aggregate, a row known to exist); ``binary``: in the binary format."""
+    row = db.execute(query, args, binary=binary).fetchone()
     if row is None:
         raise StoreError(f"expected a row from {query[:80]!r}, got none")
     return tuple(row)
