@@ -34,6 +34,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from mock_server.errors import StoreError, StoreUnavailableError
 from mock_server.store.base import BaseStore, Change, Condition, Features, Revision, Snapshot, SortKey, TableSpec
+from mock_server.store.counts import CountCache
 from mock_server.store.orders import MAX_SQL_INT, OrderCache
 from mock_server.store.page import PK, SEP, Page, Row
 from mock_server.store.postgresql import snapshots, sql
@@ -87,7 +88,7 @@ class PostgreSQLStore(BaseStore):
         self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
         self._pid = 0
         self._lock = threading.Lock()
-        self._counts: dict[tuple[Any, ...], tuple[int, int]] = {}
+        self._counts = CountCache()
         self._orders = OrderCache()
         try:
             with psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT) as db:
@@ -280,18 +281,13 @@ class PostgreSQLStore(BaseStore):
         ``generation``: as read with the caller's page (see :meth:`BaseStore.count`).
         """
         where, args = sql.where(conditions)
-        key = (table, tenant, where, args)
-        if generation is None:
-            generation = self.generation(table)
-        cached = self._counts.get(key)
-        if cached is not None and cached[0] == generation:
-            return cached[1]
-        with self.reading() as db:
-            total = int(one(db, f"SELECT count(*) FROM {sql.rows(table, tenant)} WHERE {where}", args)[0])
-        if len(self._counts) >= 4096:
-            self._counts.clear()
-        self._counts[key] = (generation, total)
-        return total
+
+        def read() -> int:
+            with self.reading() as db:
+                return int(one(db, f"SELECT count(*) FROM {sql.rows(table, tenant)} WHERE {where}", args)[0])
+
+        at = self.generation(table) if generation is None else generation
+        return self._counts.count((table, tenant, where, args), at, read)
 
     def _deep_page(
         self,

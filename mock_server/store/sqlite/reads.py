@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from mock_server.store.base import CREATION, Condition, SortKey
+from mock_server.store.counts import CountCache
 from mock_server.store.orders import MAX_SQL_INT, OrderCache
 from mock_server.store.page import PK, SEP, Page, Row
 from mock_server.store.sqlite import sql
@@ -30,7 +31,7 @@ SAMPLE_ROWS = 5000
 class SQLiteReads:
     """The read half of the SQLite store (see the module's docstring)."""
 
-    _counts: dict[tuple[Any, ...], tuple[int, int]]
+    _counts: CountCache
     _indexes: dict[tuple[str, int], list[tuple[str, tuple[str, ...]]]]
     _orders: OrderCache
 
@@ -200,18 +201,15 @@ class SQLiteReads:
     def count(self, table: str, tenant: int, conditions: Sequence[Condition], generation: int | None = None) -> int:
         """How many rows of a tenant meet every condition (cached until the next write; see :meth:`BaseStore.count`)."""
         where, args = sql.where(conditions)
-        key = (table, tenant, where, args)
-        if generation is None:
-            generation = self.generation(table)
-        cached = self._counts.get(key)
-        if cached is not None and cached[0] == generation:
-            return cached[1]
-        with self.reading() as db:
-            total = int(db.execute(f"SELECT count(*) FROM {sql.rows(table, tenant)} WHERE {where}", args).fetchone()[0])
-        if len(self._counts) >= 4096:
-            self._counts.clear()
-        self._counts[key] = (generation, total)
-        return total
+
+        def read() -> int:
+            with self.reading() as db:
+                return int(
+                    db.execute(f"SELECT count(*) FROM {sql.rows(table, tenant)} WHERE {where}", args).fetchone()[0]
+                )
+
+        at = self.generation(table) if generation is None else generation
+        return self._counts.count((table, tenant, where, args), at, read)
 
     def estimate(self, table: str, tenant: int, conditions: Sequence[Condition]) -> int:
         """:meth:`count`, within a sixteenth: a count cached before writes that changed fewer rows.
@@ -222,10 +220,8 @@ class SQLiteReads:
         weighs its plan pay for it again, in every serving process.
         """
         where, args = sql.where(conditions)
-        cached = self._counts.get((table, tenant, where, args))
-        if cached is not None and 0 <= self.generation(table) - cached[0] <= cached[1] // 16:
-            return cached[1]
-        return self.count(table, tenant, conditions)
+        near = self._counts.near((table, tenant, where, args), lambda: self.generation(table))
+        return self.count(table, tenant, conditions) if near is None else near
 
     def _deep_page(
         self,
