@@ -122,6 +122,9 @@ def main() -> None:
     p.add_argument("--rounds", type=int, help="alternating rounds per endpoint (default 7; 1 with --quick)")
     p.add_argument("--connections", type=int, default=8, help="wrk connections (default 8)")
     p.add_argument("--apis", nargs="*", help="only these APIs")
+    p.add_argument(
+        "--journal-capacity", type=int, help="passed to paymock serve (0: the journal off; default: serve's)"
+    )
     args = p.parse_args()
     seconds = args.seconds or (2.0 if args.quick else 3.0)
     rounds = args.rounds or (1 if args.quick else 7)
@@ -134,7 +137,10 @@ def main() -> None:
     )
     data = data_file("throughput-default")
     rows = []
-    with running(start_paymock(["--data", str(data)])) as mock:
+    options = [] if args.journal_capacity is None else ["--journal-capacity", str(args.journal_capacity)]
+    if options:
+        print(f"   paymock serve {' '.join(options)}")
+    with running(start_paymock(["--data", str(data), *options])) as mock:
         clients = {name: client(mock, name) for name in ("flexportal", "exsited", "notify", "zuora", "zutax")}
         for ep in endpoints(data, clients["zutax"]):
             if args.apis and ep.api not in args.apis:

@@ -253,8 +253,9 @@ class OffsetPaginator:
         """One page at ``offset``."""
         limit = _limit(query, self.limit_param, self.cap)
         offset = int(query.values.get(self.offset_param) or 0)
-        records = store.page(query.table, query.tenant, query.conditions, query.order, limit, offset=offset)
-        total = store.count(query.table, query.tenant, query.conditions)
+        # The count goes with the page's own snapshot: its generation comes with the page, in one statement.
+        records = store.page(query.table, query.tenant, query.conditions, query.order, limit, offset, generation=True)
+        total = store.count(query.table, query.tenant, query.conditions, records.generation)
         next_url = query.link({self.offset_param: offset + limit}) if offset + limit < total else self.empty_link
         prev_url = self.empty_link
         if offset > 0:

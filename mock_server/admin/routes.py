@@ -18,6 +18,7 @@ from mock_server.control.plane import ControlPlane
 from mock_server.control.rules import RuleError
 from mock_server.control.state import JournalQuery
 from mock_server.control.verification import Pattern, PatternError
+from mock_server.errors import StoreUnavailableError
 from mock_server.handling import ApiRuntime
 
 ADMIN = "/__paymock"
@@ -129,6 +130,13 @@ def admin_blueprint(
     @admin.errorhandler(RuleError)
     def _bad_rule(error: RuleError) -> Response:
         return json_response({"error": "invalid_rule", "message": str(error), "where": error.where}, 400)
+
+    @admin.errorhandler(StoreUnavailableError)
+    def _store_away(error: StoreUnavailableError) -> Response:
+        # A shared database away for the moment (credentials and samples read it): a 503 to retry, as lists answer.
+        answer = json_response({"error": "store_unavailable", "message": f"{error}; retry shortly"}, 503)
+        answer.headers["Retry-After"] = "1"
+        return answer
 
     @admin.get("/")
     def index() -> Response:

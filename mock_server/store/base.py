@@ -201,15 +201,22 @@ class BaseStore(ABC):
         *,
         ids: bool = False,
         documents: bool = True,
+        generation: bool = False,
     ) -> Page:
         """The records :meth:`select` gives, as one :class:`Page`.
 
-        ``ids`` reads the records' IDs too; ``documents=False`` reads none of their documents.
+        ``ids`` reads the records' IDs too; ``documents=False`` reads none of their documents;
+        ``generation`` reads the table's generation in the same statement (``Page.generation``,
+        left ``None`` where a page is not one statement), for :meth:`count`.
         """
 
     @abstractmethod
-    def count(self, table: str, tenant: int, conditions: Sequence[Condition]) -> int:
-        """How many rows of a tenant meet every condition."""
+    def count(self, table: str, tenant: int, conditions: Sequence[Condition], generation: int | None = None) -> int:
+        """How many rows of a tenant meet every condition.
+
+        ``generation`` is the table's generation as the caller read it with its page
+        (``Page.generation``): a cached count of that generation is used without reading it again.
+        """
 
     @abstractmethod
     def find(self, table: str, tenant: int, id_: str, order: Sequence[SortKey] = ()) -> Row | None:

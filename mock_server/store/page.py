@@ -25,12 +25,15 @@ class Page:
         ids: Their IDs (empty when not asked for).
         joined: Their JSON documents as the database joined them, separated by :data:`SEP`.
         docs: Or their documents one by one (pages built from rows); ``None`` when joined.
+        generation: The table's generation read in the same statement as the records, when asked
+            for (``BaseStore.page(generation=True)``), for a count that goes with them.
     """
 
     count: int
     ids: list[str]
     joined: bytes = b""
     docs: list[bytes] | None = None
+    generation: int | None = None
 
     @classmethod
     def of(cls, rows: Sequence[Row], ids: bool = True) -> Page:
@@ -52,7 +55,7 @@ class Page:
             return self
         n = max(n, 0)
         if self.docs is not None:
-            return Page(n, self.ids[:n], docs=self.docs[:n])
+            return Page(n, self.ids[:n], docs=self.docs[:n], generation=self.generation)
         joined = self.joined
         if joined:
             # Pages are read one record long to tell whether more follow: the cut is nearly always the last.
@@ -61,4 +64,4 @@ class Page:
                 for _ in range(n):
                     cut = joined.index(SEP, cut + 1)
             joined = joined[: max(cut, 0)]
-        return Page(n, self.ids[:n], joined)
+        return Page(n, self.ids[:n], joined, generation=self.generation)

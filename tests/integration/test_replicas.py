@@ -192,6 +192,31 @@ def test_a_replica_that_loses_its_database_answers_503_and_recovers() -> None:
         postgres.stop()
 
 
+def test_the_admin_reads_of_the_store_answer_503_while_the_database_is_away() -> None:
+    # Credentials (a scoped list's known parent IDs) and samples read the store: with the database
+    # away they answer the admin API's error shape with a 503 and Retry-After, as lists do (never an
+    # HTML 500); once it is back, they answer again.
+    postgres = Postgres()
+    try:
+        url = postgres.database("admin_away")
+        replica = start_server(Path(postgres.root) / "admin.pg", apis=("zutax",), store=url, workers=1)
+        try:
+            for route in ("credentials", "samples"):
+                assert requests.get(f"{replica.url}/__paymock/{route}", timeout=30).status_code == 200
+            postgres.pause()
+            for route in ("credentials", "samples"):
+                away = requests.get(f"{replica.url}/__paymock/{route}", timeout=30)
+                assert away.status_code == 503 and away.headers.get("Retry-After") == "1", away.text[:300]
+                assert away.json()["error"] == "store_unavailable" and "PostgreSQL" in away.json()["message"]
+            postgres.resume()
+            statuses = [requests.get(f"{replica.url}/__paymock/samples", timeout=30).status_code for _ in range(12)]
+            assert set(statuses) <= {200, 503} and statuses[-1] == 200
+        finally:
+            replica.stop()
+    finally:
+        postgres.stop()
+
+
 def test_a_rule_posted_through_one_applies_through_the_other(control: tuple[LiveServer, LiveServer]) -> None:
     a, b = control
     rule = add_rule(a, api="flexportal", operation="listPayments", effect={"fault": "status", "status": 503})

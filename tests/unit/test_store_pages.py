@@ -260,6 +260,33 @@ def test_reset_restores_each_tenants_changed_rows_into_its_own_table(new_store: 
         assert row is not None and (row[DOC], row[KEYS]) == (b'{"v":3}', 3)
 
 
+def test_a_page_brings_its_tables_generation_and_a_count_at_it_follows_another_stores_write(
+    new_store: Callable[[], BaseStore], kind: str
+) -> None:
+    store = new_store()
+    table = TableSpec("r_unit_generation", (("kind", "text"),))
+    fill(store, table, [(1, (f"g-{i}", b"{}", b'{"v":%d}' % i, "a")) for i in range(6)])
+    # Another process (SQLite) or replica (PostgreSQL) on the same data: its own store object.
+    other = open_store(store.location if kind == "sqlite" else store.url)  # type: ignore[attr-defined]
+    kind_a = [Condition("kind", "eq", ("a",))]
+    page = store.page(table.name, 1, kind_a, [], 2, generation=True)
+    assert page.generation == store.generation(table.name)
+    assert store.page(table.name, 1, kind_a, [], 2).generation is None  # not asked for: not read
+    assert store.count(table.name, 1, kind_a, page.generation) == 6
+
+    def change(facts: dict[str, object]) -> tuple[dict[str, object], bytes, list[object]]:
+        return facts, b'{"v":"b"}', ["b"]
+
+    try:
+        assert other.update(table, 1, "g-2", change) == b'{"v":"b"}'
+    finally:
+        other.close()
+    after = store.page(table.name, 1, kind_a, [], 2, generation=True)
+    assert after.generation is not None and page.generation is not None and after.generation > page.generation
+    assert store.count(table.name, 1, kind_a, after.generation) == 5  # the cached 6 was of the old generation
+    assert store.page(table.name, 1, kind_a, [], 2, offset=DEEP_OFFSET, generation=True).generation is None
+
+
 @pytest.fixture(scope="module")
 def both(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory

@@ -34,6 +34,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from mock_server.errors import StoreError, StoreUnavailableError
 from mock_server.store.base import BaseStore, Change, Condition, Features, Revision, Snapshot, SortKey, TableSpec
+from mock_server.store.counts import CountCache
 from mock_server.store.orders import MAX_SQL_INT, OrderCache
 from mock_server.store.page import PK, SEP, Page, Row
 from mock_server.store.postgresql import snapshots, sql
@@ -87,7 +88,7 @@ class PostgreSQLStore(BaseStore):
         self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
         self._pid = 0
         self._lock = threading.Lock()
-        self._counts: dict[tuple[Any, ...], tuple[int, int]] = {}
+        self._counts = CountCache()
         self._orders = OrderCache()
         try:
             with psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT) as db:
@@ -195,7 +196,7 @@ class PostgreSQLStore(BaseStore):
             return query
         text, args, _ = query
         with self.reading() as db:
-            return [tuple(r) for r in db.execute(text, args).fetchall()]
+            return [tuple(r) for r in db.execute(text, args, binary=True).fetchall()]
 
     def page(
         self,
@@ -210,21 +211,34 @@ class PostgreSQLStore(BaseStore):
         *,
         ids: bool = False,
         documents: bool = True,
+        generation: bool = False,
     ) -> Page:
-        """The records :meth:`select` gives, joined by PostgreSQL into one row (see :meth:`BaseStore.page`)."""
+        """The records :meth:`select` gives, joined by PostgreSQL into one row (see :meth:`BaseStore.page`).
+
+        With ``generation``, the table's generation comes in the same statement: an offset page
+        and its count make one round trip, not two, and the count is of the page's own snapshot.
+        """
         query = self._listing(table, tenant, conditions, order, limit, offset, after, reverse, documents)
         if isinstance(query, list):
             return Page.of(query, ids)
         text, args, outer = query
         id_list = f"json_agg(id ORDER BY {outer})" if ids else "NULL"
         docs = f"string_agg(doc, '\\x1e'::bytea ORDER BY {outer})" if documents else "NULL"
+        read, first = (
+            ("(SELECT value FROM meta WHERE key = %s)", (f"generation:{table}",)) if generation else ("NULL", ())
+        )
         with self.reading() as db:
-            count, listed, joined = one(db, f"SELECT count(*), {id_list}, {docs} FROM ({text}) s", args)
+            # In binary, the documents come as they are stored: as text, bytea is hex, twice the bytes
+            # for the server to write and send and the client to decode (a page is 25-50 KB).
+            count, listed, joined, seen = one(
+                db, f"SELECT count(*), {id_list}, {docs}, {read} FROM ({text}) s", first + args, binary=True
+            )
         joined = bytes(joined or b"")
         if documents and count and joined.count(SEP) != count - 1:
             # A document holding the separator is not JSON this store wrote; read it row by row.
             return Page.of(self.select(table, tenant, conditions, order, limit, offset, after, reverse), ids)
-        return Page(count, list(listed or []) if ids else [], joined)
+        at = (int(seen) if seen is not None else 0) if generation else None
+        return Page(count, list(listed or []) if ids else [], joined, generation=at)
 
     def _listing(
         self,
@@ -261,20 +275,19 @@ class PostgreSQLStore(BaseStore):
         args += (None if limit is None else min(limit, MAX_SQL_INT), min(offset, MAX_SQL_INT))
         return query, args, sql.order_by(walked, outer_names)
 
-    def count(self, table: str, tenant: int, conditions: Sequence[Condition]) -> int:
-        """How many rows of a tenant meet every condition (cached until any replica's next write)."""
+    def count(self, table: str, tenant: int, conditions: Sequence[Condition], generation: int | None = None) -> int:
+        """How many rows of a tenant meet every condition (cached until any replica's next write).
+
+        ``generation``: as read with the caller's page (see :meth:`BaseStore.count`).
+        """
         where, args = sql.where(conditions)
-        key = (table, tenant, where, args)
-        generation = self.generation(table)
-        cached = self._counts.get(key)
-        if cached is not None and cached[0] == generation:
-            return cached[1]
-        with self.reading() as db:
-            total = int(one(db, f"SELECT count(*) FROM {sql.rows(table, tenant)} WHERE {where}", args)[0])
-        if len(self._counts) >= 4096:
-            self._counts.clear()
-        self._counts[key] = (generation, total)
-        return total
+
+        def read() -> int:
+            with self.reading() as db:
+                return int(one(db, f"SELECT count(*) FROM {sql.rows(table, tenant)} WHERE {where}", args)[0])
+
+        at = self.generation(table) if generation is None else generation
+        return self._counts.count((table, tenant, where, args), at, read)
 
     def _deep_page(
         self,
@@ -458,9 +471,9 @@ class _NoSuchRecordError(Exception):
     """Leaves an update's transaction (rolled back) when the tenant has no such record."""
 
 
-def one(db: psycopg.Connection[Any], query: str, args: Sequence[Any] = ()) -> tuple[Any, ...]:
-    """The one row a query gives (an aggregate, a row known to exist)."""
-    row = db.execute(query, args).fetchone()
+def one(db: psycopg.Connection[Any], query: str, args: Sequence[Any] = (), binary: bool = False) -> tuple[Any, ...]:
+    """The one row a query gives (an aggregate, a row known to exist); ``binary``: in the binary format."""
+    row = db.execute(query, args, binary=binary).fetchone()
     if row is None:
         raise StoreError(f"expected a row from {query[:80]!r}, got none")
     return tuple(row)

@@ -32,6 +32,7 @@ import orjson
 
 from mock_server.errors import DataFileError, StoreError
 from mock_server.store.base import BaseStore, Change, Condition, Features, Revision, Snapshot, TableSpec
+from mock_server.store.counts import CountCache
 from mock_server.store.orders import OrderCache
 from mock_server.store.sqlite import datafile, snapshots, sql
 from mock_server.store.sqlite.reads import SQLiteReads
@@ -69,7 +70,7 @@ class SQLiteStore(SQLiteReads, BaseStore):
         self._shared: sqlite3.Connection | None = None
         # An in-memory database exists once per connection: share one, serialised by a lock.
         self._lock = threading.RLock() if self.memory else None
-        self._counts: dict[tuple[Any, ...], tuple[int, int]] = {}
+        self._counts = CountCache()
         self._indexes: dict[tuple[str, int], list[tuple[str, tuple[str, ...]]]] = {}
         self._orders = OrderCache()
         if not self.memory:

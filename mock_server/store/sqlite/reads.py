@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from mock_server.store.base import CREATION, Condition, SortKey
+from mock_server.store.counts import CountCache
 from mock_server.store.orders import MAX_SQL_INT, OrderCache
 from mock_server.store.page import PK, SEP, Page, Row
 from mock_server.store.sqlite import sql
@@ -30,7 +31,7 @@ SAMPLE_ROWS = 5000
 class SQLiteReads:
     """The read half of the SQLite store (see the module's docstring)."""
 
-    _counts: dict[tuple[Any, ...], tuple[int, int]]
+    _counts: CountCache
     _indexes: dict[tuple[str, int], list[tuple[str, tuple[str, ...]]]]
     _orders: OrderCache
 
@@ -75,13 +76,15 @@ class SQLiteReads:
         *,
         ids: bool = False,
         documents: bool = True,
+        generation: bool = False,
     ) -> Page:
         """The records :meth:`select` gives, as one :class:`Page` read in one step.
 
         SQLite joins the documents itself and hands over a single row instead of one per record
         (each a tuple, a bytes object and a step that lets go of the interpreter lock, which the
         other threads of a worker then contend for). ``ids`` reads the records' IDs too;
-        ``documents=False`` reads none of their documents.
+        ``documents=False`` reads none of their documents; ``generation`` reads the table's
+        generation in the same statement (an offset page's count needs it: one statement, not two).
         """
         query = self._listing(table, tenant, conditions, order, limit, offset, after, reverse, documents)
         if isinstance(query, list):
@@ -92,13 +95,19 @@ class SQLiteReads:
         # shape of page with select()'s rows).
         id_list = "json_group_array(id)" if ids else "NULL"
         docs = "CAST(group_concat(doc, char(30)) AS BLOB)" if documents else "NULL"
+        read, first = (
+            ("(SELECT value FROM meta WHERE key = ?)", (f"generation:{table}",)) if generation else ("NULL", ())
+        )
         with self.reading() as db:
-            count, listed, joined = db.execute(f"SELECT count(*), {id_list}, {docs} FROM ({text})", args).fetchone()
+            count, listed, joined, seen = db.execute(
+                f"SELECT count(*), {id_list}, {docs}, {read} FROM ({text})", first + args
+            ).fetchone()
         joined = joined or b""
         if documents and count and joined.count(SEP) != count - 1:
             # A document holding the separator is not JSON this store wrote; read it row by row.
             return Page.of(self.select(table, tenant, conditions, order, limit, offset, after, reverse), ids)
-        return Page(count, orjson.loads(listed) if ids else [], joined)
+        at = (int(seen) if seen is not None else 0) if generation else None
+        return Page(count, orjson.loads(listed) if ids else [], joined, generation=at)
 
     def _listing(
         self,
@@ -189,20 +198,18 @@ class SQLiteReads:
             self._indexes[key] = found
         return found
 
-    def count(self, table: str, tenant: int, conditions: Sequence[Condition]) -> int:
-        """How many rows of a tenant meet every condition (cached until the next write)."""
+    def count(self, table: str, tenant: int, conditions: Sequence[Condition], generation: int | None = None) -> int:
+        """How many rows of a tenant meet every condition (cached until the next write; see :meth:`BaseStore.count`)."""
         where, args = sql.where(conditions)
-        key = (table, tenant, where, args)
-        generation = self.generation(table)
-        cached = self._counts.get(key)
-        if cached is not None and cached[0] == generation:
-            return cached[1]
-        with self.reading() as db:
-            total = int(db.execute(f"SELECT count(*) FROM {sql.rows(table, tenant)} WHERE {where}", args).fetchone()[0])
-        if len(self._counts) >= 4096:
-            self._counts.clear()
-        self._counts[key] = (generation, total)
-        return total
+
+        def read() -> int:
+            with self.reading() as db:
+                return int(
+                    db.execute(f"SELECT count(*) FROM {sql.rows(table, tenant)} WHERE {where}", args).fetchone()[0]
+                )
+
+        at = self.generation(table) if generation is None else generation
+        return self._counts.count((table, tenant, where, args), at, read)
 
     def estimate(self, table: str, tenant: int, conditions: Sequence[Condition]) -> int:
         """:meth:`count`, within a sixteenth: a count cached before writes that changed fewer rows.
@@ -213,10 +220,8 @@ class SQLiteReads:
         weighs its plan pay for it again, in every serving process.
         """
         where, args = sql.where(conditions)
-        cached = self._counts.get((table, tenant, where, args))
-        if cached is not None and 0 <= self.generation(table) - cached[0] <= cached[1] // 16:
-            return cached[1]
-        return self.count(table, tenant, conditions)
+        near = self._counts.near((table, tenant, where, args), lambda: self.generation(table))
+        return self.count(table, tenant, conditions) if near is None else near
 
     def _deep_page(
         self,
