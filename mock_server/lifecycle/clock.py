@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -29,11 +29,11 @@ import orjson
 
 from mock_server.errors import MockServerError
 from mock_server.lifecycle.schedule import TAKEN, Lifecycle, Move
-from mock_server.lifecycle.transitions import renderer
+from mock_server.lifecycle.transitions import invoices_of, renderer
 from mock_server.spec import ApiSpec, CollectionSpec
-from mock_server.store.base import BaseStore, Condition
+from mock_server.store.base import BaseStore, Condition, Spread, TableSpec
 from mock_server.tables import table_spec
-from mock_server.world import Facts, tenant_facts
+from mock_server.world import INVOICE_OUTSTANDING, Facts, cents, money, tenant_facts
 
 #: Record IDs an advance names per step it counts (to follow one, as a demo does).
 EXAMPLES = 3
@@ -183,12 +183,16 @@ class SandboxClock:
         render = renderer(self.store, self.specs[api], collection, tenant, self._info(api, tenant))
         assert lifecycle.column is not None  # a lifecycle with moves names its column (checked at load)
         where = [Condition(lifecycle.column, "eq", (s,)) for s in lifecycle.sources]
+        table = table_spec(collection)
+        balances = _Balances(self.store, self.specs[api], tenant, table, lifecycle.invoice_column, render)
 
         def change(facts: dict[str, Any]) -> tuple[dict[str, Any], bytes, list[Any]] | None:
+            applied = facts.get("invoice_applied")
             steps = self.walk(api, tenant, collection, lifecycle, facts, target)
             if not steps:
                 return None
             doc, columns = render(facts)
+            balances.moved(facts, applied, columns)
             for before, after in steps:
                 step = f"{before} -> {after}"
                 moves[step] += 1
@@ -197,7 +201,7 @@ class SandboxClock:
                     named.append(str(orjson.loads(doc)[collection.id_field]))
             return facts, doc, columns
 
-        return self.store.revise(table_spec(collection), tenant, where, change)
+        return self.store.revise(table, tenant, where, change, balances.spread)
 
     def walk(
         self,
@@ -247,6 +251,71 @@ class SandboxClock:
             taken[move.name] = count + 1
             facts[TAKEN] = dict(taken)
         return steps
+
+
+class _Balances:
+    """What one revision's moves owe each invoice, and every record of those invoices shown again.
+
+    A move that changes what a record applies to its invoice (``invoice_applied``) changes that
+    invoice's outstanding amount, which every record of the invoice shows (Exsited's
+    ``invoices[].outstanding``). The amount is kept in each of those records' facts
+    (:data:`~mock_server.world.INVOICE_OUTSTANDING`), all of them written in the revision's one
+    transaction: the new amount is the one shown before the advance less what its moves applied,
+    whatever order they were taken in, so one long advance still gives what many short ones give.
+
+    Args:
+        store: The store.
+        api: The records' document.
+        tenant: Tenant number.
+        table: The collection's table.
+        column: The lifecycle's ``invoice-column`` (``None``: the records show no invoice balance).
+        render: Renders a record from its facts.
+    """
+
+    def __init__(
+        self,
+        store: BaseStore,
+        api: ApiSpec,
+        tenant: int,
+        table: TableSpec,
+        column: str | None,
+        render: Callable[[Facts], tuple[bytes, list[Any]]],
+    ) -> None:
+        names = [name for name, _ in table.columns]
+        self._index = None if column is None else names.index(column)
+        self._column = column
+        self._invoices = invoices_of(store, api, tenant) if column is not None else None
+        self._render = render
+        self._shown: dict[int, int] = {}  # invoice seq -> outstanding before the advance
+        self._owed: dict[int, int] = {}  # invoice seq -> applied to it by this advance
+        self._values: set[Any] = set()
+
+    def moved(self, facts: dict[str, Any], applied: Any, columns: Sequence[Any]) -> None:
+        """Count what a moved record (``applied`` to its invoice before) applies to its invoice now."""
+        if self._index is None or self._invoices is None or facts.get("invoice_applied") == applied:
+            return
+        seq = int(facts["invoice"])
+        if seq not in self._shown:
+            before = facts.get(INVOICE_OUTSTANDING) or self._invoices[seq - 1]["outstanding"]
+            self._shown[seq] = cents(before)
+        self._owed[seq] = self._owed.get(seq, 0) + cents(facts["invoice_applied"]) - cents(applied or "0")
+        self._values.add(columns[self._index])
+
+    def spread(self) -> Spread | None:
+        """Every record of an invoice some move paid on, shown again (``None``: none was)."""
+        if self._column is None or not self._values:
+            return None
+        owing = {seq: money(self._shown[seq] - owed) for seq, owed in self._owed.items()}
+
+        def change(facts: dict[str, Any]) -> tuple[dict[str, Any], bytes, list[Any]] | None:
+            outstanding = owing.get(int(facts["invoice"]))
+            if outstanding is None:
+                return None  # another invoice showing the same column value (none does today)
+            facts[INVOICE_OUTSTANDING] = outstanding
+            doc, columns = self._render(facts)
+            return facts, doc, columns
+
+        return Spread(self._column, frozenset(self._values), change)
 
 
 def targets_of(

@@ -164,11 +164,15 @@ class Lifecycle:
     Attributes:
         column: The collection's column holding the status (where records to move are found).
         moves: The moves, in declaration order (which breaks ties between moves due at one moment).
+        invoice_column: The column every record of one invoice holds the same value in, when the
+            records show their invoice's outstanding amount: a move that changes what a record
+            applies to its invoice (``invoice_applied``) changes what every record of that invoice shows.
         by_status: Status -> the moves leaving it (derived from ``moves``).
     """
 
     column: str | None
     moves: tuple[Move, ...]
+    invoice_column: str | None = None
     by_status: Mapping[str, tuple[Move, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -316,7 +320,7 @@ def load_lifecycle(
         return None
     if not isinstance(block, Mapping):
         raise SpecError(where, f"must be a mapping, got {block!r}")
-    reject_unknown_keys(block, {"column", "moves"}, where)
+    reject_unknown_keys(block, {"column", "moves", "invoice-column"}, where)
     moves_block = block.get("moves", {})
     if not isinstance(moves_block, Mapping):
         raise SpecError(f"{where}.moves", f"must map move names to moves, got {moves_block!r}")
@@ -327,4 +331,15 @@ def load_lifecycle(
             f"{where}.column",
             f"must name the column holding the status, got {column!r}; declared: {', '.join(columns)}",
         )
-    return Lifecycle(column=str(column) if moves else None, moves=moves)
+    invoice_column = block.get("invoice-column")
+    if invoice_column is not None and invoice_column not in columns:
+        raise SpecError(
+            f"{where}.invoice-column",
+            f"must name the column holding each record's invoice, got {invoice_column!r}; "
+            f"declared: {', '.join(columns)}",
+        )
+    return Lifecycle(
+        column=str(column) if moves else None,
+        moves=moves,
+        invoice_column=None if invoice_column is None else str(invoice_column),
+    )

@@ -125,14 +125,23 @@ def renderer(
     args = (store, api.name, tenant)
     customers = _Entities(*args, "customer")
     subscriptions = _Entities(*args, "subscription")
-    invoices = InvoiceBlocks(lambda b: store.entity(api.name, tenant, "invoice-block", b), subscriptions, customers)
-    hydrate = Hydrator(customers, subscriptions, invoices, _Entities(*args, "user"))
+    hydrate = Hydrator(customers, subscriptions, invoices_of(store, api, tenant), _Entities(*args, "user"))
 
     def render(facts: Facts) -> tuple[bytes, list[Any]]:
         doc, values = collection.render_row({"payment": hydrate(facts), "tenant": tenant_info})
         return orjson.dumps(doc), values
 
     return render
+
+
+def invoices_of(store: BaseStore, api: ApiSpec, tenant: int) -> InvoiceBlocks:
+    """A tenant's invoices as seeded, read through from the store, indexed by ``seq - 1``."""
+    args = (store, api.name, tenant)
+    return InvoiceBlocks(
+        lambda b: store.entity(api.name, tenant, "invoice-block", b),
+        _Entities(*args, "subscription"),
+        _Entities(*args, "customer"),
+    )
 
 
 def rebuild(

@@ -33,7 +33,17 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from mock_server.errors import StoreError, StoreUnavailableError
-from mock_server.store.base import BaseStore, Change, Condition, Features, Revision, Snapshot, SortKey, TableSpec
+from mock_server.store.base import (
+    BaseStore,
+    Change,
+    Condition,
+    Features,
+    Revision,
+    Snapshot,
+    SortKey,
+    TableSpec,
+    Then,
+)
 from mock_server.store.orders import MAX_SQL_INT, OrderCache
 from mock_server.store.page import PK, SEP, Page, Row
 from mock_server.store.postgresql import snapshots, sql
@@ -409,10 +419,12 @@ class PostgreSQLStore(BaseStore):
             db.execute(f'DELETE FROM "o_{name}"')
         return restored
 
-    def revise(self, table: TableSpec, tenant: int, where: Sequence[Condition], change: Revision) -> int:
+    def revise(
+        self, table: TableSpec, tenant: int, where: Sequence[Condition], change: Revision, then: Then | None = None
+    ) -> int:
         """Change every record of a tenant meeting any of ``where`` that ``change`` changes, in one transaction."""
         with self.transaction() as db:
-            return snapshots.revise(db, self.bump, table, tenant, where, change)
+            return snapshots.revise(db, self.bump, table, tenant, where, change, then)
 
     # -- snapshots (store/postgresql/snapshots.py) -------------------------------------------
 

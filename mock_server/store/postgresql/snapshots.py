@@ -16,9 +16,10 @@ from typing import Any
 import orjson
 import psycopg
 
-from mock_server.store.base import Condition, Revision, Snapshot, TableSpec
+from mock_server.store import revision
+from mock_server.store.base import Condition, Revision, Snapshot, TableSpec, Then
 from mock_server.store.postgresql import sql
-from mock_server.world import pack_facts, unpack_facts
+from mock_server.world import pack_facts
 
 Db = psycopg.Connection[Any]
 #: Advances a table's generation inside a transaction (``PostgreSQLStore.bump``).
@@ -56,22 +57,30 @@ def _columns(db: Db, table: str) -> list[tuple[str, str]]:
     return [(str(n), str(t)) for n, t in rows if n not in ("pk", "tenant", "id", "doc", "facts")]
 
 
-def revise(db: Db, bump: Bump, table: TableSpec, tenant: int, where: Sequence[Condition], change: Revision) -> int:
-    """Inside a transaction: ``change`` every row of a tenant meeting any of ``where``."""
+def revise(
+    db: Db,
+    bump: Bump,
+    table: TableSpec,
+    tenant: int,
+    where: Sequence[Condition],
+    change: Revision,
+    then: Then | None = None,
+) -> int:
+    """Inside a transaction: ``change`` every row of a tenant meeting any of ``where`` (then ``then``'s spread)."""
     t, rows = table.name, sql.rows(table.name, tenant)
     _lock(db, t)
     clauses = [sql.where([c]) for c in where]
     test = " OR ".join(f"({clause})" for clause, _ in clauses) or "TRUE"
     args = tuple(a for _, values in clauses for a in values)
-    found = db.execute(
-        f'SELECT m.pk, d.facts FROM {rows} m JOIN "d_{t}" d ON d.pk = m.pk WHERE {test} ORDER BY m.pk FOR UPDATE OF m',
-        args,
-    ).fetchall()
-    changed = []
-    for pk, blob in found:
-        result = change(unpack_facts(bytes(blob)))
-        if result is not None:
-            changed.append((pk, *result))
+    selected = f'SELECT m.pk, d.facts FROM {rows} m JOIN "d_{t}" d ON d.pk = m.pk WHERE'
+    found = db.execute(f"{selected} {test} ORDER BY m.pk FOR UPDATE OF m", args).fetchall()
+    done = revision.apply(found, change)
+
+    def read(column: str, values: Sequence[Any]) -> list[tuple[int, bytes]]:
+        query = f"{selected} m.{sql.column(column)} = ANY(%s) ORDER BY m.pk FOR UPDATE OF m"
+        return db.execute(query, (list(values),)).fetchall()
+
+    changed = [(pk, *result) for pk, result in sorted(revision.spread(then, done, read).items())]
     if not changed:
         return 0
     names = "".join(f", m.{sql.column(name)}" for name, _ in table.columns)

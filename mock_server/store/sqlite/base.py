@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from mock_server.errors import DataFileError, StoreError
-from mock_server.store.base import BaseStore, Change, Condition, Features, Revision, Snapshot, TableSpec
+from mock_server.store.base import BaseStore, Change, Condition, Features, Revision, Snapshot, TableSpec, Then
 from mock_server.store.orders import OrderCache
 from mock_server.store.sqlite import datafile, snapshots, sql
 from mock_server.store.sqlite.reads import SQLiteReads
@@ -324,10 +324,12 @@ class SQLiteStore(SQLiteReads, BaseStore):
             db.execute(f'DELETE FROM "o_{name}"')
         return restored
 
-    def revise(self, table: TableSpec, tenant: int, where: Sequence[Condition], change: Revision) -> int:
+    def revise(
+        self, table: TableSpec, tenant: int, where: Sequence[Condition], change: Revision, then: Then | None = None
+    ) -> int:
         """Change every record of a tenant meeting any of ``where`` that ``change`` changes, in one transaction."""
         with self.transaction() as db:
-            return snapshots.revise(db, self.bump, table, tenant, where, change)
+            return snapshots.revise(db, self.bump, table, tenant, where, change, then)
 
     # -- snapshots (store/sqlite/snapshots.py) -----------------------------------------------
 

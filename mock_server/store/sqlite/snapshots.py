@@ -16,9 +16,10 @@ from typing import Any
 
 import orjson
 
-from mock_server.store.base import Condition, Revision, Snapshot, TableSpec
+from mock_server.store import revision
+from mock_server.store.base import Condition, Revision, Snapshot, TableSpec, Then
 from mock_server.store.sqlite import sql
-from mock_server.world import pack_facts, unpack_facts
+from mock_server.world import pack_facts
 
 #: Bumps a table's generation inside a write transaction (``SQLiteStore.bump``).
 Bump = Callable[[sqlite3.Connection, str, int], None]
@@ -59,21 +60,27 @@ def _tenants(db: sqlite3.Connection, table: str) -> list[int]:
 
 
 def revise(
-    db: sqlite3.Connection, bump: Bump, table: TableSpec, tenant: int, where: Sequence[Condition], change: Revision
+    db: sqlite3.Connection,
+    bump: Bump,
+    table: TableSpec,
+    tenant: int,
+    where: Sequence[Condition],
+    change: Revision,
+    then: Then | None = None,
 ) -> int:
-    """Inside a write transaction: ``change`` every row of a tenant meeting any of ``where``."""
+    """Inside a write transaction: ``change`` every row of a tenant meeting any of ``where``, then ``then``'s spread."""
     t, rows = table.name, sql.rows(table.name, tenant)
     clauses = [sql.where([c]) for c in where]
     test = " OR ".join(f"({clause})" for clause, _ in clauses) or "1"
     args = tuple(a for _, values in clauses for a in values)
-    found = db.execute(
-        f'SELECT m.pk, d.facts FROM {rows} m JOIN "d_{t}" d ON d.pk = m.pk WHERE {test} ORDER BY m.pk', args
-    ).fetchall()
-    changed = []
-    for pk, blob in found:
-        result = change(unpack_facts(blob))
-        if result is not None:
-            changed.append((pk, *result))
+    selected = f'SELECT m.pk, d.facts FROM {rows} m JOIN "d_{t}" d ON d.pk = m.pk WHERE'
+    done = revision.apply(db.execute(f"{selected} {test} ORDER BY m.pk", args).fetchall(), change)
+
+    def read(column: str, values: Sequence[Any]) -> list[tuple[int, bytes]]:
+        marks = ", ".join("?" * len(values))
+        return db.execute(f"{selected} m.{sql.column(column)} IN ({marks}) ORDER BY m.pk", values).fetchall()
+
+    changed = [(pk, *result) for pk, result in sorted(revision.spread(then, done, read).items())]
     if not changed:
         return 0
     listed = "".join(f", m.{sql.column(name)}" for name, _ in table.columns)

@@ -1,0 +1,54 @@
+"""The Python side of a revision of many records, shared by both backends (which read and write them).
+
+:meth:`~mock_server.store.BaseStore.revise` reads the records meeting its conditions and applies
+the first change to each; then, when the caller asks for one, a :class:`~mock_server.store.base.Spread`
+to the records holding some column values, read in slices of :data:`SPREAD_SLICE` values. A
+record both changes touch gets the second on the facts the first left, and is written once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+from mock_server.store.base import Revision, Spread, Then
+from mock_server.world import unpack_facts
+
+#: Column values per read of a spread's records: well inside both engines' limits on bound values.
+SPREAD_SLICE = 500
+
+#: A changed record: primary key -> (facts, document, column values).
+Changed = dict[int, tuple[dict[str, Any], bytes, Sequence[Any]]]
+
+
+def apply(found: Iterable[tuple[int, bytes]], change: Revision, changed: Changed | None = None) -> Changed:
+    """Apply ``change`` to ``(pk, stored facts)`` rows; the changed ones, added to ``changed`` (made when ``None``).
+
+    A row ``changed`` already holds is changed from the facts held there, not from those read.
+    """
+    changed = {} if changed is None else changed
+    for pk, blob in found:
+        held = changed.get(pk)
+        result = change(held[0] if held is not None else unpack_facts(bytes(blob)))
+        if result is not None:
+            changed[pk] = result
+    return changed
+
+
+def spread(
+    then: Then | None, changed: Changed, read: Callable[[str, Sequence[Any]], Iterable[tuple[int, bytes]]]
+) -> Changed:
+    """Apply the spread ``then`` asks for (if any) to the rows ``read(column, values)`` gives, slice by slice."""
+    asked = then() if then is not None else None
+    if asked is None or not asked.values:
+        return changed
+    for values in slices(asked):
+        apply(read(asked.column, values), asked.change, changed)
+    return changed
+
+
+def slices(asked: Spread) -> Iterator[list[Any]]:
+    """A spread's values, sorted (the same rows are read in the same order however they were found)."""
+    values = sorted(asked.values)
+    for start in range(0, len(values), SPREAD_SLICE):
+        yield values[start : start + SPREAD_SLICE]
