@@ -28,7 +28,7 @@ from typing import Any
 import orjson
 
 from mock_server.errors import MockServerError
-from mock_server.lifecycle.schedule import TAKEN, Lifecycle, Move
+from mock_server.lifecycle.schedule import REVISION, TAKEN, Lifecycle, Move
 from mock_server.lifecycle.transitions import invoices_of, renderer
 from mock_server.spec import ApiSpec, CollectionSpec
 from mock_server.store.base import BaseStore, Condition, Spread, TableSpec
@@ -250,6 +250,7 @@ class SandboxClock:
                 facts[fact] = mapping.get(facts.get(fact), facts.get(fact))
             taken[move.name] = count + 1
             facts[TAKEN] = dict(taken)
+            facts[REVISION] = (facts.get(REVISION) or 0) + 1
         return steps
 
 

@@ -30,6 +30,9 @@ _DURATION = re.compile(r"^(\d+)([smhdw])$")
 OVERDUE = ("fire", "skip")
 #: The fact a record keeps how many times it took each move in (move name -> count).
 TAKEN = "moves"
+#: The fact counting a record's changes after the world was made (every move, every transition);
+#: a document shows it where the vendor keeps a revision counter (``map: ..., plus: payment.revision``).
+REVISION = "revision"
 
 
 def parse_duration(value: object, where: str) -> int:

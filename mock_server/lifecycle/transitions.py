@@ -17,6 +17,7 @@ import orjson
 
 from mock_server.columns import parse_instant
 from mock_server.errors import ApiError
+from mock_server.lifecycle.schedule import REVISION
 from mock_server.spec import ApiSpec, CollectionSpec
 from mock_server.store.base import BaseStore
 from mock_server.tables import table_spec
@@ -81,7 +82,12 @@ class Transition:
                     "conflict",
                     ("path", self.key),
                 )
-            facts = {**facts, "status": self.to, "phase": self.collection.statuses[self.to][1]}
+            facts = {
+                **facts,
+                "status": self.to,
+                "phase": self.collection.statuses[self.to][1],
+                REVISION: (facts.get(REVISION) or 0) + 1,
+            }
             for fact, field_name in self.sets.items():
                 moment = now
                 if field_name and given.get(field_name) is not None:

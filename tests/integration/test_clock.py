@@ -145,6 +145,7 @@ def check_fields(api: str, old: dict[str, Any], new: dict[str, Any]) -> None:
         assert new["createdDate"] == old["createdDate"]
     else:
         assert new["last_updated_on"] > old["last_updated_on"]
+        assert int(new["version"]) > int(old["version"])  # one more per move taken
         if new["status"] == "ACTIVE":
             assert new["total_applied"] == new["payment_applied"][0]["amount"]
             assert new["reconcile_status"] != old["reconcile_status"]
