@@ -51,6 +51,21 @@ class BackwardsError(ClockError):
     """A clock asked to move backwards (restore a snapshot instead)."""
 
 
+def clock_key(api: str, tenant: int) -> str:
+    """The metadata key of a tenant's clock."""
+    return f"clock:{api}:{tenant}"
+
+
+def reading(store: BaseStore, api: str, tenant: int) -> int:
+    """Epoch seconds a tenant's clock shows, read from the store: what a request's state change is stamped with.
+
+    A clock never moved shows the world's as-of moment (the store's ``as_of`` metadata); a store
+    holding no world yet shows the machine's time.
+    """
+    stored = store.meta(clock_key(api, tenant)) or store.meta("as_of")
+    return int(time.time()) if stored is None else int(stored)
+
+
 def iso(moment: int) -> str:
     """An instant as ISO 8601 in UTC, to the second."""
     return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -101,7 +116,7 @@ class SandboxClock:
     @staticmethod
     def key(api: str, tenant: int) -> str:
         """The metadata key of a tenant's clock."""
-        return f"clock:{api}:{tenant}"
+        return clock_key(api, tenant)
 
     def now(self, api: str, tenant: int) -> int:
         """Epoch seconds a tenant's clock shows."""

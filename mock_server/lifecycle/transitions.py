@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -62,12 +63,14 @@ class Transition:
             tenant: Tenant number.
             tenant_info: The tenant's facts (records show some of them).
             record_id: The record's ID.
-            now: Epoch seconds of the change (the moment a ``set`` fact gets when the body gives none).
+            now: Epoch seconds of the change, the tenant's sandbox clock (the moment a ``set`` fact
+                gets when the body gives none, and the latest the body may give).
             body: The request body, which may give the moments of ``sets`` facts.
 
         Raises:
             ApiError: ``conflict`` when the record's status does not allow the change;
-                ``invalid_body`` when a moment given in the body is before the record was created.
+                ``invalid_body`` when a moment given in the body is before the record was created
+                or after ``now``.
         """
         given = body or {}
         noun = self.collection.entity
@@ -99,11 +102,23 @@ class Transition:
                             "value_error",
                             ("body", field_name),
                         )
+                    if moment > now:
+                        raise ApiError.of(
+                            "invalid_body",
+                            f"{field_name} {given[field_name]!r} is in the future: the sandbox clock of "
+                            f"this tenant shows {_iso(now)}",
+                            "value_error",
+                            ("body", field_name),
+                        )
                 facts[fact] = moment
             doc, columns = rebuild(store, api, self.collection, tenant, facts, tenant_info)
             return facts, doc, columns
 
         return store.update(table_spec(self.collection), tenant, record_id, change)
+
+
+def _iso(moment: int) -> str:
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class _Entities(Sequence[Facts]):
