@@ -190,6 +190,20 @@ def test_one_long_move_equals_many_short_ones_byte_for_byte(live: LiveServer) ->
     assert stepped != seeded
 
 
+def test_iso_8601_durations_move_the_clock(live: LiveServer) -> None:
+    # Each move starts where the one before left the clock (one tenant of a ledger: nothing moves).
+    steps = [
+        ("PT12H", "2026-11-01T12:00:00Z"),
+        ("PT90M", "2026-11-01T13:30:00Z"),
+        ("P1DT2H3M4S", "2026-11-02T15:33:04Z"),
+        ("P1W", "2026-11-09T15:33:04Z"),
+        ("P30D", "2026-12-09T15:33:04Z"),
+        ("3d", "2026-12-12T15:33:04Z"),
+    ]
+    for by, clock in steps:
+        assert advance(live.url, by=by, api="notify", tenant=2)["notify"]["2"]["clock"] == clock
+
+
 def test_reset_takes_clocks_back(live: LiveServer) -> None:
     pages = world_pages(live.url)
     advance(live.url, by="30d")
@@ -204,7 +218,11 @@ def test_reset_takes_clocks_back(live: LiveServer) -> None:
     ("body", "status", "message"),
     [
         ({"to": "2026-10-01"}, 409, "only moves forward; restore a snapshot"),
-        ({"by": "30 days"}, 400, "must be a duration like '2h' or '3d' (units: s, m, h, d, w), got '30 days'"),
+        ({"by": "30 days"}, 400, "by: '30 days' is not a duration; accepted: '<n><unit>' with units s, m, h, d, w"),
+        ({"by": "P1M"}, 400, "P[nW][nD][T[nH][nM][nS]]' in whole numbers ('P30D', 'PT12H', 'P1DT2H'); months and"),
+        ({"by": "PT"}, 400, "by: 'PT' is not a duration; accepted:"),
+        ({"by": "P1.5D"}, 400, "by: 'P1.5D' is not a duration; accepted:"),
+        ({"by": 30}, 400, "by: 30 is not a duration; accepted:"),
         ({"by": "1d", "to": "2026-12-01"}, 400, 'give exactly one of "by"'),
         ({}, 400, 'give exactly one of "by"'),
         ({"to": "next tuesday"}, 400, "to: 'next tuesday' is not an ISO 8601 date"),
