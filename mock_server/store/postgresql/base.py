@@ -323,6 +323,8 @@ class PostgreSQLStore(BaseStore):
 
     def find(self, table: str, tenant: int, id_: str, order: Sequence[SortKey] = ()) -> Row | None:
         """The row of a tenant with this id, with its sort-key values for ``order``."""
+        if sql.unstorable(id_):
+            return None
         with self.reading() as db:
             r = db.execute(
                 f"SELECT m.pk, m.id, d.doc{sql.keys(order)} FROM {sql.rows(table, tenant)} m"
@@ -341,6 +343,8 @@ class PostgreSQLStore(BaseStore):
 
     def exists(self, table: str, tenant: int, column: str, value: Any) -> bool:
         """Whether any row of a tenant has ``column = value``."""
+        if sql.unstorable(value):
+            return False
         query = f"SELECT 1 FROM {sql.rows(table, tenant)} WHERE {sql.column(column)} = %s LIMIT 1"
         with self.reading() as db:
             return db.execute(query, (value,)).fetchone() is not None
@@ -354,6 +358,8 @@ class PostgreSQLStore(BaseStore):
         reads the facts this one wrote.
         """
         t, rows = table.name, sql.rows(table.name, tenant)
+        if sql.unstorable(id_):
+            return None
         try:
             with self.transaction() as db:
                 self.bump(db, t)  # the generation's row first: writers lock in one order
