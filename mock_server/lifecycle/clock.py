@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import orjson
@@ -195,7 +196,7 @@ class SandboxClock:
         moves: Counter[str],
         examples: dict[str, list[str]],
     ) -> int:
-        render = renderer(self.store, self.specs[api], collection, tenant, self._info(api, tenant))
+        render = renderer(self.store, self.specs[api], collection, tenant, self._info(api, tenant), bulk=True)
         assert lifecycle.column is not None  # a lifecycle with moves names its column (checked at load)
         where = [Condition(lifecycle.column, "eq", (s,)) for s in lifecycle.sources]
         table = table_spec(collection)
@@ -236,7 +237,8 @@ class SandboxClock:
                 count = taken.get(move.name, 0)
                 if (move.retries is not None and count >= move.retries) or not move.applies(facts):
                     continue
-                when = move.schedule(facts, draw(self.seed, api, tenant, facts["hex"], move.name, count, "when"))
+                key = (self.seed, api, tenant, facts["hex"], move.name, count)
+                when = move.schedule(facts, partial(draw, *key, "when"))
                 if when is None:
                     continue
                 if when < self.as_of:
@@ -250,7 +252,13 @@ class SandboxClock:
             if best is None:
                 break
             when, move, count = best
-            outcome = move.pick(draw(self.seed, api, tenant, facts["hex"], move.name, count, "outcome"))
+            # One outcome needs no draw (most moves of most records).
+            single = len(move.outcomes) == 1
+            outcome = (
+                move.outcomes[0]
+                if single
+                else move.pick(draw(self.seed, api, tenant, facts["hex"], move.name, count, "outcome"))
+            )
             steps.append((facts["status"], outcome.status))
             facts["status"] = outcome.status
             facts["phase"] = collection.statuses[outcome.status][1]
@@ -300,7 +308,7 @@ class _Balances:
         names = [name for name, _ in table.columns]
         self._index = None if column is None else names.index(column)
         self._column = column
-        self._invoices = invoices_of(store, api, tenant) if column is not None else None
+        self._invoices = invoices_of(store, api, tenant, bulk=True) if column is not None else None
         self._render = render
         self._shown: dict[int, int] = {}  # invoice seq -> outstanding before the advance
         self._owed: dict[int, int] = {}  # invoice seq -> applied to it by this advance

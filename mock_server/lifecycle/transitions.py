@@ -122,31 +122,53 @@ def _iso(moment: int) -> str:
 
 
 class _Entities(Sequence[Facts]):
-    """A read-through view of one entity kind, indexed like the world's lists (seq - 1)."""
+    """A read-through view of one entity kind, indexed like the world's lists (``seq - first``).
 
-    def __init__(self, store: BaseStore, api: str, tenant: int, kind: str) -> None:
+    Read one at a time (through the store's cache), or, with ``bulk``, every entity of the kind
+    at the first read, in one query: a clock move resolves the entities of hundreds of thousands
+    of records, and one query each would cost more than rendering them.
+    """
+
+    def __init__(self, store: BaseStore, api: str, tenant: int, kind: str, bulk: bool = False, first: int = 1) -> None:
         self._args = (api, tenant, kind)
         self._store = store
+        self._bulk = bulk
+        self._first = first
+        self._stored: dict[int, bytes] | None = None
+        self._read: dict[int, Any] = {}
 
     def __getitem__(self, index: Any) -> Any:
-        return self._store.entity(*self._args, index + 1)
+        seq = index + self._first
+        if not self._bulk:
+            return self._store.entity(*self._args, seq)
+        found = self._read.get(seq)
+        if found is None:
+            if self._stored is None:
+                self._stored = self._store.entities(*self._args)
+            stored = self._stored.get(seq)
+            if stored is None:
+                return self._store.entity(*self._args, seq)  # raises, naming what is missing
+            found = self._read[seq] = orjson.loads(stored)
+        return found
 
     def __len__(self) -> int:  # pragma: no cover - only indexing is used
         raise TypeError("entity views have no length")
 
 
 def renderer(
-    store: BaseStore, api: ApiSpec, collection: CollectionSpec, tenant: int, tenant_info: Facts
+    store: BaseStore, api: ApiSpec, collection: CollectionSpec, tenant: int, tenant_info: Facts, bulk: bool = False
 ) -> Callable[[Facts], tuple[bytes, list[Any]]]:
     """Renders a tenant's records again from (changed) facts: their JSON and column values.
 
     Made once for many records (the sandbox clock moves thousands): the entity views and the
-    hydrator are built here, not per record.
+    hydrator are built here, not per record; ``bulk`` reads each kind of entity whole, at its
+    first use (see :class:`_Entities`).
     """
     args = (store, api.name, tenant)
-    customers = _Entities(*args, "customer")
-    subscriptions = _Entities(*args, "subscription")
-    hydrate = Hydrator(customers, subscriptions, invoices_of(store, api, tenant), _Entities(*args, "user"))
+    customers = _Entities(*args, "customer", bulk)
+    subscriptions = _Entities(*args, "subscription", bulk)
+    invoices = invoices_of(store, api, tenant, bulk, subscriptions, customers)
+    hydrate = Hydrator(customers, subscriptions, invoices, _Entities(*args, "user", bulk))
 
     def render(facts: Facts) -> tuple[bytes, list[Any]]:
         doc, values = collection.render_row({"payment": hydrate(facts), "tenant": tenant_info})
@@ -155,14 +177,22 @@ def renderer(
     return render
 
 
-def invoices_of(store: BaseStore, api: ApiSpec, tenant: int) -> InvoiceBlocks:
+def invoices_of(
+    store: BaseStore,
+    api: ApiSpec,
+    tenant: int,
+    bulk: bool = False,
+    subscriptions: Sequence[Facts] | None = None,
+    customers: Sequence[Facts] | None = None,
+) -> InvoiceBlocks:
     """A tenant's invoices as seeded, read through from the store, indexed by ``seq - 1``."""
     args = (store, api.name, tenant)
-    return InvoiceBlocks(
-        lambda b: store.entity(api.name, tenant, "invoice-block", b),
-        _Entities(*args, "subscription"),
-        _Entities(*args, "customer"),
-    )
+    blocks = _Entities(*args, "invoice-block", bulk, first=0)
+    if subscriptions is None:
+        subscriptions = _Entities(*args, "subscription", bulk)
+    if customers is None:
+        customers = _Entities(*args, "customer", bulk)
+    return InvoiceBlocks(blocks.__getitem__, subscriptions, customers)
 
 
 def rebuild(

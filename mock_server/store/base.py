@@ -258,6 +258,14 @@ class BaseStore(ABC):
             StoreError: The tenant has no such entity.
         """
 
+    @abstractmethod
+    def entities(self, api: str, tenant: int, kind: str) -> dict[int, bytes]:
+        """Every entity of one kind of a tenant, by ``seq``, as stored (JSON): one read for many records.
+
+        For work that resolves the entities of a large share of a tenant's records (the sandbox
+        clock moving hundreds of thousands), where reading them one at a time costs a query each.
+        """
+
     # -- writes --------------------------------------------------------------------------------
 
     @abstractmethod

@@ -8,7 +8,7 @@ record both changes touch gets the second on the facts the first left, and is wr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from mock_server.store.base import Revision, Spread, Then
@@ -21,13 +21,13 @@ SPREAD_SLICE = 500
 Changed = dict[int, tuple[dict[str, Any], bytes, Sequence[Any]]]
 
 
-def apply(found: Iterable[tuple[int, bytes]], change: Revision, changed: Changed | None = None) -> Changed:
-    """Apply ``change`` to ``(pk, stored facts)`` rows; the changed ones, added to ``changed`` (made when ``None``).
+def apply(found: Iterable[Sequence[Any]], change: Revision, changed: Changed | None = None) -> Changed:
+    """Apply ``change`` to ``(pk, stored facts, ...)`` rows; the changed ones, added to ``changed`` (made if ``None``).
 
     A row ``changed`` already holds is changed from the facts held there, not from those read.
     """
     changed = {} if changed is None else changed
-    for pk, blob in found:
+    for pk, blob, *_ in found:
         held = changed.get(pk)
         result = change(held[0] if held is not None else unpack_facts(bytes(blob)))
         if result is not None:
@@ -36,7 +36,7 @@ def apply(found: Iterable[tuple[int, bytes]], change: Revision, changed: Changed
 
 
 def spread(
-    then: Then | None, changed: Changed, read: Callable[[str, Sequence[Any]], Iterable[tuple[int, bytes]]]
+    then: Then | None, changed: Changed, read: Callable[[str, Sequence[Any]], Iterable[Sequence[Any]]]
 ) -> Changed:
     """Apply the spread ``then`` asks for (if any) to the rows ``read(column, values)`` gives, slice by slice."""
     asked = then() if then is not None else None
@@ -52,3 +52,21 @@ def slices(asked: Spread) -> Iterator[list[Any]]:
     values = sorted(asked.values)
     for start in range(0, len(values), SPREAD_SLICE):
         yield values[start : start + SPREAD_SLICE]
+
+
+def column_writes(
+    changed: Changed, stored: Mapping[int, Sequence[Any]]
+) -> dict[tuple[int, ...], list[tuple[Any, ...]]]:
+    """The column values to write, grouped by which columns changed: positions -> ``(*values, pk)`` rows.
+
+    Writing a column rewrites an entry of every index holding it, so only the columns whose value
+    changed are written (a move changes the status and a date or two, not the amount or the
+    customer): ``stored`` holds each record's column values as read.
+    """
+    writes: dict[tuple[int, ...], list[tuple[Any, ...]]] = {}
+    for pk, (_, _, columns) in changed.items():
+        before = stored[pk]
+        moved = tuple(i for i, value in enumerate(columns) if value != before[i])
+        if moved:
+            writes.setdefault(moved, []).append((*(columns[i] for i in moved), pk))
+    return writes

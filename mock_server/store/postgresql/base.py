@@ -465,6 +465,12 @@ class PostgreSQLStore(BaseStore):
         """Facts of one entity (customer, subscription, invoice, user) of a tenant."""
         return _entity_cached(self, api, tenant, kind, seq)
 
+    def entities(self, api: str, tenant: int, kind: str) -> dict[int, bytes]:
+        """Every entity of one kind of a tenant, by ``seq``, as stored."""
+        query = "SELECT seq, facts FROM entities WHERE api = %s AND tenant = %s AND kind = %s"
+        with self.reading() as db:
+            return {int(seq): bytes(facts) for seq, facts in db.execute(query, (api, tenant, kind))}
+
     def loader(self) -> PostgreSQLLoader:
         """A bulk loader (see :class:`~mock_server.store.postgresql.loader.PostgreSQLLoader`)."""
         from mock_server.store.postgresql.loader import PostgreSQLLoader

@@ -363,6 +363,12 @@ class SQLiteStore(SQLiteReads, BaseStore):
         """Facts of one entity (customer, subscription, invoice, user) of a tenant."""
         return _entity_cached(self, api, tenant, kind, seq)
 
+    def entities(self, api: str, tenant: int, kind: str) -> dict[int, bytes]:
+        """Every entity of one kind of a tenant, by ``seq``, as stored."""
+        query = "SELECT seq, facts FROM entities WHERE api = ? AND tenant = ? AND kind = ?"
+        with self.reading() as db:
+            return {int(seq): bytes(facts) for seq, facts in db.execute(query, (api, tenant, kind))}
+
 
 def write_meta(db: sqlite3.Connection, values: Mapping[str, str]) -> None:
     """Set meta values inside a transaction."""

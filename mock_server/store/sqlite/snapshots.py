@@ -73,28 +73,35 @@ def revise(
     clauses = [sql.where([c]) for c in where]
     test = " OR ".join(f"({clause})" for clause, _ in clauses) or "1"
     args = tuple(a for _, values in clauses for a in values)
-    selected = f'SELECT m.pk, d.facts FROM {rows} m JOIN "d_{t}" d ON d.pk = m.pk WHERE'
-    done = revision.apply(db.execute(f"{selected} {test} ORDER BY m.pk", args).fetchall(), change)
+    names = [sql.column(name) for name, _ in table.columns]
+    listed = "".join(f", m.{c}" for c in names)
+    selected = f'SELECT m.pk, d.facts{listed} FROM {rows} m JOIN "d_{t}" d ON d.pk = m.pk WHERE'
+    found = db.execute(f"{selected} {test} ORDER BY m.pk", args).fetchall()
+    stored = {r[0]: r[2:] for r in found}
+    done = revision.apply(found, change)
 
-    def read(column: str, values: Sequence[Any]) -> list[tuple[int, bytes]]:
+    def read(column: str, values: Sequence[Any]) -> list[tuple[Any, ...]]:
         marks = ", ".join("?" * len(values))
-        return db.execute(f"{selected} m.{sql.column(column)} IN ({marks}) ORDER BY m.pk", values).fetchall()
+        more = db.execute(f"{selected} m.{sql.column(column)} IN ({marks}) ORDER BY m.pk", values).fetchall()
+        stored.update((r[0], r[2:]) for r in more)
+        return more
 
-    changed = [(pk, *result) for pk, result in sorted(revision.spread(then, done, read).items())]
-    if not changed:
+    revision.spread(then, done, read)
+    if not done:
         return 0
-    listed = "".join(f", m.{sql.column(name)}" for name, _ in table.columns)
-    db.executemany(
+    changed = sorted(done)
+    # Set-based: the seeded rows kept in one statement, then only the columns that changed.
+    db.execute(
         f'INSERT OR IGNORE INTO "o_{t}" SELECT m.pk, {tenant}, m.id{listed}, d.doc, d.facts FROM {rows} m'
-        f' JOIN "d_{t}" d ON d.pk = m.pk WHERE m.pk = ?',
-        [(pk,) for pk, *_ in changed],
+        f' JOIN "d_{t}" d ON d.pk = m.pk WHERE m.pk IN (SELECT value FROM json_each(?))',
+        (orjson.dumps(changed).decode(),),
     )
-    if table.columns:
-        sets = ", ".join(f"{sql.column(name)} = ?" for name, _ in table.columns)
-        db.executemany(f"UPDATE {rows} SET {sets} WHERE pk = ?", [(*cols, pk) for pk, _, _, cols in changed])
+    for positions, values in revision.column_writes(done, stored).items():
+        sets = ", ".join(f"{names[i]} = ?" for i in positions)
+        db.executemany(f"UPDATE {rows} SET {sets} WHERE pk = ?", values)
     db.executemany(
         f'UPDATE "d_{t}" SET doc = ?, facts = ? WHERE pk = ?',
-        [(doc, pack_facts(facts), pk) for pk, facts, doc, _ in changed],
+        [(done[pk][1], pack_facts(done[pk][0]), pk) for pk in changed],
     )
     bump(db, t, len(changed))
     return len(changed)
