@@ -281,8 +281,8 @@ class _Balances:
     """What one revision's moves owe each invoice, and every record of those invoices shown again.
 
     A move that changes what a record applies to its invoice (``invoice_applied``) changes that
-    invoice's outstanding amount, which every record of the invoice shows (Exsited's
-    ``invoices[].outstanding``). The amount is kept in each of those records' facts
+    invoice's outstanding amount, which every record of the invoice shows (in an embedded
+    invoice block, say). The amount is kept in each of those records' facts
     (:data:`~mock_server.world.INVOICE_OUTSTANDING`), all of them written in the revision's one
     transaction: the new amount is the one shown before the advance less what its moves applied,
     whatever order they were taken in, so one long advance still gives what many short ones give.
