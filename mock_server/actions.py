@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from urllib.parse import urlencode
 
 from mock_server.errors import ApiError, SpecError, reject_unknown_keys
+from mock_server.lifecycle.clock import reading
 from mock_server.lifecycle.transitions import Transition
 from mock_server.pagination import PageQuery, Paginator, load_paginator
 from mock_server.registry import Registry
@@ -272,9 +273,10 @@ class TransitionAction:
         tenant = request.tenant_index
         value = request.values[self.key]
         body = request.body if isinstance(request.body, Mapping) else None
-        doc = self.transition.apply(
-            runtime.store, runtime.spec, tenant, runtime.tenants[tenant - 1], value, int(request.now), body
-        )
+        # Stamped with the tenant's sandbox clock, not the machine's: a change made at the
+        # clock's moment is consistent with every move the clock makes before and after it.
+        now = reading(runtime.store, runtime.spec.name, tenant)
+        doc = self.transition.apply(runtime.store, runtime.spec, tenant, runtime.tenants[tenant - 1], value, now, body)
         if doc is None:
             raise _not_found(_noun(self.collection), value, self.key)
         return request.reply(self.envelope.dumps({"item": doc}))

@@ -172,7 +172,7 @@ class _Generator:
             return self.bind(spec["const"])  # the same object every time, as the closure returns it
         if isinstance(spec, dict) and "template" in spec:
             return self._template(spec["template"], ctx)
-        if isinstance(spec, dict) and "map" in spec:
+        if isinstance(spec, dict) and "map" in spec and "plus" not in spec:
             parts, _ = fact_kind(str(spec["map"]), ctx)
             return f"{self.bind(spec['values'])}.get({self._read(parts)}, {self.bind(spec.get('default'))})"
         if spec is not None:

@@ -275,7 +275,33 @@ def _map(value: Any, ctx: Context) -> Render:
         raise SpecError(ctx.where, "'map' needs 'values': a table from fact value to property value")
     get = _getter(fact_kind(value, ctx)[0])
     default = spec.get("default")
-    return lambda env: table.get(get(env), default)
+    if "plus" not in spec:
+        return lambda env: table.get(get(env), default)
+    # A counter that starts at the mapped value and grows by a fact (a record's version).
+    for shown in (*table.values(), default):
+        if not (isinstance(shown, int) and not isinstance(shown, bool)) and not (
+            isinstance(shown, str) and shown.isascii() and shown.isdigit()
+        ):
+            raise SpecError(ctx.where, f"'plus' adds to numbers or strings of digits; the table gives {shown!r}")
+    if not isinstance(spec["plus"], str):
+        raise SpecError(ctx.where, f"'plus' takes a dotted fact path, got {spec['plus']!r}")
+    root, *steps = fact_kind(spec["plus"], ctx)[0]
+
+    def more(env: Env) -> Any:
+        # A counter is absent until the record first changes: read with get, missing is 0.
+        value = env.get(root)
+        for step in steps:
+            value = None if value is None else value.get(step)
+        return value
+
+    def counted(env: Env) -> Any:
+        shown = table.get(get(env), default)
+        added = more(env)
+        if not added:
+            return shown
+        return str(int(shown) + int(added)) if isinstance(shown, str) else shown + int(added)
+
+    return counted
 
 
 def choice_seed(facts: Mapping[str, Any] | None) -> int:
@@ -384,12 +410,12 @@ def compile_schema(schema: Mapping[str, Any], ctx: Context) -> Render:
         if not isinstance(spec, dict):
             raise SpecError(f"{ctx.where}.x-paymock", f"must be a mapping, got {spec!r}")
         keys = [k for k in spec if k in SOURCES]
-        extra = set(spec) - set(SOURCES.names()) - {"strftime", "values", "default"}
+        extra = set(spec) - set(SOURCES.names()) - {"strftime", "values", "default", "plus"}
         if len(keys) != 1 or extra:
             raise SpecError(
                 f"{ctx.where}.x-paymock",
                 f"needs exactly one source of: {', '.join(SOURCES.names())} "
-                f"(plus strftime, values, default); got {sorted(spec)}",
+                f"(plus strftime, values, default, plus); got {sorted(spec)}",
             )
         return SOURCES.get(keys[0], ctx.where)(
             spec[keys[0]], Context(f"{ctx.where}.x-paymock.{keys[0]}", ctx.roots, schema, ctx.path)

@@ -1,8 +1,8 @@
 """The admin routes of the sandbox's time and saved states: ``/__paymock/clock`` and ``/__paymock/snapshots``.
 
 ``GET /__paymock/clock`` reads every tenant's clock; ``POST /__paymock/clock`` moves clocks
-forward (``{"by": "30d"}`` or ``{"to": "2026-12-01"}``, for ``"api"`` and ``"tenant"`` or all) and
-answers what moved. ``/__paymock/snapshots`` lists, saves (``POST {"name": ...}``), restores
+forward (``{"by": "30d"}``, ``{"by": "P1DT12H"}`` or ``{"to": "2026-12-01"}``, for ``"api"`` and
+``"tenant"`` or all) and answers what moved. ``/__paymock/snapshots`` lists, saves (``POST {"name": ...}``), restores
 (``POST /<name>/restore``) and deletes (``DELETE /<name>``) saved states. ``POST
 /__paymock/fixtures`` loads a fixture file (a JSON or YAML body, :mod:`mock_server.fixtures`)
 and seeds anew the worlds it changes; a mistake is a 400 naming its line or path, and nothing
@@ -47,6 +47,36 @@ LAST = int(datetime(9999, 12, 31, tzinfo=UTC).timestamp())
 
 def _invalid(message: str) -> AdminError:
     return AdminError(message, 400, "invalid_body")
+
+
+#: ISO 8601 durations of fixed length, in whole numbers: weeks, days, hours, minutes, seconds.
+ISO_DURATION = re.compile(r"^P(?!$)(?:(\d+)W)?(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+#: Seconds of each ISO 8601 duration field, in :data:`ISO_DURATION`'s group order.
+ISO_SECONDS = (604_800, 86_400, 3_600, 60, 1)
+#: What ``by`` accepts, for messages.
+DURATIONS = (
+    "'<n><unit>' with units s, m, h, d, w ('90s', '3d', '1w'), or an ISO 8601 duration "
+    "'P[nW][nD][T[nH][nM][nS]]' in whole numbers ('P30D', 'PT12H', 'P1DT2H')"
+)
+
+
+def _duration(value: object) -> int:
+    """Seconds of a clock move's ``by``: ``3d`` as in the lifecycle vocabulary, or ISO 8601 ``P3D``."""
+    if isinstance(value, str) and value.startswith("P"):
+        match = ISO_DURATION.match(value)
+        if match is None:
+            # Months and years are calendar units: how long one is depends on where the clock is.
+            hint = (
+                "; months and years have no fixed length: give 'to' a date"
+                if re.search(r"\d[YM]", value.split("T")[0])
+                else ""
+            )
+            raise _invalid(f"by: {value!r} is not a duration; accepted: {DURATIONS}{hint}")
+        return sum(int(n) * unit for n, unit in zip(match.groups(), ISO_SECONDS, strict=True) if n)
+    try:
+        return parse_duration(value, "by")
+    except SpecError:
+        raise _invalid(f"by: {value!r} is not a duration; accepted: {DURATIONS}") from None
 
 
 def _moment(value: object) -> int:
@@ -122,11 +152,8 @@ def sandbox_blueprint(sandbox: Sandbox) -> Blueprint:
         if unknown:
             raise _invalid(f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(CLOCK_KEYS)}")
         if ("by" in body) == ("to" in body):
-            raise _invalid('give exactly one of "by" (a duration like "30d") or "to" (a date)')
-        try:
-            by = parse_duration(body["by"], "by") if "by" in body else None
-        except SpecError as exc:
-            raise _invalid(str(exc)) from None
+            raise _invalid('give exactly one of "by" (a duration like "30d" or "P30D") or "to" (a date)')
+        by = _duration(body["by"]) if "by" in body else None
         to = _moment(body["to"]) if "to" in body else None
         tenant = body.get("tenant")
         if tenant is not None and (not isinstance(tenant, int) or isinstance(tenant, bool)):

@@ -20,20 +20,21 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import orjson
 
 from mock_server.errors import MockServerError
-from mock_server.lifecycle.schedule import TAKEN, Lifecycle, Move
-from mock_server.lifecycle.transitions import renderer
+from mock_server.lifecycle.schedule import REVISION, TAKEN, Lifecycle, Move
+from mock_server.lifecycle.transitions import invoices_of, renderer
 from mock_server.spec import ApiSpec, CollectionSpec
-from mock_server.store.base import BaseStore, Condition
+from mock_server.store.base import BaseStore, Condition, Spread, TableSpec
 from mock_server.tables import table_spec
-from mock_server.world import Facts, tenant_facts
+from mock_server.world import INVOICE_OUTSTANDING, Facts, cents, money, tenant_facts
 
 #: Record IDs an advance names per step it counts (to follow one, as a demo does).
 EXAMPLES = 3
@@ -49,6 +50,21 @@ class ClockError(MockServerError):
 
 class BackwardsError(ClockError):
     """A clock asked to move backwards (restore a snapshot instead)."""
+
+
+def clock_key(api: str, tenant: int) -> str:
+    """The metadata key of a tenant's clock."""
+    return f"clock:{api}:{tenant}"
+
+
+def reading(store: BaseStore, api: str, tenant: int) -> int:
+    """Epoch seconds a tenant's clock shows, read from the store: what a request's state change is stamped with.
+
+    A clock never moved shows the world's as-of moment (the store's ``as_of`` metadata); a store
+    holding no world yet shows the machine's time.
+    """
+    stored = store.meta(clock_key(api, tenant)) or store.meta("as_of")
+    return int(time.time()) if stored is None else int(stored)
 
 
 def iso(moment: int) -> str:
@@ -101,7 +117,7 @@ class SandboxClock:
     @staticmethod
     def key(api: str, tenant: int) -> str:
         """The metadata key of a tenant's clock."""
-        return f"clock:{api}:{tenant}"
+        return clock_key(api, tenant)
 
     def now(self, api: str, tenant: int) -> int:
         """Epoch seconds a tenant's clock shows."""
@@ -180,15 +196,19 @@ class SandboxClock:
         moves: Counter[str],
         examples: dict[str, list[str]],
     ) -> int:
-        render = renderer(self.store, self.specs[api], collection, tenant, self._info(api, tenant))
+        render = renderer(self.store, self.specs[api], collection, tenant, self._info(api, tenant), bulk=True)
         assert lifecycle.column is not None  # a lifecycle with moves names its column (checked at load)
         where = [Condition(lifecycle.column, "eq", (s,)) for s in lifecycle.sources]
+        table = table_spec(collection)
+        balances = _Balances(self.store, self.specs[api], tenant, table, lifecycle.invoice_column, render)
 
         def change(facts: dict[str, Any]) -> tuple[dict[str, Any], bytes, list[Any]] | None:
+            applied = facts.get("invoice_applied")
             steps = self.walk(api, tenant, collection, lifecycle, facts, target)
             if not steps:
                 return None
             doc, columns = render(facts)
+            balances.moved(facts, applied, columns)
             for before, after in steps:
                 step = f"{before} -> {after}"
                 moves[step] += 1
@@ -197,7 +217,7 @@ class SandboxClock:
                     named.append(str(orjson.loads(doc)[collection.id_field]))
             return facts, doc, columns
 
-        return self.store.revise(table_spec(collection), tenant, where, change)
+        return self.store.revise(table, tenant, where, change, balances.spread)
 
     def walk(
         self,
@@ -217,7 +237,8 @@ class SandboxClock:
                 count = taken.get(move.name, 0)
                 if (move.retries is not None and count >= move.retries) or not move.applies(facts):
                     continue
-                when = move.schedule(facts, draw(self.seed, api, tenant, facts["hex"], move.name, count, "when"))
+                key = (self.seed, api, tenant, facts["hex"], move.name, count)
+                when = move.schedule(facts, partial(draw, *key, "when"))
                 if when is None:
                     continue
                 if when < self.as_of:
@@ -231,7 +252,13 @@ class SandboxClock:
             if best is None:
                 break
             when, move, count = best
-            outcome = move.pick(draw(self.seed, api, tenant, facts["hex"], move.name, count, "outcome"))
+            # One outcome needs no draw (most moves of most records).
+            single = len(move.outcomes) == 1
+            outcome = (
+                move.outcomes[0]
+                if single
+                else move.pick(draw(self.seed, api, tenant, facts["hex"], move.name, count, "outcome"))
+            )
             steps.append((facts["status"], outcome.status))
             facts["status"] = outcome.status
             facts["phase"] = collection.statuses[outcome.status][1]
@@ -246,7 +273,74 @@ class SandboxClock:
                 facts[fact] = mapping.get(facts.get(fact), facts.get(fact))
             taken[move.name] = count + 1
             facts[TAKEN] = dict(taken)
+            facts[REVISION] = (facts.get(REVISION) or 0) + 1
         return steps
+
+
+class _Balances:
+    """What one revision's moves owe each invoice, and every record of those invoices shown again.
+
+    A move that changes what a record applies to its invoice (``invoice_applied``) changes that
+    invoice's outstanding amount, which every record of the invoice shows (in an embedded
+    invoice block, say). The amount is kept in each of those records' facts
+    (:data:`~mock_server.world.INVOICE_OUTSTANDING`), all of them written in the revision's one
+    transaction: the new amount is the one shown before the advance less what its moves applied,
+    whatever order they were taken in, so one long advance still gives what many short ones give.
+
+    Args:
+        store: The store.
+        api: The records' document.
+        tenant: Tenant number.
+        table: The collection's table.
+        column: The lifecycle's ``invoice-column`` (``None``: the records show no invoice balance).
+        render: Renders a record from its facts.
+    """
+
+    def __init__(
+        self,
+        store: BaseStore,
+        api: ApiSpec,
+        tenant: int,
+        table: TableSpec,
+        column: str | None,
+        render: Callable[[Facts], tuple[bytes, list[Any]]],
+    ) -> None:
+        names = [name for name, _ in table.columns]
+        self._index = None if column is None else names.index(column)
+        self._column = column
+        world = store.meta(f"world:{api.name}") or ""
+        self._invoices = invoices_of(store, api, tenant, world, bulk=True) if column is not None else None
+        self._render = render
+        self._shown: dict[int, int] = {}  # invoice seq -> outstanding before the advance
+        self._owed: dict[int, int] = {}  # invoice seq -> applied to it by this advance
+        self._values: set[Any] = set()
+
+    def moved(self, facts: dict[str, Any], applied: Any, columns: Sequence[Any]) -> None:
+        """Count what a moved record (``applied`` to its invoice before) applies to its invoice now."""
+        if self._index is None or self._invoices is None or facts.get("invoice_applied") == applied:
+            return
+        seq = int(facts["invoice"])
+        if seq not in self._shown:
+            before = facts.get(INVOICE_OUTSTANDING) or self._invoices[seq - 1]["outstanding"]
+            self._shown[seq] = cents(before)
+        self._owed[seq] = self._owed.get(seq, 0) + cents(facts["invoice_applied"]) - cents(applied or "0")
+        self._values.add(columns[self._index])
+
+    def spread(self) -> Spread | None:
+        """Every record of an invoice some move paid on, shown again (``None``: none was)."""
+        if self._column is None or not self._values:
+            return None
+        owing = {seq: money(self._shown[seq] - owed) for seq, owed in self._owed.items()}
+
+        def change(facts: dict[str, Any]) -> tuple[dict[str, Any], bytes, list[Any]] | None:
+            outstanding = owing.get(int(facts["invoice"]))
+            if outstanding is None:
+                return None  # another invoice showing the same column value (none does today)
+            facts[INVOICE_OUTSTANDING] = outstanding
+            doc, columns = self._render(facts)
+            return facts, doc, columns
+
+        return Spread(self._column, frozenset(self._values), change)
 
 
 def targets_of(

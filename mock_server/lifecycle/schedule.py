@@ -30,6 +30,9 @@ _DURATION = re.compile(r"^(\d+)([smhdw])$")
 OVERDUE = ("fire", "skip")
 #: The fact a record keeps how many times it took each move in (move name -> count).
 TAKEN = "moves"
+#: The fact counting a record's changes after the world was made (every move, every transition);
+#: a document shows it where the vendor keeps a revision counter (``map: ..., plus: payment.revision``).
+REVISION = "revision"
 
 
 def parse_duration(value: object, where: str) -> int:
@@ -45,7 +48,9 @@ def parse_duration(value: object, where: str) -> int:
 
 
 #: A record's facts and a uniform draw in [0, 1) -> the moment a move is scheduled at, or ``None``.
-Schedule = Callable[[Mapping[str, Any], float], int | None]
+#: The draw is a function, called only by a rule that needs one: the clock walks hundreds of
+#: thousands of records, and most rules (``at``, ``after``) need none.
+Schedule = Callable[[Mapping[str, Any], Callable[[], float]], int | None]
 #: Compiles a ``when`` block (its facts checked against ``facts``) into a :data:`Schedule`.
 WhenRule = Callable[[Mapping[str, Any], frozenset[str], str], Schedule]
 WHEN_RULES: Registry[WhenRule] = Registry("when rule")
@@ -73,7 +78,7 @@ def _after(block: Mapping[str, Any], facts: frozenset[str], where: str) -> Sched
     fact = _fact(block, facts, where)
     delay = parse_duration(block.get("delay"), f"{where}.delay")
 
-    def schedule(record: Mapping[str, Any], _: float) -> int | None:
+    def schedule(record: Mapping[str, Any], _: Callable[[], float]) -> int | None:
         start = record.get(fact)
         return None if start is None else int(start) + delay
 
@@ -90,9 +95,9 @@ def _within(block: Mapping[str, Any], facts: frozenset[str], where: str) -> Sche
     if latest < earliest:
         raise SpecError(f"{where}.latest", f"must not be shorter than earliest ({block.get('earliest')!r})")
 
-    def schedule(record: Mapping[str, Any], draw: float) -> int | None:
+    def schedule(record: Mapping[str, Any], draw: Callable[[], float]) -> int | None:
         start = record.get(fact)
-        return None if start is None else int(start) + earliest + int(draw * (latest - earliest))
+        return None if start is None else int(start) + earliest + int(draw() * (latest - earliest))
 
     return schedule
 
@@ -164,11 +169,15 @@ class Lifecycle:
     Attributes:
         column: The collection's column holding the status (where records to move are found).
         moves: The moves, in declaration order (which breaks ties between moves due at one moment).
+        invoice_column: The column every record of one invoice holds the same value in, when the
+            records show their invoice's outstanding amount: a move that changes what a record
+            applies to its invoice (``invoice_applied``) changes what every record of that invoice shows.
         by_status: Status -> the moves leaving it (derived from ``moves``).
     """
 
     column: str | None
     moves: tuple[Move, ...]
+    invoice_column: str | None = None
     by_status: Mapping[str, tuple[Move, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -316,7 +325,7 @@ def load_lifecycle(
         return None
     if not isinstance(block, Mapping):
         raise SpecError(where, f"must be a mapping, got {block!r}")
-    reject_unknown_keys(block, {"column", "moves"}, where)
+    reject_unknown_keys(block, {"column", "moves", "invoice-column"}, where)
     moves_block = block.get("moves", {})
     if not isinstance(moves_block, Mapping):
         raise SpecError(f"{where}.moves", f"must map move names to moves, got {moves_block!r}")
@@ -327,4 +336,15 @@ def load_lifecycle(
             f"{where}.column",
             f"must name the column holding the status, got {column!r}; declared: {', '.join(columns)}",
         )
-    return Lifecycle(column=str(column) if moves else None, moves=moves)
+    invoice_column = block.get("invoice-column")
+    if invoice_column is not None and invoice_column not in columns:
+        raise SpecError(
+            f"{where}.invoice-column",
+            f"must name the column holding each record's invoice, got {invoice_column!r}; "
+            f"declared: {', '.join(columns)}",
+        )
+    return Lifecycle(
+        column=str(column) if moves else None,
+        moves=moves,
+        invoice_column=None if invoice_column is None else str(invoice_column),
+    )

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from mock_server.columns import parse_instant
 from mock_server.errors import ApiError
+from mock_server.lifecycle.schedule import REVISION
 from mock_server.spec import ApiSpec, CollectionSpec
 from mock_server.store.base import BaseStore
 from mock_server.tables import table_spec
@@ -61,12 +63,14 @@ class Transition:
             tenant: Tenant number.
             tenant_info: The tenant's facts (records show some of them).
             record_id: The record's ID.
-            now: Epoch seconds of the change (the moment a ``set`` fact gets when the body gives none).
+            now: Epoch seconds of the change, the tenant's sandbox clock (the moment a ``set`` fact
+                gets when the body gives none, and the latest the body may give).
             body: The request body, which may give the moments of ``sets`` facts.
 
         Raises:
             ApiError: ``conflict`` when the record's status does not allow the change;
-                ``invalid_body`` when a moment given in the body is before the record was created.
+                ``invalid_body`` when a moment given in the body is before the record was created
+                or after ``now``.
         """
         given = body or {}
         noun = self.collection.entity
@@ -81,7 +85,12 @@ class Transition:
                     "conflict",
                     ("path", self.key),
                 )
-            facts = {**facts, "status": self.to, "phase": self.collection.statuses[self.to][1]}
+            facts = {
+                **facts,
+                "status": self.to,
+                "phase": self.collection.statuses[self.to][1],
+                REVISION: (facts.get(REVISION) or 0) + 1,
+            }
             for fact, field_name in self.sets.items():
                 moment = now
                 if field_name and given.get(field_name) is not None:
@@ -93,6 +102,14 @@ class Transition:
                             "value_error",
                             ("body", field_name),
                         )
+                    if moment > now:
+                        raise ApiError.of(
+                            "invalid_body",
+                            f"{field_name} {given[field_name]!r} is in the future: the sandbox clock of "
+                            f"this tenant shows {_iso(now)}",
+                            "value_error",
+                            ("body", field_name),
+                        )
                 facts[fact] = moment
             doc, columns = rebuild(store, api, self.collection, tenant, facts, tenant_info)
             return facts, doc, columns
@@ -100,44 +117,88 @@ class Transition:
         return store.update(table_spec(self.collection), tenant, record_id, change)
 
 
-class _Entities(Sequence[Facts]):
-    """A read-through view of one entity kind, indexed like the world's lists (seq - 1)."""
+def _iso(moment: int) -> str:
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    def __init__(self, store: BaseStore, api: str, tenant: int, kind: str, world: str) -> None:
+
+class _Entities(Sequence[Facts]):
+    """A read-through view of one entity kind, indexed like the world's lists (``seq - first``).
+
+    Read one at a time (through the store's cache), or, with ``bulk``, every entity of the kind
+    at the first read, in one query: a clock move resolves the entities of hundreds of thousands
+    of records, and one query each would cost more than rendering them.
+    """
+
+    def __init__(
+        self, store: BaseStore, api: str, tenant: int, kind: str, world: str, bulk: bool = False, first: int = 1
+    ) -> None:
         self._args = (api, tenant, kind)
         self._store = store
         self._world = world
+        self._bulk = bulk
+        self._first = first
+        self._stored: dict[int, bytes] | None = None
+        self._read: dict[int, Any] = {}
 
     def __getitem__(self, index: Any) -> Any:
-        return self._store.entity(*self._args, index + 1, self._world)
+        seq = index + self._first
+        if not self._bulk:
+            return self._store.entity(*self._args, seq, self._world)
+        found = self._read.get(seq)
+        if found is None:
+            if self._stored is None:
+                self._stored = self._store.entities(*self._args)
+            stored = self._stored.get(seq)
+            if stored is None:
+                return self._store.entity(*self._args, seq, self._world)  # raises, naming what is missing
+            found = self._read[seq] = orjson.loads(stored)
+        return found
 
     def __len__(self) -> int:  # pragma: no cover - only indexing is used
         raise TypeError("entity views have no length")
 
 
 def renderer(
-    store: BaseStore, api: ApiSpec, collection: CollectionSpec, tenant: int, tenant_info: Facts
+    store: BaseStore, api: ApiSpec, collection: CollectionSpec, tenant: int, tenant_info: Facts, bulk: bool = False
 ) -> Callable[[Facts], tuple[bytes, list[Any]]]:
     """Renders a tenant's records again from (changed) facts: their JSON and column values.
 
     Made once for many records (the sandbox clock moves thousands): the entity views and the
-    hydrator are built here, not per record.
+    hydrator are built here, not per record; ``bulk`` reads each kind of entity whole, at its
+    first use (see :class:`_Entities`).
     """
     # Entities are read once per world: one seeded anew (other fixtures) has others.
     world = store.meta(f"world:{api.name}") or ""
     args = (store, api.name, tenant)
-    customers = _Entities(*args, "customer", world)
-    subscriptions = _Entities(*args, "subscription", world)
-    invoices = InvoiceBlocks(
-        lambda b: store.entity(api.name, tenant, "invoice-block", b, world), subscriptions, customers
-    )
-    hydrate = Hydrator(customers, subscriptions, invoices, _Entities(*args, "user", world))
+    customers = _Entities(*args, "customer", world, bulk)
+    subscriptions = _Entities(*args, "subscription", world, bulk)
+    invoices = invoices_of(store, api, tenant, world, bulk, subscriptions, customers)
+    hydrate = Hydrator(customers, subscriptions, invoices, _Entities(*args, "user", world, bulk))
 
     def render(facts: Facts) -> tuple[bytes, list[Any]]:
         doc, values = collection.render_row({"payment": hydrate(facts), "tenant": tenant_info})
         return orjson.dumps(doc), values
 
     return render
+
+
+def invoices_of(
+    store: BaseStore,
+    api: ApiSpec,
+    tenant: int,
+    world: str,
+    bulk: bool = False,
+    subscriptions: Sequence[Facts] | None = None,
+    customers: Sequence[Facts] | None = None,
+) -> InvoiceBlocks:
+    """A tenant's invoices as seeded, read through from the store, indexed by ``seq - 1``."""
+    args = (store, api.name, tenant)
+    blocks = _Entities(*args, "invoice-block", world, bulk, first=0)
+    if subscriptions is None:
+        subscriptions = _Entities(*args, "subscription", world, bulk)
+    if customers is None:
+        customers = _Entities(*args, "customer", world, bulk)
+    return InvoiceBlocks(blocks.__getitem__, subscriptions, customers)
 
 
 def rebuild(

@@ -27,6 +27,7 @@ from mock_server.store.base import (
     Sink,
     Snapshot,
     SortKey,
+    Spread,
     TableSpec,
 )
 from mock_server.store.page import DOC, ID, KEYS, PK, SEP, Page, Row
@@ -58,6 +59,7 @@ __all__ = [
     "Sink",
     "Snapshot",
     "SortKey",
+    "Spread",
     "Store",
     "TableSpec",
     "open_store",

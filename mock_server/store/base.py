@@ -118,6 +118,30 @@ Revision = Callable[[dict[str, Any]], tuple[dict[str, Any], bytes, Sequence[Any]
 
 
 @dataclass(frozen=True, slots=True)
+class Spread:
+    """A second change inside a :meth:`BaseStore.revise`: of every record holding one of some column values.
+
+    What the first change did may concern records it did not select (a payment collected lowers
+    its invoice's outstanding amount, which every payment of that invoice shows): the revision
+    asks for a spread once the first change has seen every record, and applies it to the
+    records it names in the same transaction, each to its facts as the first change left them.
+
+    Attributes:
+        column: A column of the table.
+        values: Records holding any of these values in ``column`` (as stored before the revision) are changed.
+        change: The change of each of them.
+    """
+
+    column: str
+    values: frozenset[Any]
+    change: Revision
+
+
+#: Asked once the first change of a :meth:`BaseStore.revise` has seen every record: a spread, or ``None``.
+Then = Callable[[], Spread | None]
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """A saved state: the records that differed from their seeded state, and some metadata (clocks).
 
@@ -245,6 +269,14 @@ class BaseStore(ABC):
             StoreError: The tenant has no such entity.
         """
 
+    @abstractmethod
+    def entities(self, api: str, tenant: int, kind: str) -> dict[int, bytes]:
+        """Every entity of one kind of a tenant, by ``seq``, as stored (JSON): one read for many records.
+
+        For work that resolves the entities of a large share of a tenant's records (the sandbox
+        clock moving hundreds of thousands), where reading them one at a time costs a query each.
+        """
+
     # -- writes --------------------------------------------------------------------------------
 
     @abstractmethod
@@ -258,11 +290,15 @@ class BaseStore(ABC):
         """
 
     @abstractmethod
-    def revise(self, table: TableSpec, tenant: int, where: Sequence[Condition], change: Revision) -> int:
+    def revise(
+        self, table: TableSpec, tenant: int, where: Sequence[Condition], change: Revision, then: Then | None = None
+    ) -> int:
         """Apply ``change`` to every record of a tenant that meets any of ``where``, as one transaction.
 
         Records ``change`` returns ``None`` for are left as they are; the others are written as
-        :meth:`update` writes one (their seeded state kept for :meth:`reset`). Returns how many changed.
+        :meth:`update` writes one (their seeded state kept for :meth:`reset`). ``then``, when
+        given, is asked afterwards for a :class:`Spread` applied in the same transaction.
+        Returns how many records changed.
         """
 
     @abstractmethod

@@ -46,7 +46,7 @@ from mock_server.world.facts import (
     unpack_facts,
 )
 from mock_server.world.hydration import ATTRIBUTES, Hydrator
-from mock_server.world.invoices import INVOICE_BLOCK, InvoiceBlocks, invoice_facts
+from mock_server.world.invoices import INVOICE_BLOCK, INVOICE_OUTSTANDING, InvoiceBlocks, cents, invoice_facts, money
 from mock_server.world.methods import FAILURES, GATEWAY_METHODS, METHODS, PROCESSORS
 from mock_server.world.tenant import World, tenant_facts
 
@@ -61,6 +61,7 @@ __all__ = [
     "GATEWAY_METHODS",
     "INTERVALS",
     "INVOICE_BLOCK",
+    "INVOICE_OUTSTANDING",
     "METHODS",
     "PAYMENT_CHUNK",
     "PAYMENT_FACTS",
@@ -74,7 +75,9 @@ __all__ = [
     "InvoiceBlocks",
     "World",
     "WorldConfig",
+    "cents",
     "invoice_facts",
+    "money",
     "pack_facts",
     "pack_payment",
     "stable_hex",

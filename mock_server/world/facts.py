@@ -117,6 +117,9 @@ FACT_SCHEMA: dict[str, dict[str, str | None]] = {
         "invoices": "invoice_application[]",
         "line_items": "line_item[]",
         "label": None,
+        # How many times the record changed after the world was made (a move of the sandbox
+        # clock, a transition); absent until the first change, read as 0.
+        "revision": None,
     },
 }
 #: The facts of a generated payment, in the order :meth:`World._payment` makes them.

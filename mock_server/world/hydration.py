@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from mock_server.world.facts import Facts
+from mock_server.world.invoices import INVOICE_OUTSTANDING
 
 
 class Hydrator:
@@ -32,7 +33,10 @@ class Hydrator:
 
         def invoice(p: Facts) -> Facts:
             found: Facts = invoices[int(p["invoice"]) - 1]
-            return found
+            # The clock keeps what is still owed on a payment's invoice in the payment (every
+            # payment of the invoice alike), once a move changed it; the stored invoice is as seeded.
+            shown = p.get(INVOICE_OUTSTANDING)
+            return found if shown is None else {**found, "outstanding": shown}
 
         resolvers: dict[str, Callable[[Facts], Any]] = {
             "customer": customer,

@@ -12,6 +12,9 @@ from mock_server.world.facts import Facts
 
 #: Invoices per stored block: rebuilding a record after a state change reads one block.
 INVOICE_BLOCK = 1024
+#: The payment fact holding its invoice's outstanding amount once the sandbox clock changed it
+#: (absent: as the stored invoice says). Stored invoices are never written after seeding.
+INVOICE_OUTSTANDING = "invoice_outstanding"
 
 
 class _Invoices(Sequence[Facts]):
@@ -95,6 +98,18 @@ class InvoiceBlocks(Sequence[Facts]):
 
     def __len__(self) -> int:  # pragma: no cover - only indexing is used
         raise TypeError("stored invoices have no length")
+
+
+def cents(money: str) -> int:
+    """Minor units of an amount as the world writes it (``"-12.50"``, see ``_money``)."""
+    whole, _, part = money.partition(".")
+    units = int(whole) * 100
+    return units - int(part or 0) if money.startswith("-") else units + int(part or 0)
+
+
+def money(amount: int) -> str:
+    """An amount in minor units as the world writes it (``-1250`` -> ``"-12.50"``)."""
+    return _money(amount)
 
 
 def invoice_facts(

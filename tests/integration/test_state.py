@@ -41,8 +41,30 @@ def test_mark_paid_takes_paid_at_from_the_body(live: LiveServer) -> None:
     s = Session(live.url, "flexportal")
     (pid,) = _pending(s)
     created = s.get(f"/v1/payments/{pid}").json()["payment"]["createdAt"]
-    answer = s.post(f"/v1/payments/{pid}/mark-paid", json={"paidAt": "2030-01-02T03:04:05+01:00"})
-    assert answer.json()["payment"]["paidAt"] == "2030-01-02T02:04:05Z" > created
+    answer = s.post(f"/v1/payments/{pid}/mark-paid", json={"paidAt": "2026-11-01T01:00:00+01:00"})
+    assert answer.json()["payment"]["paidAt"] == "2026-11-01T00:00:00Z" > created  # the clock, at as-of
+
+
+def test_mark_paid_and_cancel_follow_the_tenant_clock(live: LiveServer) -> None:
+    s = Session(live.url, "flexportal")
+    pending = _pending(s, 40)
+    # Given the tenant's clock moved five days past the as-of moment
+    moved = requests.post(
+        f"{live.url}/__paymock/clock", json={"by": "5d", "api": "flexportal", "tenant": 1}, timeout=60
+    )
+    clock = moved.json()["moved"]["flexportal"]["1"]["clock"]
+    assert clock == "2026-11-06T00:00:00Z"
+    still = [p for p in pending if s.get(f"/v1/payments/{p}").json()["payment"]["status"] in ("pending", "failed")]
+    # When a payment is marked paid without a paidAt, it is paid at the tenant's clock, not the machine's
+    paid = s.post(f"/v1/payments/{still[0]}/mark-paid").json()["payment"]
+    assert paid["paidAt"] == clock
+    # And a paidAt after the tenant's clock is refused precisely
+    late = s.post(f"/v1/payments/{still[1]}/mark-paid", json={"paidAt": "2026-11-06T00:00:01Z"})
+    assert late.status == 400
+    assert "is in the future: the sandbox clock of this tenant shows 2026-11-06T00:00:00Z" in late.body.decode()
+    # And moving on leaves the paid payment as it was marked
+    requests.post(f"{live.url}/__paymock/clock", json={"by": "30d", "api": "flexportal", "tenant": 1}, timeout=60)
+    assert s.get(f"/v1/payments/{still[0]}").json()["payment"] == paid
 
 
 @pytest.mark.parametrize(

@@ -102,6 +102,15 @@ SYNTHETIC = {
         "paid": {"type": "string", "x-paymock": {"template": "paid at {payment.paid_at:>12}"}},
         "plain": {"type": "string", "x-paymock": {"template": "no facts"}},
         "kind": {"type": "string", "x-paymock": {"map": "payment.phase", "values": {"settled": "S"}, "default": "X"}},
+        "version": {
+            "type": "string",
+            "x-paymock": {
+                "map": "payment.phase",
+                "values": {"voided": "2"},
+                "default": "1",
+                "plus": "payment.revision",
+            },
+        },
         "fixed": {"x-paymock": {"const": {"a": [1, 2]}}},
         "gone": {"type": "string", "nullable": True},
         "choice": {"type": "string", "enum": ["a", "b", "c"]},
@@ -149,6 +158,22 @@ def test_every_kind_of_property_renders_as_the_reference() -> None:
     assert {r["choice"] for r in records} == {"a", "b", "c"}
     assert {r["submitted"] for r in records} == {True, None} and {type(r["amount"]) for r in records} == {float}
     assert {type(r["account"]) for r in records} == {int}
+    assert {r["version"] for r in records} == {"1", "2"}  # no revision yet: the mapped value
+    changed = {**next(world.payments()), "revision": 3}
+    for render in (fast, slow):
+        assert render({"payment": world.hydrate(changed), "tenant": tenant})["version"] in ("4", "5")
+
+
+def test_a_counter_adds_only_to_numbers() -> None:
+    from mock_server.errors import SpecError
+    from mock_server.records import Context
+
+    schema = {
+        "type": "string",
+        "x-paymock": {"map": "payment.phase", "values": {"voided": "two"}, "plus": "payment.revision"},
+    }
+    with pytest.raises(SpecError, match="'plus' adds to numbers or strings of digits; the table gives 'two'"):
+        compile_schema(schema, Context("where", {"payment": "payment"}, schema, "payment"))
 
 
 def test_generated_column_extraction_handles_missing_and_odd_values() -> None:
@@ -207,6 +232,15 @@ SHOWN = {
         "amount": {"type": "number", "x-paymock": {"from": "payment.amount"}},
         "label": {"type": "string", "x-paymock": {"template": "{payment.currency} {payment.amount}"}},
         "kind": {"type": "string", "x-paymock": {"map": "payment.phase", "values": {"settled": "S"}, "default": "X"}},
+        "version": {
+            "type": "string",
+            "x-paymock": {
+                "map": "payment.phase",
+                "values": {"voided": "2"},
+                "default": "1",
+                "plus": "payment.revision",
+            },
+        },
         "lines": {"x-paymock": {"const": [{"amount": "1.50"}]}},
     },
 }

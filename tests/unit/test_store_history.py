@@ -12,7 +12,7 @@ import orjson
 import pytest
 from stores import fill
 
-from mock_server.store import ID, BaseStore, Condition, TableSpec, open_store
+from mock_server.store import ID, BaseStore, Condition, Spread, TableSpec, open_store
 
 TABLE = TableSpec("r_unit_history", (("kind", "text"), ("rank", "integer")), (("kind",),))
 ROWS = 40
@@ -41,6 +41,32 @@ def _promote(facts: dict[str, Any]) -> tuple[dict[str, Any], bytes, list[Any]] |
         return None
     changed = {**facts, "kind": "c"}
     return changed, orjson.dumps(changed), ["c", 1000 + facts["i"]]
+
+
+def _mark(facts: dict[str, Any]) -> tuple[dict[str, Any], bytes, list[Any]]:
+    """A record spread to: its kind gets a ``!`` (on the facts the first change left, if it changed it)."""
+    changed = {**facts, "kind": facts["kind"] + "!"}
+    return changed, orjson.dumps(changed), [changed["kind"], facts["i"]]
+
+
+def test_a_spread_changes_the_records_holding_its_values_after_the_first_change(store: BaseStore) -> None:
+    # Given the promotion of tenant 1's ten low "a" records to "c", spreading to every "a" and "b" record
+    asked: list[bool] = []
+
+    def then() -> Spread:
+        asked.append(True)
+        return Spread("kind", frozenset({"a", "b"}), _mark)
+
+    changed = store.revise(TABLE, 1, [Condition("rank", "lte", (18,))], _promote, then)
+    # Then the promoted records are marked on their promoted facts, the others as they were: each written once
+    assert asked == [True] and changed == 20
+    assert store.count(TABLE.name, 1, [Condition("kind", "eq", ("c!",))]) == 10
+    assert store.count(TABLE.name, 1, [Condition("kind", "eq", ("a!",))]) == 10
+    assert store.count(TABLE.name, 1, [Condition("kind", "eq", ("c",))]) == 0
+    # And a spread reaches records the first change did not select (tenant 2's "b" records)
+    assert store.revise(TABLE, 2, [Condition("kind", "eq", ("z",))], _promote, then) == 20
+    assert store.count(TABLE.name, 2, [Condition("kind", "eq", ("b!",))]) == 20
+    assert store.reset([TABLE.name]) == 40
 
 
 def _rows(store: BaseStore, tenant: int) -> list[tuple[Any, ...]]:

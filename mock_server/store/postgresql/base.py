@@ -33,7 +33,17 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from mock_server.errors import StoreError, StoreUnavailableError
-from mock_server.store.base import BaseStore, Change, Condition, Features, Revision, Snapshot, SortKey, TableSpec
+from mock_server.store.base import (
+    BaseStore,
+    Change,
+    Condition,
+    Features,
+    Revision,
+    Snapshot,
+    SortKey,
+    TableSpec,
+    Then,
+)
 from mock_server.store.counts import CountCache
 from mock_server.store.orders import MAX_SQL_INT, OrderCache
 from mock_server.store.page import PK, SEP, Page, Row
@@ -326,6 +336,8 @@ class PostgreSQLStore(BaseStore):
 
     def find(self, table: str, tenant: int, id_: str, order: Sequence[SortKey] = ()) -> Row | None:
         """The row of a tenant with this id, with its sort-key values for ``order``."""
+        if sql.unstorable(id_):
+            return None
         with self.reading() as db:
             r = db.execute(
                 f"SELECT m.pk, m.id, d.doc{sql.keys(order)} FROM {sql.rows(table, tenant)} m"
@@ -344,6 +356,8 @@ class PostgreSQLStore(BaseStore):
 
     def exists(self, table: str, tenant: int, column: str, value: Any) -> bool:
         """Whether any row of a tenant has ``column = value``."""
+        if sql.unstorable(value):
+            return False
         query = f"SELECT 1 FROM {sql.rows(table, tenant)} WHERE {sql.column(column)} = %s LIMIT 1"
         with self.reading() as db:
             return db.execute(query, (value,)).fetchone() is not None
@@ -357,6 +371,8 @@ class PostgreSQLStore(BaseStore):
         reads the facts this one wrote.
         """
         t, rows = table.name, sql.rows(table.name, tenant)
+        if sql.unstorable(id_):
+            return None
         try:
             with self.transaction() as db:
                 self.bump(db, t)  # the generation's row first: writers lock in one order
@@ -422,10 +438,12 @@ class PostgreSQLStore(BaseStore):
             db.execute(f'DELETE FROM "o_{name}"')
         return restored
 
-    def revise(self, table: TableSpec, tenant: int, where: Sequence[Condition], change: Revision) -> int:
+    def revise(
+        self, table: TableSpec, tenant: int, where: Sequence[Condition], change: Revision, then: Then | None = None
+    ) -> int:
         """Change every record of a tenant meeting any of ``where`` that ``change`` changes, in one transaction."""
         with self.transaction() as db:
-            return snapshots.revise(db, self.bump, table, tenant, where, change)
+            return snapshots.revise(db, self.bump, table, tenant, where, change, then)
 
     # -- snapshots (store/postgresql/snapshots.py) -------------------------------------------
 
@@ -459,6 +477,12 @@ class PostgreSQLStore(BaseStore):
     def entity(self, api: str, tenant: int, kind: str, seq: int, world: str = "") -> dict[str, Any]:
         """Facts of one entity (customer, subscription, invoice, user) of a tenant (see :meth:`BaseStore.entity`)."""
         return _entity_cached(self, api, tenant, kind, seq, world)
+
+    def entities(self, api: str, tenant: int, kind: str) -> dict[int, bytes]:
+        """Every entity of one kind of a tenant, by ``seq``, as stored."""
+        query = "SELECT seq, facts FROM entities WHERE api = %s AND tenant = %s AND kind = %s"
+        with self.reading() as db:
+            return {int(seq): bytes(facts) for seq, facts in db.execute(query, (api, tenant, kind))}
 
     def loader(self) -> PostgreSQLLoader:
         """A bulk loader (see :class:`~mock_server.store.postgresql.loader.PostgreSQLLoader`)."""

@@ -16,9 +16,10 @@ from typing import Any
 import orjson
 import psycopg
 
-from mock_server.store.base import Condition, Revision, Snapshot, TableSpec
+from mock_server.store import revision
+from mock_server.store.base import Condition, Revision, Snapshot, TableSpec, Then
 from mock_server.store.postgresql import sql
-from mock_server.world import pack_facts, unpack_facts
+from mock_server.world import pack_facts
 
 Db = psycopg.Connection[Any]
 #: Advances a table's generation inside a transaction (``PostgreSQLStore.bump``).
@@ -56,37 +57,51 @@ def _columns(db: Db, table: str) -> list[tuple[str, str]]:
     return [(str(n), str(t)) for n, t in rows if n not in ("pk", "tenant", "id", "doc", "facts")]
 
 
-def revise(db: Db, bump: Bump, table: TableSpec, tenant: int, where: Sequence[Condition], change: Revision) -> int:
-    """Inside a transaction: ``change`` every row of a tenant meeting any of ``where``."""
+def revise(
+    db: Db,
+    bump: Bump,
+    table: TableSpec,
+    tenant: int,
+    where: Sequence[Condition],
+    change: Revision,
+    then: Then | None = None,
+) -> int:
+    """Inside a transaction: ``change`` every row of a tenant meeting any of ``where`` (then ``then``'s spread)."""
     t, rows = table.name, sql.rows(table.name, tenant)
     _lock(db, t)
     clauses = [sql.where([c]) for c in where]
     test = " OR ".join(f"({clause})" for clause, _ in clauses) or "TRUE"
     args = tuple(a for _, values in clauses for a in values)
-    found = db.execute(
-        f'SELECT m.pk, d.facts FROM {rows} m JOIN "d_{t}" d ON d.pk = m.pk WHERE {test} ORDER BY m.pk FOR UPDATE OF m',
-        args,
-    ).fetchall()
-    changed = []
-    for pk, blob in found:
-        result = change(unpack_facts(bytes(blob)))
-        if result is not None:
-            changed.append((pk, *result))
-    if not changed:
+    names = [sql.column(name) for name, _ in table.columns]
+    listed = "".join(f", m.{c}" for c in names)
+    selected = f'SELECT m.pk, d.facts{listed} FROM {rows} m JOIN "d_{t}" d ON d.pk = m.pk WHERE'
+    found = db.execute(f"{selected} {test} ORDER BY m.pk FOR UPDATE OF m", args).fetchall()
+    stored = {r[0]: r[2:] for r in found}
+    done = revision.apply(found, change)
+
+    def read(column: str, values: Sequence[Any]) -> list[tuple[Any, ...]]:
+        query = f"{selected} m.{sql.column(column)} = ANY(%s) ORDER BY m.pk FOR UPDATE OF m"
+        more = db.execute(query, (list(values),)).fetchall()
+        stored.update((r[0], r[2:]) for r in more)
+        return more
+
+    revision.spread(then, done, read)
+    if not done:
         return 0
-    names = "".join(f", m.{sql.column(name)}" for name, _ in table.columns)
+    changed = sorted(done)
     with db.cursor() as cur:
-        cur.executemany(
-            f'INSERT INTO "o_{t}" SELECT m.pk, {int(tenant)}, m.id{names}, d.doc, d.facts FROM {rows} m'
-            f' JOIN "d_{t}" d ON d.pk = m.pk WHERE m.pk = %s ON CONFLICT (pk) DO NOTHING',
-            [(pk,) for pk, *_ in changed],
+        # Set-based: the seeded rows kept in one statement, then only the columns that changed.
+        cur.execute(
+            f'INSERT INTO "o_{t}" SELECT m.pk, {int(tenant)}, m.id{listed}, d.doc, d.facts FROM {rows} m'
+            f' JOIN "d_{t}" d ON d.pk = m.pk WHERE m.pk = ANY(%s) ON CONFLICT (pk) DO NOTHING',
+            (changed,),
         )
-        if table.columns:
-            sets = ", ".join(f"{sql.column(name)} = %s" for name, _ in table.columns)
-            cur.executemany(f"UPDATE {rows} SET {sets} WHERE pk = %s", [(*cols, pk) for pk, _, _, cols in changed])
+        for positions, values in revision.column_writes(done, stored).items():
+            sets = ", ".join(f"{names[i]} = %s" for i in positions)
+            cur.executemany(f"UPDATE {rows} SET {sets} WHERE pk = %s", values)
         cur.executemany(
             f'UPDATE "d_{t}" SET doc = %s, facts = %s WHERE pk = %s',
-            [(doc, pack_facts(facts), pk) for pk, facts, doc, _ in changed],
+            [(done[pk][1], pack_facts(done[pk][0]), pk) for pk in changed],
         )
     bump(db, t, len(changed))
     return len(changed)

@@ -38,13 +38,30 @@ def rows(table: str, tenant: int) -> str:
     return f'"{table}:{tenant}"'
 
 
+def unstorable(value: Any) -> bool:
+    """Whether ``value`` is text PostgreSQL cannot hold: a NUL, or a lone surrogate (no UTF-8 for it).
+
+    No row holds such a value, so a lookup of one finds nothing, without asking the database
+    (which would refuse the query).
+    """
+    if not isinstance(value, str):
+        return False
+    if "\x00" in value:
+        return True
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def where(conditions: Sequence[Condition]) -> tuple[str, tuple[Any, ...]]:
     """The SQL of every condition joined by AND, and their arguments (``TRUE`` when there are none)."""
     parts: list[str] = []
     args: list[Any] = []
     for c in conditions:
-        if any(isinstance(v, str) and "\x00" in v for v in c.values):
-            # PostgreSQL text cannot hold NUL (sending one is an error): no row has such a value.
+        if any(unstorable(v) for v in c.values):
+            # No row holds a value PostgreSQL text cannot hold (sending one is an error).
             parts.append("FALSE")
             continue
         parts.append(_OPERATORS[c.op].format(column(c.column)))

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from mock_server.errors import DataFileError, StoreError
-from mock_server.store.base import BaseStore, Change, Condition, Features, Revision, Snapshot, TableSpec
+from mock_server.store.base import BaseStore, Change, Condition, Features, Revision, Snapshot, TableSpec, Then
 from mock_server.store.counts import CountCache
 from mock_server.store.orders import OrderCache
 from mock_server.store.sqlite import datafile, snapshots, sql
@@ -325,10 +325,22 @@ class SQLiteStore(SQLiteReads, BaseStore):
             db.execute(f'DELETE FROM "o_{name}"')
         return restored
 
-    def revise(self, table: TableSpec, tenant: int, where: Sequence[Condition], change: Revision) -> int:
-        """Change every record of a tenant meeting any of ``where`` that ``change`` changes, in one transaction."""
+    def revise(
+        self, table: TableSpec, tenant: int, where: Sequence[Condition], change: Revision, then: Then | None = None
+    ) -> int:
+        """Change every record of a tenant meeting any of ``where`` that ``change`` changes, in one transaction.
+
+        A clock move of a large tenant dirties more pages than the serving cache holds, and SQLite
+        spills them to the log before the commit, again each time a spilled page changes once more:
+        the transaction gets a cache of :data:`REVISE_CACHE_KIB` (what it does not use is not taken).
+        """
         with self.transaction() as db:
-            return snapshots.revise(db, self.bump, table, tenant, where, change)
+            saved = int(db.execute("PRAGMA cache_size").fetchone()[0])
+            db.execute(f"PRAGMA cache_size = {-REVISE_CACHE_KIB}")
+            try:
+                return snapshots.revise(db, self.bump, table, tenant, where, change, then)
+            finally:
+                db.execute(f"PRAGMA cache_size = {saved}")
 
     # -- snapshots (store/sqlite/snapshots.py) -----------------------------------------------
 
@@ -361,6 +373,16 @@ class SQLiteStore(SQLiteReads, BaseStore):
     def entity(self, api: str, tenant: int, kind: str, seq: int, world: str = "") -> dict[str, Any]:
         """Facts of one entity (customer, subscription, invoice, user) of a tenant (see :meth:`BaseStore.entity`)."""
         return _entity_cached(self, api, tenant, kind, seq, world)
+
+    def entities(self, api: str, tenant: int, kind: str) -> dict[int, bytes]:
+        """Every entity of one kind of a tenant, by ``seq``, as stored."""
+        query = "SELECT seq, facts FROM entities WHERE api = ? AND tenant = ? AND kind = ?"
+        with self.reading() as db:
+            return {int(seq): bytes(facts) for seq, facts in db.execute(query, (api, tenant, kind))}
+
+
+#: KiB of page cache a revision of many records may use (the serving connections keep 16 MiB).
+REVISE_CACHE_KIB = 512 * 1024
 
 
 def write_meta(db: sqlite3.Connection, values: Mapping[str, str]) -> None:

@@ -16,9 +16,10 @@ from typing import Any
 
 import orjson
 
-from mock_server.store.base import Condition, Revision, Snapshot, TableSpec
+from mock_server.store import revision
+from mock_server.store.base import Condition, Revision, Snapshot, TableSpec, Then
 from mock_server.store.sqlite import sql
-from mock_server.world import pack_facts, unpack_facts
+from mock_server.world import pack_facts
 
 #: Bumps a table's generation inside a write transaction (``SQLiteStore.bump``).
 Bump = Callable[[sqlite3.Connection, str, int], None]
@@ -59,35 +60,48 @@ def _tenants(db: sqlite3.Connection, table: str) -> list[int]:
 
 
 def revise(
-    db: sqlite3.Connection, bump: Bump, table: TableSpec, tenant: int, where: Sequence[Condition], change: Revision
+    db: sqlite3.Connection,
+    bump: Bump,
+    table: TableSpec,
+    tenant: int,
+    where: Sequence[Condition],
+    change: Revision,
+    then: Then | None = None,
 ) -> int:
-    """Inside a write transaction: ``change`` every row of a tenant meeting any of ``where``."""
+    """Inside a write transaction: ``change`` every row of a tenant meeting any of ``where``, then ``then``'s spread."""
     t, rows = table.name, sql.rows(table.name, tenant)
     clauses = [sql.where([c]) for c in where]
     test = " OR ".join(f"({clause})" for clause, _ in clauses) or "1"
     args = tuple(a for _, values in clauses for a in values)
-    found = db.execute(
-        f'SELECT m.pk, d.facts FROM {rows} m JOIN "d_{t}" d ON d.pk = m.pk WHERE {test} ORDER BY m.pk', args
-    ).fetchall()
-    changed = []
-    for pk, blob in found:
-        result = change(unpack_facts(blob))
-        if result is not None:
-            changed.append((pk, *result))
-    if not changed:
+    names = [sql.column(name) for name, _ in table.columns]
+    listed = "".join(f", m.{c}" for c in names)
+    selected = f'SELECT m.pk, d.facts{listed} FROM {rows} m JOIN "d_{t}" d ON d.pk = m.pk WHERE'
+    found = db.execute(f"{selected} {test} ORDER BY m.pk", args).fetchall()
+    stored = {r[0]: r[2:] for r in found}
+    done = revision.apply(found, change)
+
+    def read(column: str, values: Sequence[Any]) -> list[tuple[Any, ...]]:
+        marks = ", ".join("?" * len(values))
+        more = db.execute(f"{selected} m.{sql.column(column)} IN ({marks}) ORDER BY m.pk", values).fetchall()
+        stored.update((r[0], r[2:]) for r in more)
+        return more
+
+    revision.spread(then, done, read)
+    if not done:
         return 0
-    listed = "".join(f", m.{sql.column(name)}" for name, _ in table.columns)
-    db.executemany(
+    changed = sorted(done)
+    # Set-based: the seeded rows kept in one statement, then only the columns that changed.
+    db.execute(
         f'INSERT OR IGNORE INTO "o_{t}" SELECT m.pk, {tenant}, m.id{listed}, d.doc, d.facts FROM {rows} m'
-        f' JOIN "d_{t}" d ON d.pk = m.pk WHERE m.pk = ?',
-        [(pk,) for pk, *_ in changed],
+        f' JOIN "d_{t}" d ON d.pk = m.pk WHERE m.pk IN (SELECT value FROM json_each(?))',
+        (orjson.dumps(changed).decode(),),
     )
-    if table.columns:
-        sets = ", ".join(f"{sql.column(name)} = ?" for name, _ in table.columns)
-        db.executemany(f"UPDATE {rows} SET {sets} WHERE pk = ?", [(*cols, pk) for pk, _, _, cols in changed])
+    for positions, values in revision.column_writes(done, stored).items():
+        sets = ", ".join(f"{names[i]} = ?" for i in positions)
+        db.executemany(f"UPDATE {rows} SET {sets} WHERE pk = ?", values)
     db.executemany(
         f'UPDATE "d_{t}" SET doc = ?, facts = ? WHERE pk = ?',
-        [(doc, pack_facts(facts), pk) for pk, facts, doc, _ in changed],
+        [(done[pk][1], pack_facts(done[pk][0]), pk) for pk in changed],
     )
     bump(db, t, len(changed))
     return len(changed)

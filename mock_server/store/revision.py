@@ -1,0 +1,72 @@
+"""The Python side of a revision of many records, shared by both backends (which read and write them).
+
+:meth:`~mock_server.store.BaseStore.revise` reads the records meeting its conditions and applies
+the first change to each; then, when the caller asks for one, a :class:`~mock_server.store.base.Spread`
+to the records holding some column values, read in slices of :data:`SPREAD_SLICE` values. A
+record both changes touch gets the second on the facts the first left, and is written once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from mock_server.store.base import Revision, Spread, Then
+from mock_server.world import unpack_facts
+
+#: Column values per read of a spread's records: well inside both engines' limits on bound values.
+SPREAD_SLICE = 500
+
+#: A changed record: primary key -> (facts, document, column values).
+Changed = dict[int, tuple[dict[str, Any], bytes, Sequence[Any]]]
+
+
+def apply(found: Iterable[Sequence[Any]], change: Revision, changed: Changed | None = None) -> Changed:
+    """Apply ``change`` to ``(pk, stored facts, ...)`` rows; the changed ones, added to ``changed`` (made if ``None``).
+
+    A row ``changed`` already holds is changed from the facts held there, not from those read.
+    """
+    changed = {} if changed is None else changed
+    for pk, blob, *_ in found:
+        held = changed.get(pk)
+        result = change(held[0] if held is not None else unpack_facts(bytes(blob)))
+        if result is not None:
+            changed[pk] = result
+    return changed
+
+
+def spread(
+    then: Then | None, changed: Changed, read: Callable[[str, Sequence[Any]], Iterable[Sequence[Any]]]
+) -> Changed:
+    """Apply the spread ``then`` asks for (if any) to the rows ``read(column, values)`` gives, slice by slice."""
+    asked = then() if then is not None else None
+    if asked is None or not asked.values:
+        return changed
+    for values in slices(asked):
+        apply(read(asked.column, values), asked.change, changed)
+    return changed
+
+
+def slices(asked: Spread) -> Iterator[list[Any]]:
+    """A spread's values, sorted (the same rows are read in the same order however they were found)."""
+    values = sorted(asked.values)
+    for start in range(0, len(values), SPREAD_SLICE):
+        yield values[start : start + SPREAD_SLICE]
+
+
+def column_writes(
+    changed: Changed, stored: Mapping[int, Sequence[Any]]
+) -> dict[tuple[int, ...], list[tuple[Any, ...]]]:
+    """The column values to write, grouped by which columns changed: positions -> ``(*values, pk)`` rows.
+
+    Writing a column rewrites an entry of every index holding it, so only the columns whose value
+    changed are written (a move changes the status and a date or two, not the amount or the
+    customer): ``stored`` holds each record's column values as read.
+    """
+    writes: dict[tuple[int, ...], list[tuple[Any, ...]]] = {}
+    for pk, (_, _, columns) in changed.items():
+        before = stored[pk]
+        moved = tuple(i for i, value in enumerate(columns) if value != before[i])
+        if moved:
+            writes.setdefault(moved, []).append((*(columns[i] for i in moved), pk))
+    return writes
