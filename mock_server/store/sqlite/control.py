@@ -3,13 +3,15 @@
 Every worker opens its own connections to the one file (write-ahead log, as the store does); a
 ``:memory:`` store keeps the control state in one in-process database shared by its threads.
 
-Journal entries are buffered per worker and written by a background thread every
-:data:`FLUSH_INTERVAL` in one transaction: a write per request would take the database's one
-write lock per request and cost more than a tenth of a list page's throughput (bench/journal.py).
+Journal entries are buffered per worker and written by a background thread in one transaction
+when :data:`FLUSH_BATCH` of them are waiting or the oldest has waited :data:`FLUSH_AGE`: a write
+per request would take the database's one write lock per request, and even a transaction every
+20 ms costs a worker a few percent of its CPU at a thousand requests a second (bench/journal.py).
 So that a read sees every worker's entries, a reader flushes its own buffer, asks the other
-workers to flush (``control_meta.flush`` goes up by one) and waits until each live worker has
-answered in ``control_workers``. An entry is buffered before its response is sent, so a client
-that has its answer will find it in the journal.
+workers to flush (``control_meta.flush`` goes up by one, and the modification time of
+``<file>.flush`` says so without a query) and waits until each live worker has answered in
+``control_workers``. An entry is buffered before its response is sent, so a client that has its
+answer will find it in the journal.
 """
 
 from __future__ import annotations
@@ -46,8 +48,13 @@ _INSERT = (
     "INSERT INTO control_journal (at, api, tenant, operation, method, path, status, entry)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
-#: How often a worker's journal buffer is written, and how often it looks for a reader's flush request.
+#: How often a worker's flusher wakes: to answer a reader's flush request (one ``stat``), and to
+#: write its buffer when that is due.
 FLUSH_INTERVAL = 0.02
+#: A worker writes its buffer once this many entries wait...
+FLUSH_BATCH = 256
+#: ... or once this many seconds passed since its last write (so the file is never far behind).
+FLUSH_AGE = 0.25
 #: How long a reader waits for the other workers to flush before reading what is there.
 SYNC_TIMEOUT = 2.0
 log = logging.getLogger("paymock")
@@ -71,14 +78,21 @@ class SqliteControlState:
         self._lock = threading.RLock()
         self._buffer: list[tuple[Any, ...]] = []
         self._buffer_lock = threading.Lock()
+        # One write of the buffer at a time: a reader's flush must not return while the flusher
+        # still writes the rows it took.
+        self._flush_lock = threading.Lock()
         self._flusher: int | None = None  # pid whose flusher thread runs
         self._acked = 0
         self._signal = None if self.memory else f"{path}.rules"
+        self._wanted = None if self.memory else f"{path}.flush"
         self._generation = 0
         with self._writing() as db:
             for statement in _SCHEMA:
                 db.execute(statement)
         self._stamp()
+        if self._wanted is not None:
+            with open(self._wanted, "a"):
+                pass
 
     # -- connections -------------------------------------------------------------------------
 
@@ -202,7 +216,7 @@ class SqliteControlState:
     # -- journal -----------------------------------------------------------------------------
 
     def record(self, entry: dict[str, Any]) -> None:
-        """Buffer one entry; this worker's flusher writes it within :data:`FLUSH_INTERVAL`."""
+        """Buffer one entry; this worker's flusher writes it within :data:`FLUSH_AGE` (or when a reader asks)."""
         if self.capacity <= 0:
             return
         row = (entry["time"], *(entry[k] for k in _FILTERS), orjson.dumps(entry))
@@ -222,10 +236,19 @@ class SqliteControlState:
         atexit.register(self._leave)
 
     def _flush_forever(self) -> None:
+        due = time.monotonic() + FLUSH_AGE
+        asked = self._asked()
         while True:
             time.sleep(FLUSH_INTERVAL)
             try:
-                self._flush()
+                now = time.monotonic()
+                if len(self._buffer) >= FLUSH_BATCH or now >= due:
+                    self._flush()
+                    due = now + FLUSH_AGE
+                seen = self._asked()
+                if seen == asked:  # no reader asked since the last look: no query
+                    continue
+                asked = seen
                 with self._reading() as db:
                     wanted = int(db.execute("SELECT value FROM control_meta WHERE key = 'flush'").fetchone()[0])
                 if wanted > self._acked:
@@ -236,16 +259,38 @@ class SqliteControlState:
             except sqlite3.Error:  # a busy or closing database: the next round retries
                 log.exception("writing the request journal")
 
-    def _flush(self) -> None:
-        with self._buffer_lock:
-            rows, self._buffer = self._buffer, []
-        if not rows:
+    def _asked(self) -> int:
+        """The modification time a reader last gave ``<file>.flush`` (in-process: none to look at).
+
+        A change means that some reader asked for a flush: the flusher then reads the request
+        itself from ``control_meta``, so two readers stamping out of order lose nothing.
+        """
+        if self._wanted is None:
+            return 0
+        try:
+            return os.stat(self._wanted).st_mtime_ns
+        except FileNotFoundError:
+            return -1
+
+    def _ask(self, wanted: int) -> None:
+        """Tell every worker's flusher that a reader waits for flush ``wanted`` (see :meth:`_asked`)."""
+        if self._wanted is None:
             return
-        with self._writing() as db:
-            db.executemany(_INSERT, rows)
-            last = db.execute("SELECT max(seq) FROM control_journal").fetchone()[0]
-            if last > self.capacity:
-                db.execute("DELETE FROM control_journal WHERE seq <= ?", (last - self.capacity,))
+        with open(self._wanted, "a"):  # made if need be, as :meth:`_stamp` does
+            pass
+        os.utime(self._wanted, ns=(wanted, wanted))
+
+    def _flush(self) -> None:
+        with self._flush_lock:
+            with self._buffer_lock:
+                rows, self._buffer = self._buffer, []
+            if not rows:
+                return
+            with self._writing() as db:
+                db.executemany(_INSERT, rows)
+                last = db.execute("SELECT max(seq) FROM control_journal").fetchone()[0]
+                if last > self.capacity:
+                    db.execute("DELETE FROM control_journal WHERE seq <= ?", (last - self.capacity,))
 
     def _leave(self) -> None:
         try:
@@ -262,6 +307,7 @@ class SqliteControlState:
         with self._writing() as db:
             db.execute("UPDATE control_meta SET value = value + 1 WHERE key = 'flush'")
             wanted = db.execute("SELECT value FROM control_meta WHERE key = 'flush'").fetchone()[0]
+        self._ask(int(wanted))
         if me == self._flusher:
             self._acked = max(self._acked, int(wanted))
         deadline = time.monotonic() + SYNC_TIMEOUT
