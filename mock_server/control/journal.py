@@ -128,6 +128,11 @@ def entry(
     }
 
 
+def worker() -> int:
+    """This process's id, as :func:`os.getpid` says, without its system call per request."""
+    return _PID[0]
+
+
 # os.getpid() is a system call: read it once per process (gunicorn forks workers after import).
 _PID = [os.getpid()]
 os.register_at_fork(after_in_child=lambda: _PID.__setitem__(0, os.getpid()))

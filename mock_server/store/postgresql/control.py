@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import operator
 import os
 import socket
 import threading
@@ -31,6 +32,7 @@ import orjson
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from mock_server.control.journal import worker
 from mock_server.control.state import DuplicateRuleError, JournalQuery, StoredRule
 from mock_server.errors import StoreUnavailableError
 from mock_server.store.postgresql.base import CONNECT_TIMEOUT, describe, one
@@ -49,6 +51,8 @@ _SCHEMA = (
         entry BYTEA NOT NULL)""",
 )
 _FILTERS = ("api", "tenant", "operation", "method", "path", "status")
+#: The entry's time and filter fields, the columns a row of the journal has beside the entry itself.
+_COLUMNS = operator.itemgetter("time", *_FILTERS)
 _INSERT = (
     "INSERT INTO control_journal (at, api, tenant, operation, method, path, status, entry)"
     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
@@ -198,10 +202,10 @@ class PostgreSQLControlState:
         """Buffer one entry; this worker's flusher writes it within :data:`FLUSH_INTERVAL`."""
         if self.capacity <= 0:
             return
-        row = (entry["time"], *(entry[k] for k in _FILTERS), orjson.dumps(entry))
+        row = (*_COLUMNS(entry), orjson.dumps(entry))
         with self._buffer_lock:
             self._buffer.append(row)
-            if self._flusher != os.getpid():
+            if self._flusher != worker():
                 self._start_flusher()
 
     def _start_flusher(self) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import operator
 import os
 import sqlite3
 import threading
@@ -28,6 +29,7 @@ from typing import Any
 
 import orjson
 
+from mock_server.control.journal import worker
 from mock_server.control.state import DuplicateRuleError, JournalQuery, StoredRule
 
 _SCHEMA = (
@@ -44,6 +46,8 @@ _SCHEMA = (
         entry BLOB NOT NULL)""",
 )
 _FILTERS = ("api", "tenant", "operation", "method", "path", "status")
+#: The entry's time and filter fields, the columns a row of the journal has beside the entry itself.
+_COLUMNS = operator.itemgetter("time", *_FILTERS)
 _INSERT = (
     "INSERT INTO control_journal (at, api, tenant, operation, method, path, status, entry)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -219,10 +223,10 @@ class SqliteControlState:
         """Buffer one entry; this worker's flusher writes it within :data:`FLUSH_AGE` (or when a reader asks)."""
         if self.capacity <= 0:
             return
-        row = (entry["time"], *(entry[k] for k in _FILTERS), orjson.dumps(entry))
+        row = (*_COLUMNS(entry), orjson.dumps(entry))
         with self._buffer_lock:
             self._buffer.append(row)
-            if self._flusher != os.getpid():
+            if self._flusher != worker():
                 self._start_flusher()
 
     def _start_flusher(self) -> None:
