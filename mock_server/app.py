@@ -40,12 +40,15 @@ class RequestHeaders(EnvironHeaders):
     """The request's headers, as Werkzeug reads them from the WSGI environ, listed faster.
 
     The journal lists every request's headers. Werkzeug spells each environ key as a header name
-    (``HTTP_TENANT_ID`` -> ``Tenant-Id``) every time; this spells each key once per process.
+    (``HTTP_TENANT_ID`` -> ``Tenant-Id``) every time; this spells each key once per process, and
+    may be listed from another thread.
     """
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
         names = _HEADER_NAMES
-        for key, value in self.environ.items():
+        # A copy first (one step, under the GIL): the journal's writer reads a request's headers
+        # from its own thread, while the request's thread may still add to its environ.
+        for key, value in list(self.environ.items()):
             name = names.get(key, "")
             if name == "":
                 name = _header_name(key)

@@ -32,7 +32,7 @@ import orjson
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from mock_server.control.journal import worker
+from mock_server.control.journal import Pending, made, worker
 from mock_server.control.state import DuplicateRuleError, JournalQuery, StoredRule
 from mock_server.errors import StoreUnavailableError
 from mock_server.store.postgresql.base import CONNECT_TIMEOUT, describe, one
@@ -90,7 +90,7 @@ class PostgreSQLControlState:
         self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
         self._pid = 0
         self._lock = threading.Lock()
-        self._buffer: list[tuple[Any, ...]] = []
+        self._buffer: list[Pending] = []
         self._buffer_lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._flusher: int | None = None  # pid whose flusher thread runs
@@ -198,13 +198,12 @@ class PostgreSQLControlState:
 
     # -- journal -----------------------------------------------------------------------------
 
-    def record(self, entry: dict[str, Any]) -> None:
+    def record(self, entry: Pending) -> None:
         """Buffer one entry; this worker's flusher writes it within :data:`FLUSH_INTERVAL`."""
         if self.capacity <= 0:
             return
-        row = (*_COLUMNS(entry), orjson.dumps(entry))
         with self._buffer_lock:
-            self._buffer.append(row)
+            self._buffer.append(entry)
             if self._flusher != worker():
                 self._start_flusher()
 
@@ -250,9 +249,10 @@ class PostgreSQLControlState:
         # thread's rows, taken from the buffer, are not committed yet.
         with self._flush_lock:
             with self._buffer_lock:
-                rows, self._buffer = self._buffer, []
-            if not rows:
+                pending, self._buffer = self._buffer, []
+            if not pending:
                 return
+            rows = [(*_COLUMNS(entry), orjson.dumps(entry)) for entry in made(pending)]
             with self._writing() as db:
                 with db.cursor() as cursor:
                     cursor.executemany(_INSERT, rows)

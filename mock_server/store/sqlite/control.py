@@ -29,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from mock_server.control.journal import worker
+from mock_server.control.journal import Pending, made, worker
 from mock_server.control.state import DuplicateRuleError, JournalQuery, StoredRule
 
 _SCHEMA = (
@@ -80,7 +80,7 @@ class SqliteControlState:
         self._pid = os.getpid()
         self._shared: sqlite3.Connection | None = None
         self._lock = threading.RLock()
-        self._buffer: list[tuple[Any, ...]] = []
+        self._buffer: list[Pending] = []
         self._buffer_lock = threading.Lock()
         # One write of the buffer at a time: a reader's flush must not return while the flusher
         # still writes the rows it took.
@@ -219,13 +219,12 @@ class SqliteControlState:
 
     # -- journal -----------------------------------------------------------------------------
 
-    def record(self, entry: dict[str, Any]) -> None:
+    def record(self, entry: Pending) -> None:
         """Buffer one entry; this worker's flusher writes it within :data:`FLUSH_AGE` (or when a reader asks)."""
         if self.capacity <= 0:
             return
-        row = (*_COLUMNS(entry), orjson.dumps(entry))
         with self._buffer_lock:
-            self._buffer.append(row)
+            self._buffer.append(entry)
             if self._flusher != worker():
                 self._start_flusher()
 
@@ -287,9 +286,10 @@ class SqliteControlState:
     def _flush(self) -> None:
         with self._flush_lock:
             with self._buffer_lock:
-                rows, self._buffer = self._buffer, []
-            if not rows:
+                pending, self._buffer = self._buffer, []
+            if not pending:
                 return
+            rows = [(*_COLUMNS(entry), orjson.dumps(entry)) for entry in made(pending)]
             with self._writing() as db:
                 db.executemany(_INSERT, rows)
                 last = db.execute("SELECT max(seq) FROM control_journal").fetchone()[0]
