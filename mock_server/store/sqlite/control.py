@@ -4,14 +4,14 @@ Every worker opens its own connections to the one file (write-ahead log, as the 
 ``:memory:`` store keeps the control state in one in-process database shared by its threads.
 
 Journal entries are buffered per worker and written by a background thread in one transaction
-when :data:`FLUSH_BATCH` of them are waiting or the oldest has waited :data:`FLUSH_AGE`: a write
-per request would take the database's one write lock per request, and even a transaction every
-20 ms costs a worker a few percent of its CPU at a thousand requests a second (bench/journal.py).
-So that a read sees every worker's entries, a reader flushes its own buffer, asks the other
-workers to flush (``control_meta.flush`` goes up by one, and the modification time of
-``<file>.flush`` says so without a query) and waits until each live worker has answered in
-``control_workers``. An entry is buffered before its response is sent, so a client that has its
-answer will find it in the journal.
+every :data:`FLUSH_INTERVAL`, or as soon as :data:`FLUSH_BATCH` of them wait: a write per request
+would take the database's one write lock per request, and a thread that wakes every 20 ms costs a
+busy worker a tenth of its CPU in switches of the GIL alone (bench/journal.py, bench/README.md),
+so the writer sleeps until it is due or called. So that a read sees every worker's entries, a
+reader flushes its own buffer, asks the other workers to flush (``control_meta.flush`` goes up by
+one, and the modification time of ``<file>.flush`` says so without a query) and waits until each
+live worker has answered in ``control_workers``, within one interval. An entry is buffered
+before its response is sent, so a client that has its answer will find it in the journal.
 """
 
 from __future__ import annotations
@@ -52,13 +52,11 @@ _INSERT = (
     "INSERT INTO control_journal (at, api, tenant, operation, method, path, status, entry)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
-#: How often a worker's flusher wakes: to answer a reader's flush request (one ``stat``), and to
-#: write its buffer when that is due.
-FLUSH_INTERVAL = 0.02
-#: A worker writes its buffer once this many entries wait...
+#: How often a worker's writer wakes on its own: to write what waits, and to answer a reader's
+#: flush request (one ``stat``). Also the longest a reader waits for another worker's entries.
+FLUSH_INTERVAL = 0.1
+#: A worker's writer is called at once when this many entries wait.
 FLUSH_BATCH = 256
-#: ... or once this many seconds passed since its last write (so the file is never far behind).
-FLUSH_AGE = 0.25
 #: How long a reader waits for the other workers to flush before reading what is there.
 SYNC_TIMEOUT = 2.0
 log = logging.getLogger("paymock")
@@ -82,6 +80,7 @@ class SqliteControlState:
         self._lock = threading.RLock()
         self._buffer: list[Pending] = []
         self._buffer_lock = threading.Lock()
+        self._full = threading.Event()  # the buffer holds a batch: the writer need not wait
         # One write of the buffer at a time: a reader's flush must not return while the flusher
         # still writes the rows it took.
         self._flush_lock = threading.Lock()
@@ -220,11 +219,13 @@ class SqliteControlState:
     # -- journal -----------------------------------------------------------------------------
 
     def record(self, entry: Pending) -> None:
-        """Buffer one entry; this worker's flusher writes it within :data:`FLUSH_AGE` (or when a reader asks)."""
+        """Buffer one entry; this worker's writer makes and writes it within :data:`FLUSH_INTERVAL`."""
         if self.capacity <= 0:
             return
         with self._buffer_lock:
             self._buffer.append(entry)
+            if len(self._buffer) == FLUSH_BATCH:
+                self._full.set()
             if self._flusher != worker():
                 self._start_flusher()
 
@@ -239,15 +240,14 @@ class SqliteControlState:
         atexit.register(self._leave)
 
     def _flush_forever(self) -> None:
-        due = time.monotonic() + FLUSH_AGE
         asked = self._asked()
         while True:
-            time.sleep(FLUSH_INTERVAL)
+            # A wait, not a poll: a thread that wakes often must take the GIL from the request
+            # threads each time, and that, not its work, was most of the journal's cost.
+            self._full.wait(FLUSH_INTERVAL)
+            self._full.clear()
             try:
-                now = time.monotonic()
-                if len(self._buffer) >= FLUSH_BATCH or now >= due:
-                    self._flush()
-                    due = now + FLUSH_AGE
+                self._flush()
                 seen = self._asked()
                 if seen == asked:  # no reader asked since the last look: no query
                     continue
@@ -325,7 +325,7 @@ class SqliteControlState:
                     db.executemany("DELETE FROM control_workers WHERE pid = ?", [(pid,) for pid in gone])
             if not waiting or time.monotonic() > deadline:
                 return
-            time.sleep(FLUSH_INTERVAL / 4)
+            time.sleep(FLUSH_INTERVAL / 10)
 
     def requests(self, query: JournalQuery) -> tuple[list[dict[str, Any]], int]:
         """A page, newest first, and the filtered total (every worker's entries so far)."""
