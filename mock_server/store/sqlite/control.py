@@ -3,15 +3,17 @@
 Every worker opens its own connections to the one file (write-ahead log, as the store does); a
 ``:memory:`` store keeps the control state in one in-process database shared by its threads.
 
-Journal entries are buffered per worker and written by a background thread in one transaction
-every :data:`FLUSH_INTERVAL`, or as soon as :data:`FLUSH_BATCH` of them wait: a write per request
-would take the database's one write lock per request, and a thread that wakes every 20 ms costs a
-busy worker a tenth of its CPU in switches of the GIL alone (bench/journal.py, bench/README.md),
-so the writer sleeps until it is due or called. So that a read sees every worker's entries, a
-reader flushes its own buffer, asks the other workers to flush (``control_meta.flush`` goes up by
-one, and the modification time of ``<file>.flush`` says so without a query) and waits until each
-live worker has answered in ``control_workers``, within one interval. An entry is buffered
-before its response is sent, so a client that has its answer will find it in the journal.
+Journal entries are kept per worker, unmade, and written only when they must be: when a reader
+asks, or when :data:`FLUSH_BATCH` of them wait (only with a capacity above that; a smaller journal
+drops a worker's oldest in memory, as the table would). Making and writing an entry is most of the
+journal's cost, and under load most entries are dropped before anyone reads them: writing every
+one of them in the background cost a busy worker ~8% of its CPU (bench/README.md). So that a
+read sees every worker's entries, a reader writes its own, asks the other workers to write theirs
+(``control_meta.flush`` goes up by one, and the modification time of ``<file>.flush`` says so
+without a query) and waits until each live worker has answered in ``control_workers``; a worker's
+writer looks every :data:`FLUSH_INTERVAL`. The table keeps the newest entries by time, whichever
+worker wrote them when. An entry is kept before its response is sent, so a client that has its
+answer will find it in the journal.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import os
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -44,19 +47,24 @@ _SCHEMA = (
         seq INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, api TEXT NOT NULL, tenant TEXT,
         operation TEXT, method TEXT NOT NULL, path TEXT NOT NULL, status INTEGER NOT NULL,
         entry BLOB NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS control_journal_at ON control_journal (at, seq)",
 )
 _FILTERS = ("api", "tenant", "operation", "method", "path", "status")
 #: The entry's time and filter fields, the columns a row of the journal has beside the entry itself.
 _COLUMNS = operator.itemgetter("time", *_FILTERS)
+_TRIM = (
+    "DELETE FROM control_journal WHERE seq IN"
+    " (SELECT seq FROM control_journal ORDER BY at DESC, seq DESC LIMIT -1 OFFSET ?)"
+)
 _INSERT = (
     "INSERT INTO control_journal (at, api, tenant, operation, method, path, status, entry)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
-#: How often a worker's writer wakes on its own: to write what waits, and to answer a reader's
-#: flush request (one ``stat``). Also the longest a reader waits for another worker's entries.
+#: How often a worker's writer looks for a reader's request to write (one ``stat``): also about
+#: the longest a reader waits for another worker's entries.
 FLUSH_INTERVAL = 0.1
-#: A worker's writer is called at once when this many entries wait.
-FLUSH_BATCH = 256
+#: With a larger capacity, a worker writes its entries once this many wait (a bound on its memory).
+FLUSH_BATCH = 4096
 #: How long a reader waits for the other workers to flush before reading what is there.
 SYNC_TIMEOUT = 2.0
 log = logging.getLogger("paymock")
@@ -78,9 +86,11 @@ class SqliteControlState:
         self._pid = os.getpid()
         self._shared: sqlite3.Connection | None = None
         self._lock = threading.RLock()
-        self._buffer: list[Pending] = []
+        # A smaller journal keeps only a worker's newest entries, as the table would.
+        self._keep = capacity if 0 < capacity <= FLUSH_BATCH else None
+        self._buffer: deque[Pending] = deque(maxlen=self._keep)
         self._buffer_lock = threading.Lock()
-        self._full = threading.Event()  # the buffer holds a batch: the writer need not wait
+        self._full = threading.Event()  # the buffer holds a batch: the writer writes it at once
         # One write of the buffer at a time: a reader's flush must not return while the flusher
         # still writes the rows it took.
         self._flush_lock = threading.Lock()
@@ -219,12 +229,12 @@ class SqliteControlState:
     # -- journal -----------------------------------------------------------------------------
 
     def record(self, entry: Pending) -> None:
-        """Buffer one entry; this worker's writer makes and writes it within :data:`FLUSH_INTERVAL`."""
+        """Keep one entry, unmade; this worker writes it when a reader asks (or a batch is due)."""
         if self.capacity <= 0:
             return
         with self._buffer_lock:
             self._buffer.append(entry)
-            if len(self._buffer) == FLUSH_BATCH:
+            if self._keep is None and len(self._buffer) == FLUSH_BATCH:
                 self._full.set()
             if self._flusher != worker():
                 self._start_flusher()
@@ -242,12 +252,12 @@ class SqliteControlState:
     def _flush_forever(self) -> None:
         asked = self._asked()
         while True:
-            # A wait, not a poll: a thread that wakes often must take the GIL from the request
-            # threads each time, and that, not its work, was most of the journal's cost.
-            self._full.wait(FLUSH_INTERVAL)
-            self._full.clear()
+            # A wait, not a poll every few milliseconds: each wake takes the GIL from the request threads.
+            full = self._full.wait(FLUSH_INTERVAL)
             try:
-                self._flush()
+                if full:
+                    self._full.clear()
+                    self._flush()
                 seen = self._asked()
                 if seen == asked:  # no reader asked since the last look: no query
                     continue
@@ -286,15 +296,14 @@ class SqliteControlState:
     def _flush(self) -> None:
         with self._flush_lock:
             with self._buffer_lock:
-                pending, self._buffer = self._buffer, []
+                pending, self._buffer = self._buffer, deque(maxlen=self._keep)
             if not pending:
                 return
             rows = [(*_COLUMNS(entry), orjson.dumps(entry)) for entry in made(pending)]
             with self._writing() as db:
                 db.executemany(_INSERT, rows)
-                last = db.execute("SELECT max(seq) FROM control_journal").fetchone()[0]
-                if last > self.capacity:
-                    db.execute("DELETE FROM control_journal WHERE seq <= ?", (last - self.capacity,))
+                # The newest by time: workers write when asked, so a row written later may be older.
+                db.execute(_TRIM, (self.capacity,))
 
     def _leave(self) -> None:
         try:
