@@ -154,9 +154,9 @@ class ControlPlane:
     ) -> None:
         """Journal one answered request (nothing if the journal is off).
 
-        Only what is cheap is taken now; the entry (masking, copying, encoding) is made by the
-        journal's writer from the request's own headers and query, which do not change once it
-        is answered. Neither body is kept whole: a large one would wait in memory for the writer.
+        Only what is cheap is taken here; the state makes the entry (masking, copying, encoding)
+        when it chooses (SQLite at once, PostgreSQL in its writer thread), from the request's own
+        headers and query, which do not change once it is answered. Neither body is kept whole.
         """
         if not self.journal:
             return

@@ -3,11 +3,11 @@
 Every worker opens its own connections to the one file (write-ahead log, as the store does); a
 ``:memory:`` store keeps the control state in one in-process database shared by its threads.
 
-Journal entries are kept per worker, unmade, and written only when they must be: when a reader
+Journal entries are kept per worker, encoded, and written only when they must be: when a reader
 asks, or when :data:`FLUSH_BATCH` of them wait (only with a capacity above that; a smaller journal
-drops a worker's oldest in memory, as the table would). Making and writing an entry is most of the
-journal's cost, and under load most entries are dropped before anyone reads them: writing every
-one of them in the background cost a busy worker ~8% of its CPU (bench/README.md). So that a
+drops a worker's oldest in memory, as the table would). Under load most entries are dropped
+before anyone reads them, and writing every one of them from a background thread cost a busy
+worker several percent of its CPU, its own and the GIL's (bench/README.md). So that a
 read sees every worker's entries, a reader writes its own, asks the other workers to write theirs
 (``control_meta.flush`` goes up by one, and the modification time of ``<file>.flush`` says so
 without a query) and waits until each live worker has answered in ``control_workers``; a worker's
@@ -88,7 +88,7 @@ class SqliteControlState:
         self._lock = threading.RLock()
         # A smaller journal keeps only a worker's newest entries, as the table would.
         self._keep = capacity if 0 < capacity <= FLUSH_BATCH else None
-        self._buffer: deque[Pending] = deque(maxlen=self._keep)
+        self._buffer: deque[tuple[Any, ...]] = deque(maxlen=self._keep)
         self._buffer_lock = threading.Lock()
         self._full = threading.Event()  # the buffer holds a batch: the writer writes it at once
         # One write of the buffer at a time: a reader's flush must not return while the flusher
@@ -229,11 +229,18 @@ class SqliteControlState:
     # -- journal -----------------------------------------------------------------------------
 
     def record(self, entry: Pending) -> None:
-        """Keep one entry, unmade; this worker writes it when a reader asks (or a batch is due)."""
+        """Keep one entry, made and encoded; this worker writes it when a reader asks (or a batch is due).
+
+        Made now, not when written: kept unmade, an entry holds the request's objects (its environ,
+        Werkzeug's request), and a thousand of those per worker outliving their requests made the
+        garbage collector's work, not the journal's, the largest cost (bench/README.md). A row of
+        numbers, strings and bytes is nothing to the collector.
+        """
         if self.capacity <= 0:
             return
+        rows = [(*_COLUMNS(e), orjson.dumps(e)) for e in made((entry,))]
         with self._buffer_lock:
-            self._buffer.append(entry)
+            self._buffer.extend(rows)
             if self._keep is None and len(self._buffer) == FLUSH_BATCH:
                 self._full.set()
             if self._flusher != worker():
@@ -299,9 +306,8 @@ class SqliteControlState:
                 pending, self._buffer = self._buffer, deque(maxlen=self._keep)
             if not pending:
                 return
-            rows = [(*_COLUMNS(entry), orjson.dumps(entry)) for entry in made(pending)]
             with self._writing() as db:
-                db.executemany(_INSERT, rows)
+                db.executemany(_INSERT, pending)
                 # The newest by time: workers write when asked, so a row written later may be older.
                 db.execute(_TRIM, (self.capacity,))
 
