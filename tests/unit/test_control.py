@@ -108,6 +108,19 @@ def test_the_journal_is_bounded_and_can_be_off(tmp_path: Path) -> None:
     assert off.requests(JournalQuery())[1] == 0
 
 
+def test_the_journal_keeps_the_newest_entries_by_time_whenever_they_were_written(tmp_path: Path) -> None:
+    # Given workers that write their entries only when the journal is read, a later write may
+    # hold older entries: the journal keeps the newest by time, not the last written.
+    state = SqliteControlState(str(tmp_path / "c.sqlite3"), capacity=3)
+    for i in (5, 1):
+        state.record(partial(_entry, i))
+    assert state.requests(JournalQuery())[1] == 2
+    for i in (6, 2, 7):
+        state.record(partial(_entry, i))
+    entries, total = state.requests(JournalQuery())
+    assert total == 3 and [e["n"] for e in entries] == [7, 6, 5]
+
+
 def test_an_entry_that_cannot_be_made_costs_only_itself(tmp_path: Path) -> None:
     # Given three journaled requests, the second of which fails when its entry is made (off the
     # request's path, by the journal's writer), the other two are journaled all the same.
