@@ -456,7 +456,7 @@ class PostgreSQLStore(BaseStore):
         then: Then | None = None,
         added: Sequence[Added] = (),
     ) -> int:
-        """Insert ``added``, then change every record of a tenant meeting any of ``where`` that ``change`` changes, in one transaction."""
+        """Insert ``added``, then change the records of a tenant meeting any of ``where``, in one transaction."""
         with self.transaction() as db:
             return snapshots.revise(db, self.bump, table, tenant, where, change, then, added)
 

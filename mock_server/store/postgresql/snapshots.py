@@ -67,7 +67,7 @@ def revise(
     then: Then | None = None,
     added: Sequence[Added] = (),
 ) -> int:
-    """Inside a transaction: insert ``added``, ``change`` every row of a tenant meeting any of ``where`` (then ``then``'s spread)."""
+    """Inside a transaction: insert ``added``, ``change`` the rows meeting any of ``where``, then ``then``'s spread."""
     t, rows = table.name, sql.rows(table.name, tenant)
     _lock(db, t)
     if added:
@@ -111,7 +111,7 @@ def revise(
 
 
 def insert(db: Db, bump: Bump, table: TableSpec, tenant: int, added: Sequence[Added]) -> None:
-    """Inside a transaction (the table's generation row locked): add records after the tenant's last, each with a shadow that a reset deletes it by."""
+    """Inside a transaction, generation row locked: add records after the tenant's last (shadows mark them)."""
     t, rows = table.name, sql.rows(table.name, tenant)
     last = db.execute(f"SELECT coalesce(max(pk), 0) FROM {rows}").fetchone()
     first = revision.first_added(tenant, int(last[0]) if last is not None else 0)
@@ -122,7 +122,8 @@ def insert(db: Db, bump: Bump, table: TableSpec, tenant: int, added: Sequence[Ad
             f"INSERT INTO {rows} VALUES ({marks})", [(pk, id_, *columns) for pk, (id_, _, _, columns) in keyed]
         )
         cur.executemany(
-            f'INSERT INTO "d_{t}" VALUES (%s, %s, %s)', [(pk, doc, pack_facts(facts)) for pk, (_, facts, doc, _) in keyed]
+            f'INSERT INTO "d_{t}" VALUES (%s, %s, %s)',
+            [(pk, doc, pack_facts(facts)) for pk, (_, facts, doc, _) in keyed],
         )
         cur.executemany(
             f'INSERT INTO "o_{t}" (pk, tenant, id, doc, facts) VALUES (%s, %s, %s, %s, %s)',

@@ -336,9 +336,7 @@ class SQLiteStore(SQLiteReads, BaseStore):
                     (tenant,),
                 ).rowcount
             db.execute(f'DELETE FROM "d_{name}" WHERE pk IN (SELECT pk FROM "o_{name}" WHERE length(doc) = 0)')
-            db.execute(
-                f'INSERT OR REPLACE INTO "d_{name}" SELECT pk, doc, facts FROM "o_{name}" WHERE length(doc) > 0'
-            )
+            db.execute(f'INSERT OR REPLACE INTO "d_{name}" SELECT pk, doc, facts FROM "o_{name}" WHERE length(doc) > 0')
             db.execute(f'DELETE FROM "o_{name}"')
         return restored
 
@@ -351,7 +349,7 @@ class SQLiteStore(SQLiteReads, BaseStore):
         then: Then | None = None,
         added: Sequence[Added] = (),
     ) -> int:
-        """Insert ``added``, then change every record of a tenant meeting any of ``where`` that ``change`` changes, in one transaction.
+        """Insert ``added``, then change the records of a tenant meeting any of ``where``, in one transaction.
 
         A clock move of a large tenant dirties more pages than the serving cache holds, and SQLite
         spills them to the log before the commit, again each time a spilled page changes once more:

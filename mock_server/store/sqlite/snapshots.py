@@ -69,7 +69,7 @@ def revise(
     then: Then | None = None,
     added: Sequence[Added] = (),
 ) -> int:
-    """Inside a write transaction: insert ``added``, ``change`` every row of a tenant meeting any of ``where``, then ``then``'s spread."""
+    """Inside a write transaction: insert ``added``, ``change`` rows meeting any of ``where``, then ``then``'s spread."""
     t, rows = table.name, sql.rows(table.name, tenant)
     if added:
         insert(db, bump, table, tenant, added)
@@ -111,7 +111,7 @@ def revise(
 
 
 def insert(db: sqlite3.Connection, bump: Bump, table: TableSpec, tenant: int, added: Sequence[Added]) -> None:
-    """Inside a write transaction: add records after the tenant's last, each with a shadow that a reset deletes it by."""
+    """Inside a write transaction: add records after the tenant's last (their shadows mark them added)."""
     t, rows = table.name, sql.rows(table.name, tenant)
     first = revision.first_added(tenant, int(db.execute(f"SELECT coalesce(max(pk), 0) FROM {rows}").fetchone()[0]))
     keyed = list(enumerate(added, first))
