@@ -69,7 +69,7 @@ def revise(
     then: Then | None = None,
     added: Sequence[Added] = (),
 ) -> int:
-    """Inside a write transaction: insert ``added``, ``change`` rows meeting any of ``where``, then ``then``'s spread."""
+    """In a write transaction: insert ``added``, ``change`` rows meeting any of ``where``, then ``then``'s spread."""
     t, rows = table.name, sql.rows(table.name, tenant)
     if added:
         insert(db, bump, table, tenant, added)
