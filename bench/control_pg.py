@@ -7,7 +7,7 @@ alternating rounds:
 - ``sqlite``: the control state in process (``:memory:``), journal off: no control round trip;
 - ``pg``: the control state in the database, journal off: one more indexed read per request
   (the rules' generation, read so that a rule posted through any replica applies at once);
-- ``pg+journal``: as ``pg`` with the journal on (entries buffered, written every 20 ms).
+- ``pg+journal``: as ``pg`` with the journal on (entries buffered, made and written every 100 ms).
 
 The ratios (median of the rounds' ratios) are the cost of one shared state per request.
 

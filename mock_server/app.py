@@ -7,10 +7,11 @@ bodies that a wire fault cuts, drips or drops.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from flask import Flask, Response, request
+from werkzeug.datastructures import EnvironHeaders
 from werkzeug.routing import Map, Rule
 
 from mock_server.admin import ADMIN, Guard, admin_blueprint
@@ -35,6 +36,41 @@ def _response(reply: Reply) -> Response:
     return response
 
 
+class RequestHeaders(EnvironHeaders):
+    """The request's headers, as Werkzeug reads them from the WSGI environ, listed faster.
+
+    The journal lists every request's headers. Werkzeug spells each environ key as a header name
+    (``HTTP_TENANT_ID`` -> ``Tenant-Id``) every time; this spells each key once per process, and
+    may be listed from another thread.
+    """
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        names = _HEADER_NAMES
+        # A copy first (one step, under the GIL): the journal's writer reads a request's headers
+        # from its own thread, while the request's thread may still add to its environ.
+        for key, value in list(self.environ.items()):
+            name = names.get(key, "")
+            if name == "":
+                name = _header_name(key)
+                if len(names) < _HEADER_NAMES_KEPT:  # a client can send any names: keep a bounded few
+                    names[key] = name
+            if name is not None and (value or key.startswith("HTTP_")):  # as Werkzeug: no empty Content-Type
+                yield name, value
+
+
+#: Environ key -> header name (None: not a header), as Werkzeug's ``EnvironHeaders`` spells them.
+_HEADER_NAMES: dict[str, str | None] = {}
+_HEADER_NAMES_KEPT = 1024
+
+
+def _header_name(key: str) -> str | None:
+    if key.startswith("HTTP_") and key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
+        return key[5:].replace("_", "-").title()
+    if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        return key.replace("_", "-").title()
+    return None
+
+
 class UnreadableBodyError(Exception):
     """The WSGI server could not decode the request body (a malformed chunked encoding, say)."""
 
@@ -54,7 +90,7 @@ def _call(prefix: str, path_params: Mapping[str, str], *, read_body: bool = True
         path=path,
         path_params=path_params,
         query=list(request.args.items(multi=True)),
-        headers=request.headers,
+        headers=RequestHeaders(request.environ),
         body=body,
         content_type=request.content_type,
         root=lambda: f"{request.environ['wsgi.url_scheme']}://{request.host}{prefix}",

@@ -10,10 +10,10 @@ whose names say key, secret, token, password or session.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import re
-import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -24,6 +24,7 @@ BODY_LIMIT = 4096
 ALWAYS_SECRET = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 _SECRET_NAME = re.compile(r"(key|secret|token|password|passwd|session|signature|credential)", re.IGNORECASE)
 _SCHEME = re.compile(r"^(Bearer|Basic|Token|ApiKey|Digest)\s+", re.IGNORECASE)
+log = logging.getLogger("paymock")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -81,7 +82,8 @@ def entry(
     status: int,
     response_headers: Mapping[str, str],
     response_size: int,
-    started: float,
+    at: float,
+    duration_ms: float,
     fault: str | None,
     rule: str | None,
     secret_headers: frozenset[str],
@@ -101,14 +103,15 @@ def entry(
         status: Response status.
         response_headers: Response headers (content type included).
         response_size: Response body size in bytes, as sent (compressed if it was).
-        started: ``time.perf_counter()`` when the request arrived.
+        at: ``time.time()`` when the request was answered.
+        duration_ms: Milliseconds from the request's arrival to its answer.
         fault: Name of the fault applied, if any.
         rule: Id of the rule (or ``Prefer`` header) that applied it.
         secret_headers: Lower-case names of this API's own credential headers.
     """
     text, cut = masked_body(body, content_type)
     return {
-        "time": time.time(),
+        "time": at,
         "api": api,
         "tenant": tenant,
         "operation": operation,
@@ -121,11 +124,30 @@ def entry(
         "status": status,
         "response_headers": dict(response_headers),
         "response_size": response_size,
-        "duration_ms": (time.perf_counter() - started) * 1000,
+        "duration_ms": duration_ms,
         "fault": fault,
         "rule": rule,
         "worker": _PID[0],
     }
+
+
+#: A request's entry, still to be made: what the request left is kept as it is, and the entry
+#: (masking, copying, encoding) is made by the journal's writer, off the request's path.
+Pending = Callable[[], dict[str, Any]]
+
+
+def made(pending: Iterable[Pending]) -> Iterator[dict[str, Any]]:
+    """The entries of pending requests; one that cannot be made is logged and left out, not the rest."""
+    for make in pending:
+        try:
+            yield make()
+        except Exception:  # the journal's writer must go on: one bad entry costs only itself
+            log.exception("making a request journal entry")
+
+
+def worker() -> int:
+    """This process's id, as :func:`os.getpid` says, without its system call per request."""
+    return _PID[0]
 
 
 # os.getpid() is a system call: read it once per process (gunicorn forks workers after import).

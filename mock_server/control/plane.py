@@ -12,11 +12,12 @@ import random
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from mock_server.control.delays import Fixed
 from mock_server.control.faults import FAULTS, STATUS_KINDS, Effect, Exchange, Status
-from mock_server.control.journal import entry
+from mock_server.control.journal import BODY_LIMIT, entry
 from mock_server.control.rules import ApiCatalog, Catalog, Rule, RuleError, compile_rule, compile_rules
 from mock_server.control.schedules import draw
 from mock_server.control.state import ControlState, DuplicateRuleError, JournalQuery, StoredRule
@@ -151,24 +152,31 @@ class ControlPlane:
         started: float,
         injection: Injection | None,
     ) -> None:
-        """Journal one answered request (nothing if the journal is off)."""
+        """Journal one answered request (nothing if the journal is off).
+
+        Only what is cheap is taken here; the state makes the entry (masking, copying, encoding)
+        when it chooses (SQLite at once, PostgreSQL in its writer thread), from the request's own
+        headers and query, which do not change once it is answered. Neither body is kept whole.
+        """
         if not self.journal:
             return
         self.state.record(
-            entry(
+            partial(
+                entry,
                 api=runtime.spec.name,
                 tenant=tenant,
                 operation=operation,
                 method=call.method,
                 path=call.path,
                 query=call.query,
-                headers=call.headers.items(),
-                body=call.body,
+                headers=call.headers.items(),  # a generator: the writer lists the headers
+                body=call.body[: BODY_LIMIT + 1],
                 content_type=call.content_type,
                 status=reply.status,
                 response_headers={"Content-Type": reply.content_type, **reply.headers},
                 response_size=len(reply.body),
-                started=started,
+                at=time.time(),
+                duration_ms=(time.perf_counter() - started) * 1000,
                 fault=injection.fault if injection else None,
                 rule=injection.rule if injection else None,
                 secret_headers=runtime.secret_headers,

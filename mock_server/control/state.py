@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from mock_server.control.journal import Pending
+
 
 @dataclass(frozen=True, slots=True)
 class StoredRule:
@@ -85,8 +87,11 @@ class ControlState(Protocol):
         """Count one more request matched by the rule, atomically; returns the new count (0: rule gone)."""
         ...
 
-    def record(self, entry: dict[str, Any]) -> None:
-        """Add one request to the journal (dropping the oldest beyond capacity)."""
+    def record(self, entry: Pending) -> None:
+        """Add one request to the journal (dropping the oldest beyond capacity).
+
+        ``entry`` makes the entry when called: a state calls it off the request's path.
+        """
         ...
 
     def requests(self, query: JournalQuery) -> tuple[list[dict[str, Any]], int]:

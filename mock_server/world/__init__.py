@@ -17,7 +17,8 @@ order, which is also the store's primary key order.
 The modules, by noun: :mod:`.config` (phases, countries, a document's ``world`` block),
 :mod:`.methods` (payment methods, processors and their references), :mod:`.draws` (seeded
 draws), :mod:`.tenant` (:class:`World` and its people, customers and subscriptions),
-:mod:`.payments` (the two payment passes), :mod:`.invoices`, :mod:`.hydration` (references
+:mod:`.skeleton` (pass one of the payments, a fixture's placed among them), :mod:`.payments`
+(pass two: the payments' facts by chunk), :mod:`.invoices`, :mod:`.hydration` (references
 resolved for rendering) and :mod:`.facts` (the facts each entity offers, and their storage).
 """
 

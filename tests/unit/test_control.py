@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import random
 import threading
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
+from werkzeug.datastructures import EnvironHeaders
+from werkzeug.test import EnvironBuilder
 
+from mock_server.app import RequestHeaders
 from mock_server.control.delays import load_delay
 from mock_server.control.journal import BODY_LIMIT, mask, masked_body, masked_pairs
 from mock_server.control.rules import ApiCatalog, RuleError, compile_rules
@@ -18,7 +23,7 @@ from mock_server.store.sqlite.control import SqliteControlState
 CATALOG = {"acme": ApiCatalog({"listCharges": ("GET", "/v1/charges")}, ["acme-1", "acme-2"])}
 
 
-def _entry(i: int, api: str = "acme") -> dict[str, object]:
+def _entry(i: int, api: str = "acme") -> dict[str, Any]:
     return {"time": float(i), "api": api, "tenant": "acme-1", "operation": "listCharges", "method": "GET",
             "path": "/v1/charges", "status": 200, "n": i}  # fmt: skip
 
@@ -93,14 +98,49 @@ def test_state_keeps_rules_whole_and_counts_atomically(tmp_path: Path) -> None:
 def test_the_journal_is_bounded_and_can_be_off(tmp_path: Path) -> None:
     state = SqliteControlState(str(tmp_path / "c.sqlite3"), capacity=10)
     for i in range(25):
-        state.record(_entry(i))
+        state.record(partial(_entry, i))
     entries, total = state.requests(JournalQuery(limit=100))
     assert total == 10 and [e["n"] for e in entries] == list(range(24, 14, -1))
     assert state.requests(JournalQuery(api="other"))[1] == 0
     assert state.clear_requests() == 10
     off = SqliteControlState(str(tmp_path / "off.sqlite3"), capacity=0)
-    off.record(_entry(1))
+    off.record(partial(_entry, 1))
     assert off.requests(JournalQuery())[1] == 0
+
+
+def test_the_journal_keeps_the_newest_entries_by_time_whenever_they_were_written(tmp_path: Path) -> None:
+    # Given workers that write their entries only when the journal is read, a later write may
+    # hold older entries: the journal keeps the newest by time, not the last written.
+    state = SqliteControlState(str(tmp_path / "c.sqlite3"), capacity=3)
+    for i in (5, 1):
+        state.record(partial(_entry, i))
+    assert state.requests(JournalQuery())[1] == 2
+    for i in (6, 2, 7):
+        state.record(partial(_entry, i))
+    entries, total = state.requests(JournalQuery())
+    assert total == 3 and [e["n"] for e in entries] == [7, 6, 5]
+
+
+def test_an_entry_that_cannot_be_made_costs_only_itself(tmp_path: Path) -> None:
+    # Given three journaled requests, the second of which fails when its entry is made (off the
+    # request's path, by the journal's writer), the other two are journaled all the same.
+    def broken() -> dict[str, Any]:
+        raise ValueError("unreadable")
+
+    state = SqliteControlState(str(tmp_path / "c.sqlite3"), capacity=10)
+    for pending in (partial(_entry, 1), broken, partial(_entry, 3)):
+        state.record(pending)
+    entries, total = state.requests(JournalQuery())
+    assert total == 2 and [e["n"] for e in entries] == [3, 1]
+
+
+def test_request_headers_are_listed_as_werkzeug_lists_them() -> None:
+    environ = EnvironBuilder(
+        path="/x", headers={"Authorization": "Bearer k", "Tenant-ID": "t", "X_Odd": "1", "Empty": ""}
+    ).get_environ()
+    for content_type in ("", "application/json"):
+        environ["CONTENT_TYPE"] = content_type
+        assert list(RequestHeaders(environ).items()) == list(EnvironHeaders(environ).items())
 
 
 def test_the_consumer_plugin_imports_neither_the_contract_kit_nor_schemathesis() -> None:

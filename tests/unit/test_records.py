@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import mock_server.codegen
-import mock_server.spec
+import mock_server.spec.collection
 from mock_server.codegen import RenderRow
 from mock_server.records import Render, compile_schema, time_shape
 from mock_server.spec import ApiSpec, Column, available_apis, load_apis
@@ -24,7 +24,7 @@ AS_OF = 1_793_491_200
 
 def _reference(monkeypatch: pytest.MonkeyPatch, name: str) -> ApiSpec:
     # Load the document again with every renderer (nested 'each' items too) left as closures.
-    monkeypatch.setattr(mock_server.spec, "compile_record", compile_schema)
+    monkeypatch.setattr(mock_server.spec.collection, "compile_record", compile_schema)
     monkeypatch.setattr(mock_server.codegen, "compile_record", compile_schema)
     (api,) = load_apis([name])
     monkeypatch.undo()

@@ -3,29 +3,36 @@
 Every worker opens its own connections to the one file (write-ahead log, as the store does); a
 ``:memory:`` store keeps the control state in one in-process database shared by its threads.
 
-Journal entries are buffered per worker and written by a background thread every
-:data:`FLUSH_INTERVAL` in one transaction: a write per request would take the database's one
-write lock per request and cost more than a tenth of a list page's throughput (bench/journal.py).
-So that a read sees every worker's entries, a reader flushes its own buffer, asks the other
-workers to flush (``control_meta.flush`` goes up by one) and waits until each live worker has
-answered in ``control_workers``. An entry is buffered before its response is sent, so a client
-that has its answer will find it in the journal.
+Journal entries are kept per worker, encoded, and written only when they must be: when a reader
+asks, or when :data:`FLUSH_BATCH` of them wait (only with a capacity above that; a smaller journal
+drops a worker's oldest in memory, as the table would). Under load most entries are dropped
+before anyone reads them, and writing every one of them from a background thread cost a busy
+worker several percent of its CPU, its own and the GIL's (bench/README.md). So that a
+read sees every worker's entries, a reader writes its own, asks the other workers to write theirs
+(``control_meta.flush`` goes up by one, and the modification time of ``<file>.flush`` says so
+without a query) and waits until each live worker has answered in ``control_workers``; a worker's
+writer looks every :data:`FLUSH_INTERVAL`. The table keeps the newest entries by time, whichever
+worker wrote them when. An entry is kept before its response is sent, so a client that has its
+answer will find it in the journal.
 """
 
 from __future__ import annotations
 
 import atexit
 import logging
+import operator
 import os
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import orjson
 
+from mock_server.control.journal import Pending, made, worker
 from mock_server.control.state import DuplicateRuleError, JournalQuery, StoredRule
 
 _SCHEMA = (
@@ -40,14 +47,24 @@ _SCHEMA = (
         seq INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, api TEXT NOT NULL, tenant TEXT,
         operation TEXT, method TEXT NOT NULL, path TEXT NOT NULL, status INTEGER NOT NULL,
         entry BLOB NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS control_journal_at ON control_journal (at, seq)",
 )
 _FILTERS = ("api", "tenant", "operation", "method", "path", "status")
+#: The entry's time and filter fields, the columns a row of the journal has beside the entry itself.
+_COLUMNS = operator.itemgetter("time", *_FILTERS)
+_TRIM = (
+    "DELETE FROM control_journal WHERE seq IN"
+    " (SELECT seq FROM control_journal ORDER BY at DESC, seq DESC LIMIT -1 OFFSET ?)"
+)
 _INSERT = (
     "INSERT INTO control_journal (at, api, tenant, operation, method, path, status, entry)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
-#: How often a worker's journal buffer is written, and how often it looks for a reader's flush request.
-FLUSH_INTERVAL = 0.02
+#: How often a worker's writer looks for a reader's request to write (one ``stat``): also about
+#: the longest a reader waits for another worker's entries.
+FLUSH_INTERVAL = 0.1
+#: With a larger capacity, a worker writes its entries once this many wait (a bound on its memory).
+FLUSH_BATCH = 4096
 #: How long a reader waits for the other workers to flush before reading what is there.
 SYNC_TIMEOUT = 2.0
 log = logging.getLogger("paymock")
@@ -69,16 +86,26 @@ class SqliteControlState:
         self._pid = os.getpid()
         self._shared: sqlite3.Connection | None = None
         self._lock = threading.RLock()
-        self._buffer: list[tuple[Any, ...]] = []
+        # A smaller journal keeps only a worker's newest entries, as the table would.
+        self._keep = capacity if 0 < capacity <= FLUSH_BATCH else None
+        self._buffer: deque[tuple[Any, ...]] = deque(maxlen=self._keep)
         self._buffer_lock = threading.Lock()
+        self._full = threading.Event()  # the buffer holds a batch: the writer writes it at once
+        # One write of the buffer at a time: a reader's flush must not return while the flusher
+        # still writes the rows it took.
+        self._flush_lock = threading.Lock()
         self._flusher: int | None = None  # pid whose flusher thread runs
         self._acked = 0
         self._signal = None if self.memory else f"{path}.rules"
+        self._wanted = None if self.memory else f"{path}.flush"
         self._generation = 0
         with self._writing() as db:
             for statement in _SCHEMA:
                 db.execute(statement)
         self._stamp()
+        if self._wanted is not None:
+            with open(self._wanted, "a"):
+                pass
 
     # -- connections -------------------------------------------------------------------------
 
@@ -201,14 +228,22 @@ class SqliteControlState:
 
     # -- journal -----------------------------------------------------------------------------
 
-    def record(self, entry: dict[str, Any]) -> None:
-        """Buffer one entry; this worker's flusher writes it within :data:`FLUSH_INTERVAL`."""
+    def record(self, entry: Pending) -> None:
+        """Keep one entry, made and encoded; this worker writes it when a reader asks (or a batch is due).
+
+        Made now, not when written: kept unmade, an entry holds the request's objects (its environ,
+        Werkzeug's request), and a thousand of those per worker outliving their requests made the
+        garbage collector's work, not the journal's, the largest cost (bench/README.md). A row of
+        numbers, strings and bytes is nothing to the collector.
+        """
         if self.capacity <= 0:
             return
-        row = (entry["time"], *(entry[k] for k in _FILTERS), orjson.dumps(entry))
+        rows = [(*_COLUMNS(e), orjson.dumps(e)) for e in made((entry,))]
         with self._buffer_lock:
-            self._buffer.append(row)
-            if self._flusher != os.getpid():
+            self._buffer.extend(rows)
+            if self._keep is None and len(self._buffer) == FLUSH_BATCH:
+                self._full.set()
+            if self._flusher != worker():
                 self._start_flusher()
 
     def _start_flusher(self) -> None:
@@ -222,10 +257,18 @@ class SqliteControlState:
         atexit.register(self._leave)
 
     def _flush_forever(self) -> None:
+        asked = self._asked()
         while True:
-            time.sleep(FLUSH_INTERVAL)
+            # A wait, not a poll every few milliseconds: each wake takes the GIL from the request threads.
+            full = self._full.wait(FLUSH_INTERVAL)
             try:
-                self._flush()
+                if full:
+                    self._full.clear()
+                    self._flush()
+                seen = self._asked()
+                if seen == asked:  # no reader asked since the last look: no query
+                    continue
+                asked = seen
                 with self._reading() as db:
                     wanted = int(db.execute("SELECT value FROM control_meta WHERE key = 'flush'").fetchone()[0])
                 if wanted > self._acked:
@@ -236,16 +279,37 @@ class SqliteControlState:
             except sqlite3.Error:  # a busy or closing database: the next round retries
                 log.exception("writing the request journal")
 
-    def _flush(self) -> None:
-        with self._buffer_lock:
-            rows, self._buffer = self._buffer, []
-        if not rows:
+    def _asked(self) -> int:
+        """The modification time a reader last gave ``<file>.flush`` (in-process: none to look at).
+
+        A change means that some reader asked for a flush: the flusher then reads the request
+        itself from ``control_meta``, so two readers stamping out of order lose nothing.
+        """
+        if self._wanted is None:
+            return 0
+        try:
+            return os.stat(self._wanted).st_mtime_ns
+        except FileNotFoundError:
+            return -1
+
+    def _ask(self, wanted: int) -> None:
+        """Tell every worker's flusher that a reader waits for flush ``wanted`` (see :meth:`_asked`)."""
+        if self._wanted is None:
             return
-        with self._writing() as db:
-            db.executemany(_INSERT, rows)
-            last = db.execute("SELECT max(seq) FROM control_journal").fetchone()[0]
-            if last > self.capacity:
-                db.execute("DELETE FROM control_journal WHERE seq <= ?", (last - self.capacity,))
+        with open(self._wanted, "a"):  # made if need be, as :meth:`_stamp` does
+            pass
+        os.utime(self._wanted, ns=(wanted, wanted))
+
+    def _flush(self) -> None:
+        with self._flush_lock:
+            with self._buffer_lock:
+                pending, self._buffer = self._buffer, deque(maxlen=self._keep)
+            if not pending:
+                return
+            with self._writing() as db:
+                db.executemany(_INSERT, pending)
+                # The newest by time: workers write when asked, so a row written later may be older.
+                db.execute(_TRIM, (self.capacity,))
 
     def _leave(self) -> None:
         try:
@@ -262,6 +326,7 @@ class SqliteControlState:
         with self._writing() as db:
             db.execute("UPDATE control_meta SET value = value + 1 WHERE key = 'flush'")
             wanted = db.execute("SELECT value FROM control_meta WHERE key = 'flush'").fetchone()[0]
+        self._ask(int(wanted))
         if me == self._flusher:
             self._acked = max(self._acked, int(wanted))
         deadline = time.monotonic() + SYNC_TIMEOUT
@@ -275,7 +340,7 @@ class SqliteControlState:
                     db.executemany("DELETE FROM control_workers WHERE pid = ?", [(pid,) for pid in gone])
             if not waiting or time.monotonic() > deadline:
                 return
-            time.sleep(FLUSH_INTERVAL / 4)
+            time.sleep(FLUSH_INTERVAL / 10)
 
     def requests(self, query: JournalQuery) -> tuple[list[dict[str, Any]], int]:
         """A page, newest first, and the filtered total (every worker's entries so far)."""
