@@ -23,7 +23,7 @@ from mock_server.world.draws import _money, _uuid_from_hex, stable_hex
 from mock_server.world.facts import Facts
 from mock_server.world.invoices import INVOICE_FACTS, INVOICE_OUTSTANDING, cents
 from mock_server.world.methods import GATEWAY_METHODS, NOTES, REFERENCES
-from mock_server.world.payments import _Routes
+from mock_server.world.skeleton import _Routes
 
 #: Invoice numbers of instalments made after seeding start here (seeded ones count from 10001),
 #: one block of :data:`INSTALMENT_SPAN` per subscription: unique without reading what exists.

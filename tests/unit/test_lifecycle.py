@@ -4,6 +4,7 @@ a record's walk through its moves depends on where the clock goes, never on how 
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -201,7 +202,7 @@ def test_instalments_fall_in_one_window_whatever_the_cuts(cuts: list[int], inter
     subscription = {"interval": interval, "started_at": 1_700_000_000}
     start, end = 1_700_000_000 + 86_400 * 40, 1_700_000_000 + 86_400 * 800
     bounds = [start, *sorted(min(start + c, end) for c in cuts), end]
-    pieces = [m for a, b in zip(bounds, bounds[1:], strict=False) for m in instalment_moments(subscription, a, b)]
+    pieces = [m for a, b in itertools.pairwise(bounds) for m in instalment_moments(subscription, a, b)]
     whole = instalment_moments(subscription, start, end)
     assert pieces == whole and whole
     assert all(start < moment <= end for _, moment in whole)
