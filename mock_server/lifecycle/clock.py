@@ -11,6 +11,11 @@ A moved record is rendered again from its facts (:func:`~mock_server.lifecycle.t
 so every field, column and list order follows; each collection of a tenant changes in one store
 transaction (:meth:`~mock_server.store.BaseStore.revise`), and the clock is written last: a move
 interrupted halfway is finished by the next.
+
+Records also appear (``appear`` in the lifecycle, :mod:`mock_server.lifecycle.appear`): the
+instalments whose creation moments fall between the clock's reading and its target are made
+(:mod:`mock_server.world.instalments`), rendered, and inserted by the same transaction, before
+the moves, which then take them like any record.
 """
 
 from __future__ import annotations
