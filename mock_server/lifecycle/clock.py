@@ -221,7 +221,9 @@ class SandboxClock:
         added: Sequence[Added],
     ) -> int:
         assert lifecycle.column is not None  # a lifecycle with moves names its column (checked at load)
-        where = [Condition(lifecycle.column, "eq", (s,)) for s in lifecycle.sources]
+        # No conditions would read every record: a lifecycle whose records only appear reads the new ones' statuses.
+        statuses = lifecycle.sources or tuple(dict.fromkeys(a.status for a in lifecycle.appear))
+        where = [Condition(lifecycle.column, "eq", (s,)) for s in statuses]
         table = table_spec(collection)
         balances = _Balances(self.store, self.specs[api], tenant, table, lifecycle.invoice_column, render)
 
