@@ -103,6 +103,8 @@ def _moved(sandbox: Sandbox, moved: Moved) -> dict[str, Any]:
                 "records": moved.records[api][tenant],
                 "moves": dict(sorted(moves.items())),
                 "examples": dict(sorted(moved.examples[api][tenant].items())),
+                "appeared": dict(sorted(moved.appeared[api][tenant].items())),
+                "appeared_examples": dict(sorted(moved.appeared_examples[api][tenant].items())),
             }
             for tenant, moves in tenants.items()
         }

@@ -11,6 +11,11 @@ A moved record is rendered again from its facts (:func:`~mock_server.lifecycle.t
 so every field, column and list order follows; each collection of a tenant changes in one store
 transaction (:meth:`~mock_server.store.BaseStore.revise`), and the clock is written last: a move
 interrupted halfway is finished by the next.
+
+Records also appear (``appear`` in the lifecycle, :mod:`mock_server.lifecycle.appear`): the
+instalments whose creation moments fall between the clock's reading and its target are made
+(:mod:`mock_server.world.instalments`), rendered, and inserted by the same transaction, before
+the moves, which then take them like any record.
 """
 
 from __future__ import annotations
@@ -32,9 +37,10 @@ from mock_server.errors import MockServerError
 from mock_server.lifecycle.schedule import REVISION, TAKEN, Lifecycle, Move
 from mock_server.lifecycle.transitions import invoices_of, renderer
 from mock_server.spec import ApiSpec, CollectionSpec
-from mock_server.store.base import BaseStore, Condition, Spread, TableSpec
+from mock_server.store.base import RECORD_ID, Added, BaseStore, Condition, Spread, TableSpec
 from mock_server.tables import table_spec
 from mock_server.world import INVOICE_OUTSTANDING, Facts, cents, money, tenant_facts
+from mock_server.world.instalments import Instalments
 
 #: Record IDs an advance names per step it counts (to follow one, as a demo does).
 EXAMPLES = 3
@@ -86,11 +92,15 @@ class Moved:
         moves: ``"<from> -> <to>"`` -> how many times a record took that step, per API and tenant.
         records: Records that changed, per API and tenant.
         examples: The IDs of the first :data:`EXAMPLES` records that took each step, per API and tenant.
+        appeared: Collection -> how many new records appeared in it, per API and tenant.
+        appeared_examples: Collection -> the IDs of its first :data:`EXAMPLES` new records, per API and tenant.
     """
 
     moves: dict[str, dict[int, Counter[str]]] = field(default_factory=dict)
     records: dict[str, dict[int, int]] = field(default_factory=dict)
     examples: dict[str, dict[int, dict[str, list[str]]]] = field(default_factory=dict)
+    appeared: dict[str, dict[int, Counter[str]]] = field(default_factory=dict)
+    appeared_examples: dict[str, dict[int, dict[str, list[str]]]] = field(default_factory=dict)
 
 
 class SandboxClock:
@@ -113,6 +123,7 @@ class SandboxClock:
         self.as_of = as_of
         self.tenants = dict(tenants)
         self._infos: dict[tuple[str, int], Facts] = {}
+        self._instalments: dict[str, Instalments] = {}
 
     @staticmethod
     def key(api: str, tenant: int) -> str:
@@ -162,14 +173,25 @@ class SandboxClock:
         for (api, tenant), target in targets.items():
             moves: Counter[str] = Counter()
             examples: dict[str, list[str]] = {}
+            appeared: Counter[str] = Counter()
+            new: dict[str, list[str]] = {}
             records = 0
-            for collection in self.specs[api].collections.values():
-                if collection.lifecycle is not None and collection.lifecycle.moves:
-                    records += self._move(api, tenant, collection, collection.lifecycle, target, moves, examples)
+            for name, collection in self.specs[api].collections.items():
+                lifecycle = collection.lifecycle
+                if lifecycle is None or not (lifecycle.moves or lifecycle.appear):
+                    continue
+                render = renderer(self.store, self.specs[api], collection, tenant, self._info(api, tenant), bulk=True)
+                added = self._appear(api, tenant, collection, lifecycle, starts[api, tenant], target, render)
+                if added:
+                    appeared[name] = len(added)
+                    new[name] = [id_ for id_, *_ in added[:EXAMPLES]]
+                records += self._move(api, tenant, collection, lifecycle, target, moves, examples, render, added)
             self.store.set_meta({self.key(api, tenant): str(target)})
             moved.moves.setdefault(api, {})[tenant] = moves
             moved.records.setdefault(api, {})[tenant] = records
             moved.examples.setdefault(api, {})[tenant] = examples
+            moved.appeared.setdefault(api, {})[tenant] = appeared
+            moved.appeared_examples.setdefault(api, {})[tenant] = new
         return moved
 
     def reset(self) -> None:
@@ -195,10 +217,13 @@ class SandboxClock:
         target: int,
         moves: Counter[str],
         examples: dict[str, list[str]],
+        render: Callable[[Facts], tuple[bytes, list[Any]]],
+        added: Sequence[Added],
     ) -> int:
-        render = renderer(self.store, self.specs[api], collection, tenant, self._info(api, tenant), bulk=True)
         assert lifecycle.column is not None  # a lifecycle with moves names its column (checked at load)
-        where = [Condition(lifecycle.column, "eq", (s,)) for s in lifecycle.sources]
+        # No conditions would read every record: a lifecycle whose records only appear reads the new ones' statuses.
+        statuses = lifecycle.sources or tuple(dict.fromkeys(a.status for a in lifecycle.appear))
+        where = [Condition(lifecycle.column, "eq", (s,)) for s in statuses]
         table = table_spec(collection)
         balances = _Balances(self.store, self.specs[api], tenant, table, lifecycle.invoice_column, render)
 
@@ -217,7 +242,71 @@ class SandboxClock:
                     named.append(str(orjson.loads(doc)[collection.id_field]))
             return facts, doc, columns
 
-        return self.store.revise(table, tenant, where, change, balances.spread)
+        return self.store.revise(table, tenant, where, change, balances.spread, added)
+
+    def _appear(
+        self,
+        api: str,
+        tenant: int,
+        collection: CollectionSpec,
+        lifecycle: Lifecycle,
+        start: int,
+        target: int,
+        render: Callable[[Facts], tuple[bytes, list[Any]]],
+    ) -> list[Added]:
+        """The records that appear in ``(start, target]``, in creation order, rendered (none: ``[]``).
+
+        Ordered by (moment, declaration, source, number), so that records appearing over several
+        advances are added in the order one advance would add them; numbered after every record
+        the tenant has (seeded and appeared), which is the same however the moves were cut.
+        """
+        if not lifecycle.appear or target <= start:
+            return []
+        due: list[tuple[int, int, int, int]] = []
+        subscriptions = self._entities(api, tenant, "subscription")
+        for rank, appear in enumerate(lifecycle.appear):
+            for seq, subscription in subscriptions.items():
+                if subscription.get("status") in appear.sources:
+                    due.extend((moment, rank, seq, n) for n, moment in appear.due(subscription, start, target))
+        if not due:
+            return []
+        due.sort()
+        customers = self._entities(api, tenant, "customer")
+        users = len(self._entities(api, tenant, "user"))
+        made = self._instalments.get(api)
+        if made is None:
+            made = self._instalments[api] = Instalments(self.specs[api].world)
+        table = table_spec(collection).name
+        first = self.store.count(table, tenant, []) + 1
+        seed_key = f"{self.seed}:{api}:{tenant}"
+        added: list[Added] = []
+        for moment, rank, seq, n in due:
+            status = lifecycle.appear[rank].status
+            subscription = subscriptions[seq]
+            facts = made.facts(
+                seed_key,
+                subscription,
+                customers[int(subscription["customer"])],
+                users,
+                n,
+                moment,
+                first + len(added),
+                status,
+                collection.statuses[status][1],
+            )
+            doc, columns = render(facts)
+            id_ = str(orjson.loads(doc)[collection.id_field])
+            # An advance interrupted after this collection's transaction and before its clock was
+            # written added the window's first records already (all of one transaction, in order):
+            # they are counted in ``first``, and skipped here.
+            if not added and self.store.exists(table, tenant, RECORD_ID, id_):
+                continue
+            added.append((id_, facts, doc, columns))
+        return added
+
+    def _entities(self, api: str, tenant: int, kind: str) -> dict[int, Facts]:
+        """A tenant's entities of one kind, by ``seq`` (read whole: an advance looks at every subscription)."""
+        return {seq: orjson.loads(blob) for seq, blob in self.store.entities(api, tenant, kind).items()}
 
     def walk(
         self,

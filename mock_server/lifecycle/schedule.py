@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mock_server.errors import SpecError, reject_unknown_keys
+from mock_server.lifecycle.appear import Appear, load_appear
 from mock_server.registry import Registry
 
 #: Duration units and their seconds: ``90s``, ``30m``, ``2h``, ``3d``, ``1w``.
@@ -172,12 +173,15 @@ class Lifecycle:
         invoice_column: The column every record of one invoice holds the same value in, when the
             records show their invoice's outstanding amount: a move that changes what a record
             applies to its invoice (``invoice_applied``) changes what every record of that invoice shows.
+        appear: How new records appear as the clock passes their creation moments
+            (:mod:`mock_server.lifecycle.appear`), in declaration order.
         by_status: Status -> the moves leaving it (derived from ``moves``).
     """
 
     column: str | None
     moves: tuple[Move, ...]
     invoice_column: str | None = None
+    appear: tuple[Appear, ...] = ()
     by_status: Mapping[str, tuple[Move, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -325,13 +329,14 @@ def load_lifecycle(
         return None
     if not isinstance(block, Mapping):
         raise SpecError(where, f"must be a mapping, got {block!r}")
-    reject_unknown_keys(block, {"column", "moves", "invoice-column"}, where)
+    reject_unknown_keys(block, {"column", "moves", "invoice-column", "appear"}, where)
     moves_block = block.get("moves", {})
     if not isinstance(moves_block, Mapping):
         raise SpecError(f"{where}.moves", f"must map move names to moves, got {moves_block!r}")
     moves = tuple(_move(str(n), m, statuses, facts, times, f"{where}.moves.{n}") for n, m in moves_block.items())
     column = block.get("column")
-    if moves and column not in columns:
+    appear = load_appear(block.get("appear"), statuses, f"{where}.appear")
+    if (moves or appear) and column not in columns:
         raise SpecError(
             f"{where}.column",
             f"must name the column holding the status, got {column!r}; declared: {', '.join(columns)}",
@@ -344,7 +349,8 @@ def load_lifecycle(
             f"declared: {', '.join(columns)}",
         )
     return Lifecycle(
-        column=str(column) if moves else None,
+        column=str(column) if moves or appear else None,
         moves=moves,
         invoice_column=None if invoice_column is None else str(invoice_column),
+        appear=appear,
     )

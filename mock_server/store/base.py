@@ -139,6 +139,8 @@ class Spread:
 
 #: Asked once the first change of a :meth:`BaseStore.revise` has seen every record: a spread, or ``None``.
 Then = Callable[[], Spread | None]
+#: A record a :meth:`BaseStore.revise` inserts first: (ID, facts, document, column values).
+Added = tuple[str, dict[str, Any], bytes, Sequence[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,14 +293,23 @@ class BaseStore(ABC):
 
     @abstractmethod
     def revise(
-        self, table: TableSpec, tenant: int, where: Sequence[Condition], change: Revision, then: Then | None = None
+        self,
+        table: TableSpec,
+        tenant: int,
+        where: Sequence[Condition],
+        change: Revision,
+        then: Then | None = None,
+        added: Sequence[Added] = (),
     ) -> int:
         """Apply ``change`` to every record of a tenant that meets any of ``where``, as one transaction.
 
-        Records ``change`` returns ``None`` for are left as they are; the others are written as
-        :meth:`update` writes one (their seeded state kept for :meth:`reset`). ``then``, when
-        given, is asked afterwards for a :class:`Spread` applied in the same transaction.
-        Returns how many records changed.
+        ``added`` records are inserted first, in the same transaction, after every record of the
+        tenant in creation order (primary keys from :func:`~mock_server.store.revision.first_added`,
+        so they depend on what was added before, not on other tenants): ``change`` then sees them
+        like the others. A reset removes them; a snapshot saves them. Records ``change`` returns
+        ``None`` for are left as they are; the others are written as :meth:`update` writes one
+        (their seeded state kept for :meth:`reset`). ``then``, when given, is asked afterwards for
+        a :class:`Spread` applied in the same transaction. Returns how many records changed.
         """
 
     @abstractmethod

@@ -17,8 +17,20 @@ from mock_server.world import unpack_facts
 #: Column values per read of a spread's records: well inside both engines' limits on bound values.
 SPREAD_SLICE = 500
 
+#: Bits of a primary key below a tenant's number, for records added after seeding: tenant ``t``'s
+#: get ``t << ADDED_SHIFT`` onwards, past every seeded key (which count rows from 1) and apart
+#: from other tenants' (the documents' table is shared), whatever order tenants were moved in.
+ADDED_SHIFT = 40
+#: The shadow row of an added record holds this document: a reset deletes the record.
+ADDED_MARK = b""
+
 #: A changed record: primary key -> (facts, document, column values).
 Changed = dict[int, tuple[dict[str, Any], bytes, Sequence[Any]]]
+
+
+def first_added(tenant: int, last: int) -> int:
+    """The primary key of the next record added to a tenant whose largest key is ``last``."""
+    return max(tenant << ADDED_SHIFT, last + 1)
 
 
 def apply(found: Iterable[Sequence[Any]], change: Revision, changed: Changed | None = None) -> Changed:

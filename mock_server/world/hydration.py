@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from mock_server.world.facts import Facts
-from mock_server.world.invoices import INVOICE_OUTSTANDING
+from mock_server.world.invoices import INVOICE_FACTS, INVOICE_OUTSTANDING
 
 
 class Hydrator:
@@ -32,7 +32,7 @@ class Hydrator:
             return found
 
         def invoice(p: Facts) -> Facts:
-            found: Facts = invoices[int(p["invoice"]) - 1]
+            found: Facts = p.get(INVOICE_FACTS) or invoices[int(p["invoice"]) - 1]
             # The clock keeps what is still owed on a payment's invoice in the payment (every
             # payment of the invoice alike), once a move changed it; the stored invoice is as seeded.
             shown = p.get(INVOICE_OUTSTANDING)

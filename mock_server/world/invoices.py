@@ -15,6 +15,9 @@ INVOICE_BLOCK = 1024
 #: The payment fact holding its invoice's outstanding amount once the sandbox clock changed it
 #: (absent: as the stored invoice says). Stored invoices are never written after seeding.
 INVOICE_OUTSTANDING = "invoice_outstanding"
+#: The payment fact holding the facts of an invoice made after seeding (a new instalment's): such
+#: an invoice is in no stored block, so its one payment carries it (see ``Hydrator``).
+INVOICE_FACTS = "invoice_facts"
 
 
 class _Invoices(Sequence[Facts]):

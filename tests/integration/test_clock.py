@@ -23,6 +23,8 @@ MOVING = {
     "exsited": ("status", {"PENDING", "FAILED"}),
     "zuora": ("status", {"Draft", "Processing", "Error"}),
 }
+#: API -> the status its new instalments appear in (``appear`` in its lifecycle).
+APPEARING = {"flexportal": "pending", "zuora": "Draft"}
 #: The lists whose records never move (ledgers of money received).
 STILL = ("notify",)
 
@@ -90,14 +92,18 @@ def test_advancing_moves_records_and_every_field_follows(live: LiveServer, api: 
     moved = advance(live.url, by="30d", api=api, tenant=1)
 
     after = {p["id" if api != "flexportal" else "paymentId"]: p for p in walk(s, api, {}, 40)}
-    assert set(after) == set(before)  # counts and pages: the same records, each once
+    # Counts and pages: the same records, each once, and the instalments that appeared.
+    assert set(after) >= set(before)
+    assert len(after) - len(before) == sum(moved[api]["1"]["appeared"].values())
     differs = {k for k in before if before[k] != after[k]}
     # A record that did not move but shows an invoice a move paid on changed only there (exsited).
     shown_again = {k for k in differs if _without_balances(before[k]) == _without_balances(after[k])}
     changed = differs - shown_again
     steps = Counter(f"{before[k][field_]} -> {after[k][field_]}" for k in changed)
     report = moved[api]["1"]
-    assert report["records"] == len(differs) and len(changed) > 0
+    # Instalments that appeared and came due moved too (they start in the status APPEARING names).
+    appeared_moved = {k for k in set(after) - set(before) if after[k][field_] != APPEARING.get(api)}
+    assert report["records"] == len(differs) + len(appeared_moved) and len(changed) > 0
     assert report["clock"] == "2026-12-01T00:00:00Z"
     # Every record that changed left a status some move leaves; none is left due.
     assert {before[k][field_] for k in changed} <= leaving
@@ -179,15 +185,24 @@ def test_other_tenants_keep_their_clock_and_records(live: LiveServer) -> None:
 def test_one_long_move_equals_many_short_ones_byte_for_byte(live: LiveServer) -> None:
     # Given ten one-day moves of every clock
     seeded = world_pages(live.url)
+    appeared: Counter[str] = Counter()
     for _ in range(10):
-        advance(live.url, by="1d")
+        appeared.update(_appeared(advance(live.url, by="1d")))
     stepped = world_pages(live.url)
     # When the world starts again and moves ten days at once
     requests.post(f"{live.url}/__paymock/reset", timeout=30)
-    advance(live.url, to="2026-11-11")
-    # Then every page of every API and tenant is the same, byte for byte
+    at_once = _appeared(advance(live.url, to="2026-11-11"))
+    # Then every page of every API and tenant is the same, byte for byte (what appeared included)
     assert world_pages(live.url) == stepped
     assert stepped != seeded
+    assert at_once == appeared and set(at_once) == set(APPEARING)
+
+
+def _appeared(moved: dict[str, Any]) -> Counter[str]:
+    """How many records appeared per API, over its tenants."""
+    return Counter(
+        {api: n for api, tenants in moved.items() if (n := sum(sum(t["appeared"].values()) for t in tenants.values()))}
+    )
 
 
 def test_iso_8601_durations_move_the_clock(live: LiveServer) -> None:

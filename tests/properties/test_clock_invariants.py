@@ -1,5 +1,6 @@
 """Records the sandbox clock moved still hang together: the invariants of the generated world
-(tests/properties/test_data_invariants.py) hold for every served record after ten days.
+(tests/properties/test_data_invariants.py) hold for every served record after ten days, the
+instalments that appeared meanwhile included.
 
 One rule is left out, for a stated reason: nothing after as-of (the clock moved past it on
 purpose). Invoice balances are checked: a payment collected after as-of lowers the outstanding
@@ -28,6 +29,9 @@ def test_moved_records_hang_together(api: str, client: FlaskClient, specs: dict[
     moved = client.post("/__paymock/clock", json={"by": "10d"})
     assert moved.status_code == 200
     assert sum(t["records"] for t in moved.json["moved"][api].values()) > 0
+    # New instalments appeared among them (where the document declares them), and are checked too
+    appeared = sum(n for t in moved.json["moved"][api].values() for n in t["appeared"].values())
+    assert (appeared > 0) == (api in ("flexportal", "zuora"))
     tenants = []
     for t in range(specs[api].tenants):
         session = Session(client, api, t)

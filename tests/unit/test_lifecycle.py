@@ -4,6 +4,7 @@ a record's walk through its moves depends on where the clock goes, never on how 
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from mock_server.sandbox import Sandbox
 from mock_server.spec import load_api, openapi_dir
 from mock_server.store.base import Condition
 from mock_server.tables import table_spec
+from mock_server.world.instalments import instalment_moments
 
 WHERE = "openapi/flexportal.yaml: x-paymock.collections.payments.lifecycle"
 
@@ -26,6 +28,11 @@ WHERE = "openapi/flexportal.yaml: x-paymock.collections.payments.lifecycle"
 def _moves(d: dict[str, Any]) -> dict[str, Any]:
     moves: dict[str, Any] = d["x-paymock"]["collections"]["payments"]["lifecycle"]["moves"]
     return moves
+
+
+def _appear(d: dict[str, Any]) -> list[dict[str, Any]]:
+    appear: list[dict[str, Any]] = d["x-paymock"]["collections"]["payments"]["lifecycle"]["appear"]
+    return appear
 
 
 CASES = [
@@ -95,6 +102,36 @@ CASES = [
         f"{WHERE}.moves.settle: unknown key",
     ),
     (
+        "unknown appear rule",
+        lambda d: _appear(d)[0].update(every="invoice"),
+        f"{WHERE}.appear[0].every: unknown appear rule 'invoice'; available: subscription",
+    ),
+    (
+        "unknown appear status",
+        lambda d: _appear(d)[0].update(status="scheduled"),
+        f"{WHERE}.appear[0].status: unknown status 'scheduled'; declared: pending, processing,",
+    ),
+    (
+        "unknown appear interval",
+        lambda d: _appear(d)[0].update(interval="30d"),
+        f"{WHERE}.appear[0].interval: unknown interval '30d'; available: subscription",
+    ),
+    (
+        "unknown appear key",
+        lambda d: _appear(d)[0].update(rate="1d"),
+        f"{WHERE}.appear[0]: unknown key",
+    ),
+    (
+        "appear not a list",
+        lambda d: d["x-paymock"]["collections"]["payments"]["lifecycle"].update(appear={"every": "subscription"}),
+        f"{WHERE}.appear: must be a list of {{every: ..., status: ...}} entries",
+    ),
+    (
+        "appear without a status column",
+        lambda d: d["x-paymock"]["collections"]["payments"]["lifecycle"].update(moves={}, column=None),
+        f"{WHERE}.column: must name the column holding the status, got None",
+    ),
+    (
         "a subscription lifecycle",
         lambda d: d["x-paymock"]["collections"]["subscriptions"].update(lifecycle={"moves": {}}),
         "x-paymock.collections.subscriptions.lifecycle: only payment collections move in sandbox time",
@@ -158,3 +195,15 @@ def _facts(clock: SandboxClock, table: str, id_: str) -> dict[str, Any]:
     spec = next(table_spec(c) for s in clock.specs.values() for c in s.collections.values() if c.table == table)
     clock.store.revise(spec, 1, [Condition("id", "eq", (id_,))], peek)
     return captured
+
+
+@given(cuts=st.lists(st.integers(1, 400 * 86_400), max_size=6), interval=st.sampled_from(["week", "month", "year"]))
+def test_instalments_fall_in_one_window_whatever_the_cuts(cuts: list[int], interval: str) -> None:
+    subscription = {"interval": interval, "started_at": 1_700_000_000}
+    start, end = 1_700_000_000 + 86_400 * 40, 1_700_000_000 + 86_400 * 800
+    bounds = [start, *sorted(min(start + c, end) for c in cuts), end]
+    pieces = [m for a, b in itertools.pairwise(bounds) for m in instalment_moments(subscription, a, b)]
+    whole = instalment_moments(subscription, start, end)
+    assert pieces == whole and whole
+    assert all(start < moment <= end for _, moment in whole)
+    assert [n for n, _ in whole] == list(range(whole[0][0], whole[0][0] + len(whole)))

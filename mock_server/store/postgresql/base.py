@@ -34,6 +34,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from mock_server.errors import StoreError, StoreUnavailableError
 from mock_server.store.base import (
+    Added,
     BaseStore,
     Change,
     Condition,
@@ -428,22 +429,36 @@ class PostgreSQLStore(BaseStore):
             kept = [c for c in cols if c not in ("tenant", "doc", "facts")]
             listed = ", ".join(f'"{c}"' for c in kept)
             updates = ", ".join(f'"{c}" = excluded."{c}"' for c in kept if c != "pk")
+            # A shadow holding no document is of a record added after seeding: it goes.
+            added = f'SELECT pk FROM "o_{name}" WHERE tenant = %s AND length(doc) = 0'
             for (tenant,) in db.execute(f'SELECT DISTINCT tenant FROM "o_{name}"').fetchall():
+                rows = sql.rows(name, tenant)
+                restored += db.execute(f"DELETE FROM {rows} WHERE pk IN ({added})", (tenant,)).rowcount
                 restored += db.execute(
-                    f'INSERT INTO {sql.rows(name, tenant)} ({listed}) SELECT {listed} FROM "o_{name}"'
-                    f" WHERE tenant = %s ON CONFLICT (pk) DO UPDATE SET {updates}",
+                    f'INSERT INTO {rows} ({listed}) SELECT {listed} FROM "o_{name}"'
+                    f" WHERE tenant = %s AND length(doc) > 0 ON CONFLICT (pk) DO UPDATE SET {updates}",
                     (tenant,),
                 ).rowcount
-            db.execute(f'UPDATE "d_{name}" d SET doc = o.doc, facts = o.facts FROM "o_{name}" o WHERE d.pk = o.pk')
+            db.execute(f'DELETE FROM "d_{name}" WHERE pk IN (SELECT pk FROM "o_{name}" WHERE length(doc) = 0)')
+            db.execute(
+                f'UPDATE "d_{name}" d SET doc = o.doc, facts = o.facts FROM "o_{name}" o'
+                " WHERE d.pk = o.pk AND length(o.doc) > 0"
+            )
             db.execute(f'DELETE FROM "o_{name}"')
         return restored
 
     def revise(
-        self, table: TableSpec, tenant: int, where: Sequence[Condition], change: Revision, then: Then | None = None
+        self,
+        table: TableSpec,
+        tenant: int,
+        where: Sequence[Condition],
+        change: Revision,
+        then: Then | None = None,
+        added: Sequence[Added] = (),
     ) -> int:
-        """Change every record of a tenant meeting any of ``where`` that ``change`` changes, in one transaction."""
+        """Insert ``added``, then change the records of a tenant meeting any of ``where``, in one transaction."""
         with self.transaction() as db:
-            return snapshots.revise(db, self.bump, table, tenant, where, change, then)
+            return snapshots.revise(db, self.bump, table, tenant, where, change, then, added)
 
     # -- snapshots (store/postgresql/snapshots.py) -------------------------------------------
 

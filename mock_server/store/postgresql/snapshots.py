@@ -17,7 +17,7 @@ import orjson
 import psycopg
 
 from mock_server.store import revision
-from mock_server.store.base import Condition, Revision, Snapshot, TableSpec, Then
+from mock_server.store.base import Added, Condition, Revision, Snapshot, TableSpec, Then
 from mock_server.store.postgresql import sql
 from mock_server.world import pack_facts
 
@@ -65,10 +65,13 @@ def revise(
     where: Sequence[Condition],
     change: Revision,
     then: Then | None = None,
+    added: Sequence[Added] = (),
 ) -> int:
-    """Inside a transaction: ``change`` every row of a tenant meeting any of ``where`` (then ``then``'s spread)."""
+    """Inside a transaction: insert ``added``, ``change`` the rows meeting any of ``where``, then ``then``'s spread."""
     t, rows = table.name, sql.rows(table.name, tenant)
     _lock(db, t)
+    if added:
+        insert(db, bump, table, tenant, added)
     clauses = [sql.where([c]) for c in where]
     test = " OR ".join(f"({clause})" for clause, _ in clauses) or "TRUE"
     args = tuple(a for _, values in clauses for a in values)
@@ -105,6 +108,28 @@ def revise(
         )
     bump(db, t, len(changed))
     return len(changed)
+
+
+def insert(db: Db, bump: Bump, table: TableSpec, tenant: int, added: Sequence[Added]) -> None:
+    """Inside a transaction, generation row locked: add records after the tenant's last (shadows mark them)."""
+    t, rows = table.name, sql.rows(table.name, tenant)
+    last = db.execute(f"SELECT coalesce(max(pk), 0) FROM {rows}").fetchone()
+    first = revision.first_added(tenant, int(last[0]) if last is not None else 0)
+    keyed = list(enumerate(added, first))
+    marks = ", ".join(["%s"] * (2 + len(table.columns)))
+    with db.cursor() as cur:
+        cur.executemany(
+            f"INSERT INTO {rows} VALUES ({marks})", [(pk, id_, *columns) for pk, (id_, _, _, columns) in keyed]
+        )
+        cur.executemany(
+            f'INSERT INTO "d_{t}" VALUES (%s, %s, %s)',
+            [(pk, doc, pack_facts(facts)) for pk, (_, facts, doc, _) in keyed],
+        )
+        cur.executemany(
+            f'INSERT INTO "o_{t}" (pk, tenant, id, doc, facts) VALUES (%s, %s, %s, %s, %s)',
+            [(pk, tenant, id_, revision.ADDED_MARK, revision.ADDED_MARK) for pk, (id_, *_) in keyed],
+        )
+    bump(db, t, len(added))
 
 
 def save(db: Db, name: str, tables: Iterable[str], meta: Mapping[str, str], taken: int) -> Snapshot:
@@ -166,6 +191,12 @@ def restore(db: Db, bump: Bump, snapshot: Snapshot, tables: Iterable[str]) -> Sn
                 f' FROM {rows} m JOIN "d_{t}" d ON d.pk = m.pk WHERE m.pk IN ({saved}) ON CONFLICT (pk) DO NOTHING',
                 (name, t, tenant),
             )
+            # A saved record with no seeded row was added after seeding: a reset deletes it again.
+            db.execute(
+                f'INSERT INTO "o_{t}" (pk, tenant, id, doc, facts) SELECT s.pk, {int(tenant)}, s.id, %s, %s'
+                " FROM snapshot_rows s WHERE s.name = %s AND s.tbl = %s AND s.tenant = %s ON CONFLICT (pk) DO NOTHING",
+                (revision.ADDED_MARK, revision.ADDED_MARK, name, t, tenant),
+            )
             written = db.execute(
                 f"INSERT INTO {rows} (pk, id{listed}) SELECT s.pk, s.id{extract} FROM snapshot_rows s"
                 f" WHERE s.name = %s AND s.tbl = %s AND s.tenant = %s ON CONFLICT (pk) DO UPDATE SET {updates}",
@@ -175,6 +206,11 @@ def restore(db: Db, bump: Bump, snapshot: Snapshot, tables: Iterable[str]) -> Sn
         db.execute(
             f'UPDATE "d_{t}" d SET doc = s.doc, facts = s.facts FROM snapshot_rows s'
             " WHERE s.name = %s AND s.tbl = %s AND d.pk = s.pk",
+            (name, t),
+        )
+        db.execute(
+            f'INSERT INTO "d_{t}" SELECT s.pk, s.doc, s.facts FROM snapshot_rows s WHERE s.name = %s AND s.tbl = %s'
+            f' AND NOT EXISTS (SELECT 1 FROM "d_{t}" d WHERE d.pk = s.pk)',
             (name, t),
         )
     with db.cursor() as cur:

@@ -31,7 +31,17 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from mock_server.errors import DataFileError, StoreError
-from mock_server.store.base import BaseStore, Change, Condition, Features, Revision, Snapshot, TableSpec, Then
+from mock_server.store.base import (
+    Added,
+    BaseStore,
+    Change,
+    Condition,
+    Features,
+    Revision,
+    Snapshot,
+    TableSpec,
+    Then,
+)
 from mock_server.store.counts import CountCache
 from mock_server.store.orders import OrderCache
 from mock_server.store.sqlite import datafile, snapshots, sql
@@ -315,20 +325,31 @@ class SQLiteStore(SQLiteReads, BaseStore):
             self.bump(db, name, db.execute(f'SELECT count(*) FROM "o_{name}"').fetchone()[0])
             columns = [r[1] for r in db.execute(f'PRAGMA table_info("o_{name}")')]
             listed = ", ".join(f'"{c}"' for c in columns if c not in ("tenant", "doc", "facts"))
+            # A shadow holding no document is of a record added after seeding: it goes.
+            added = f'SELECT pk FROM "o_{name}" WHERE tenant = ? AND length(doc) = 0'
             for (tenant,) in db.execute(f'SELECT DISTINCT tenant FROM "o_{name}"').fetchall():
+                rows = sql.rows(name, tenant)
+                restored += db.execute(f"DELETE FROM {rows} WHERE pk IN ({added})", (tenant,)).rowcount
                 restored += db.execute(
-                    f"INSERT OR REPLACE INTO {sql.rows(name, tenant)} ({listed})"
-                    f' SELECT {listed} FROM "o_{name}" WHERE tenant = ?',
+                    f'INSERT OR REPLACE INTO {rows} ({listed}) SELECT {listed} FROM "o_{name}"'
+                    " WHERE tenant = ? AND length(doc) > 0",
                     (tenant,),
                 ).rowcount
-            db.execute(f'INSERT OR REPLACE INTO "d_{name}" SELECT pk, doc, facts FROM "o_{name}"')
+            db.execute(f'DELETE FROM "d_{name}" WHERE pk IN (SELECT pk FROM "o_{name}" WHERE length(doc) = 0)')
+            db.execute(f'INSERT OR REPLACE INTO "d_{name}" SELECT pk, doc, facts FROM "o_{name}" WHERE length(doc) > 0')
             db.execute(f'DELETE FROM "o_{name}"')
         return restored
 
     def revise(
-        self, table: TableSpec, tenant: int, where: Sequence[Condition], change: Revision, then: Then | None = None
+        self,
+        table: TableSpec,
+        tenant: int,
+        where: Sequence[Condition],
+        change: Revision,
+        then: Then | None = None,
+        added: Sequence[Added] = (),
     ) -> int:
-        """Change every record of a tenant meeting any of ``where`` that ``change`` changes, in one transaction.
+        """Insert ``added``, then change the records of a tenant meeting any of ``where``, in one transaction.
 
         A clock move of a large tenant dirties more pages than the serving cache holds, and SQLite
         spills them to the log before the commit, again each time a spilled page changes once more:
@@ -338,7 +359,7 @@ class SQLiteStore(SQLiteReads, BaseStore):
             saved = int(db.execute("PRAGMA cache_size").fetchone()[0])
             db.execute(f"PRAGMA cache_size = {-REVISE_CACHE_KIB}")
             try:
-                return snapshots.revise(db, self.bump, table, tenant, where, change, then)
+                return snapshots.revise(db, self.bump, table, tenant, where, change, then, added)
             finally:
                 db.execute(f"PRAGMA cache_size = {saved}")
 

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from mock_server.store import revision
-from mock_server.store.base import Condition, Revision, Snapshot, TableSpec, Then
+from mock_server.store.base import Added, Condition, Revision, Snapshot, TableSpec, Then
 from mock_server.store.sqlite import sql
 from mock_server.world import pack_facts
 
@@ -67,9 +67,12 @@ def revise(
     where: Sequence[Condition],
     change: Revision,
     then: Then | None = None,
+    added: Sequence[Added] = (),
 ) -> int:
-    """Inside a write transaction: ``change`` every row of a tenant meeting any of ``where``, then ``then``'s spread."""
+    """In a write transaction: insert ``added``, ``change`` rows meeting any of ``where``, then ``then``'s spread."""
     t, rows = table.name, sql.rows(table.name, tenant)
+    if added:
+        insert(db, bump, table, tenant, added)
     clauses = [sql.where([c]) for c in where]
     test = " OR ".join(f"({clause})" for clause, _ in clauses) or "1"
     args = tuple(a for _, values in clauses for a in values)
@@ -105,6 +108,23 @@ def revise(
     )
     bump(db, t, len(changed))
     return len(changed)
+
+
+def insert(db: sqlite3.Connection, bump: Bump, table: TableSpec, tenant: int, added: Sequence[Added]) -> None:
+    """Inside a write transaction: add records after the tenant's last (their shadows mark them added)."""
+    t, rows = table.name, sql.rows(table.name, tenant)
+    first = revision.first_added(tenant, int(db.execute(f"SELECT coalesce(max(pk), 0) FROM {rows}").fetchone()[0]))
+    keyed = list(enumerate(added, first))
+    marks = ", ".join("?" * (2 + len(table.columns)))
+    db.executemany(f"INSERT INTO {rows} VALUES ({marks})", [(pk, id_, *columns) for pk, (id_, _, _, columns) in keyed])
+    db.executemany(
+        f'INSERT INTO "d_{t}" VALUES (?, ?, ?)', [(pk, doc, pack_facts(facts)) for pk, (_, facts, doc, _) in keyed]
+    )
+    db.executemany(
+        f'INSERT INTO "o_{t}" (pk, tenant, id, doc, facts) VALUES (?, ?, ?, ?, ?)',
+        [(pk, tenant, id_, revision.ADDED_MARK, revision.ADDED_MARK) for pk, (id_, *_) in keyed],
+    )
+    bump(db, t, len(added))
 
 
 def save(db: sqlite3.Connection, name: str, tables: Iterable[str], meta: Mapping[str, str], taken: int) -> Snapshot:
@@ -154,6 +174,12 @@ def restore(db: sqlite3.Connection, bump: Bump, name: str, tables: Iterable[str]
                 f'INSERT OR IGNORE INTO "o_{t}" SELECT m.pk, {tenant}, m.id{listed}, d.doc, d.facts'
                 f' FROM {rows} m JOIN "d_{t}" d ON d.pk = m.pk WHERE m.pk IN ({saved})',
                 (name, t, tenant),
+            )
+            # A saved record with no seeded row was added after seeding: a reset deletes it again.
+            db.execute(
+                f'INSERT OR IGNORE INTO "o_{t}" (pk, tenant, id, doc, facts) SELECT s.pk, {tenant}, s.id, ?, ?'
+                " FROM snapshot_rows s WHERE s.name = ? AND s.tbl = ? AND s.tenant = ?",
+                (revision.ADDED_MARK, revision.ADDED_MARK, name, t, tenant),
             )
             written = db.execute(
                 f"INSERT OR REPLACE INTO {rows} (pk, id{listed}) SELECT s.pk, s.id{extract} FROM snapshot_rows s"
