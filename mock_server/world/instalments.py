@@ -12,8 +12,10 @@ instalment's number, never by when or in how many steps the clock got there.
 
 from __future__ import annotations
 
+import calendar
 import random
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -30,8 +32,12 @@ from mock_server.world.skeleton import _Routes
 INVOICE_BASE = 10**9
 #: Instalment numbers per subscription an invoice number has room for.
 INSTALMENT_SPAN = 10**4
-#: Subscription interval -> seconds (a month and a year as the world's calendar counts them).
-INTERVAL_SECONDS: Mapping[str, int] = {"week": 7 * DAY, "month": 30 * DAY, "year": 365 * DAY}
+#: Subscription interval -> (calendar months, days) one instalment apart. Months are calendar
+#: months, as a billing system counts them: a subscription started on 31 January bills on the
+#: last day of February, then on 31 March (the day of the month is kept where the month has it).
+INTERVALS: Mapping[str, tuple[int, int]] = {"week": (0, 7), "month": (1, 0), "year": (12, 0)}
+#: The longest an interval can be, in seconds: a lower bound on how many instalments fit a span.
+_LONGEST: Mapping[str, int] = {"week": 7 * DAY, "month": 31 * DAY, "year": 366 * DAY}
 
 
 class Instalments:
@@ -149,21 +155,33 @@ class Instalments:
         return facts
 
 
+def instalment_moment(started: int, interval: str, number: int) -> int:
+    """The creation moment of instalment ``number`` of a subscription started at ``started``."""
+    months, days = INTERVALS[interval]
+    if not months:
+        return started + number * days * DAY
+    begun = datetime.fromtimestamp(started, UTC)
+    year, month = divmod(begun.month - 1 + number * months, 12)
+    year += begun.year
+    day = min(begun.day, calendar.monthrange(year, month + 1)[1])
+    return int(begun.replace(year=year, month=month + 1, day=day).timestamp())
+
+
 def instalment_moments(subscription: Facts, after: int, until: int) -> list[tuple[int, int]]:
     """``(number, moment)`` of each instalment of a subscription created in ``(after, until]``.
 
     Instalment ``n`` is created ``n`` intervals after the subscription started (the seeded
-    world's payments stand for those before its as-of moment).
+    world's payments stand for those before its as-of moment); months are calendar months.
     """
-    step = INTERVAL_SECONDS.get(str(subscription.get("interval")))
+    interval = str(subscription.get("interval"))
     started = subscription.get("started_at")
-    if step is None or started is None or until <= after:
+    if interval not in INTERVALS or started is None or until <= after:
         return []
-    first = max(1, (after - int(started)) // step + 1)
+    start = int(started)
+    # No instalment before this number can be after ``after``: every interval is at most _LONGEST.
+    number = max(1, (after - start) // _LONGEST[interval])
     found = []
-    number = first
-    while int(started) + number * step <= until:
-        moment = int(started) + number * step
+    while (moment := instalment_moment(start, interval, number)) <= until:
         if moment > after:
             found.append((number, moment))
         number += 1

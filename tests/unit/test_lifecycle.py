@@ -5,6 +5,7 @@ a record's walk through its moves depends on where the clock goes, never on how 
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -207,3 +208,22 @@ def test_instalments_fall_in_one_window_whatever_the_cuts(cuts: list[int], inter
     assert pieces == whole and whole
     assert all(start < moment <= end for _, moment in whole)
     assert [n for n, _ in whole] == list(range(whole[0][0], whole[0][0] + len(whole)))
+
+
+def _utc(text: str) -> int:
+    return int(datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp())
+
+
+@pytest.mark.parametrize(
+    ("interval", "started", "expected"),
+    [
+        # A month is a calendar month: the 31st bills on the last day of shorter months.
+        ("month", "2026-01-31T09:30:00", ["2026-02-28T09:30:00", "2026-03-31T09:30:00", "2026-04-30T09:30:00"]),
+        ("year", "2024-02-29T00:00:00", ["2025-02-28T00:00:00", "2026-02-28T00:00:00", "2027-02-28T00:00:00"]),
+        ("week", "2026-01-31T09:30:00", ["2026-02-07T09:30:00", "2026-02-14T09:30:00", "2026-02-21T09:30:00"]),
+    ],
+)
+def test_instalments_follow_the_calendar(interval: str, started: str, expected: list[str]) -> None:
+    subscription = {"interval": interval, "started_at": _utc(started)}
+    found = instalment_moments(subscription, _utc(started), _utc(expected[-1]))
+    assert found == [(n, _utc(moment)) for n, moment in enumerate(expected, start=1)]
