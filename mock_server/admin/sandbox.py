@@ -164,10 +164,11 @@ def sandbox_blueprint(sandbox: Sandbox) -> Blueprint:
         if api is not None and not isinstance(api, str):
             raise _invalid(f"api: must be the name of a served API, got {api!r}")
         try:
-            targets = targets_of(sandbox.clock, sandbox.clock.select(api, tenant), by, to)
-            if any(t > LAST for t in targets.values()):
-                raise _invalid(f"the clock would pass {iso(LAST)}, the last moment it can show")
-            moved = sandbox.clock.advance(targets)
+            with sandbox.clock.exclusive():  # read and move each clock in turn with other moves
+                targets = targets_of(sandbox.clock, sandbox.clock.select(api, tenant), by, to)
+                if any(t > LAST for t in targets.values()):
+                    raise _invalid(f"the clock would pass {iso(LAST)}, the last moment it can show")
+                moved = sandbox.clock.advance(targets)
         except BackwardsError as exc:
             raise AdminError(str(exc), 409, "backwards") from None
         except ClockError as exc:

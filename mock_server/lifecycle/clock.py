@@ -26,6 +26,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -155,8 +156,19 @@ class SandboxClock:
                 raise ClockError(f"unknown tenant {tenant!r}; tenants are numbered 1 to {most}")
         return pairs
 
+    def exclusive(self) -> AbstractContextManager[None]:
+        """The clocks' lock, across threads, processes and replicas.
+
+        Held from reading a clock to its move's end (:func:`targets_of` then :meth:`advance`), so
+        that two moves at once (a running clock's tick and an admin request) take turns instead of
+        both reading one clock and both adding the same records.
+        """
+        return self.store.exclusive("clock")
+
     def advance(self, targets: Mapping[tuple[str, int], int]) -> Moved:
         """Move each ``(api, tenant)`` clock to its target moment, moving its records on.
+
+        Called under :meth:`exclusive` wherever other moves may run at once.
 
         Raises:
             BackwardsError: A target is before the clock's reading (nothing is moved then).
@@ -468,7 +480,8 @@ class ClockTicker(threading.Thread):
             if step < 1:
                 continue
             try:
-                self.clock.advance(targets_of(self.clock, self.clock.select(None, None), step, None))
+                with self.clock.exclusive():
+                    self.clock.advance(targets_of(self.clock, self.clock.select(None, None), step, None))
             except MockServerError as exc:  # the store is away: the next tick catches up
                 logging.getLogger("paymock").warning("the sandbox clock could not move: %s", exc)
                 continue

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -176,6 +177,15 @@ class BaseStore(ABC):
     @abstractmethod
     def set_meta(self, values: Mapping[str, str]) -> None:
         """Set metadata values, in one transaction."""
+
+    @abstractmethod
+    def exclusive(self, name: str) -> AbstractContextManager[None]:
+        """Hold the lock ``name`` against every thread, process and replica on this store.
+
+        For work of several transactions that must not interleave with itself: two clock moves
+        at once (a running clock's tick and an admin request) would both read the same clock
+        and both add the same new records.
+        """
 
     @abstractmethod
     def generation(self, table: str) -> int:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -196,6 +198,33 @@ def test_one_long_move_equals_many_short_ones_byte_for_byte(live: LiveServer) ->
     assert world_pages(live.url) == stepped
     assert stepped != seeded
     assert at_once == appeared and set(at_once) == set(APPEARING)
+
+
+def test_moves_at_once_take_turns(live: LiveServer) -> None:
+    # Given eight one-day moves of one tenant's clocks sent at once to a server of two workers
+    # (as a running clock's tick meets an admin request)
+    before = requests.get(f"{live.url}/__paymock/clock", timeout=10).json()["clocks"]["flexportal"]["1"]
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: _post_clock(live.url, by="1d", api="flexportal", tenant=1), range(8)))
+    # Then each one moved the clock on from where the one before left it, and none failed
+    assert [a.status_code for a in answers] == [200] * 8, [a.text[:200] for a in answers]
+    after = requests.get(f"{live.url}/__paymock/clock", timeout=10).json()["clocks"]["flexportal"]["1"]
+    assert _moment(after) - _moment(before) == 8 * 86_400
+    # And the instalments that appeared were added once each (eight days of them, as one move adds)
+    appeared = sum(sum(a.json()["moved"]["flexportal"]["1"]["appeared"].values()) for a in answers)
+    ids = [item["paymentId"] for item in walk(Session(live.url, "flexportal", 1), "flexportal", {}, 100)]
+    assert len(ids) == len(set(ids))
+    requests.post(f"{live.url}/__paymock/reset", timeout=30)
+    at_once = advance(live.url, by="8d", api="flexportal", tenant=1)
+    assert sum(at_once["flexportal"]["1"]["appeared"].values()) == appeared
+
+
+def _post_clock(url: str, **body: Any) -> requests.Response:
+    return requests.post(f"{url}/__paymock/clock", json=body, timeout=120)
+
+
+def _moment(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def _appeared(moved: dict[str, Any]) -> Counter[str]:

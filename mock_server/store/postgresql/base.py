@@ -157,6 +157,16 @@ class PostgreSQLStore(BaseStore):
         with self.reading() as db, db.transaction():
             yield db
 
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """A session advisory lock keyed by ``name``, held on a connection of its own until the work ends."""
+        with self.reading() as db:
+            db.execute("SELECT pg_advisory_lock(hashtext(%s))", (f"paymock {name}",))
+            try:
+                yield
+            finally:
+                db.execute("SELECT pg_advisory_unlock(hashtext(%s))", (f"paymock {name}",))
+
     def close(self) -> None:
         """Close this process's pool (a new one opens on next use)."""
         pool, self._pool = self._pool, None

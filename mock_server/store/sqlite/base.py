@@ -19,6 +19,7 @@ transitions exactly one wins. ``:memory:`` is one process's private state (tests
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
 import threading
@@ -166,6 +167,23 @@ class SQLiteStore(SQLiteReads, BaseStore):
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """An ``flock`` on ``<data file>.<name>.lock`` (a private ``:memory:`` store: this process's lock)."""
+        if self.memory:
+            assert self._lock is not None
+            with self._lock:
+                yield
+            return
+        # Each call opens the file anew: flock locks belong to an open file, so two threads of
+        # one process exclude each other as two processes do.
+        with open(f"{self.path}.{name}.lock", "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def close(self) -> None:
         """Close this thread's connection."""
