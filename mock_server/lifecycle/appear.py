@@ -12,7 +12,7 @@ collection's records, so a new record whose moves are due moves in the same adva
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from mock_server.errors import SpecError, reject_unknown_keys
@@ -34,12 +34,15 @@ class Appear:
         status: The status a new record starts in.
         sources: The statuses of source records that make new ones (``active``).
         due: When a source record makes new records.
+        moments: Facts set to the new record's creation moment besides its creation time (a
+            payment that appears already submitted to a gateway, dated the day it appears).
     """
 
     every: str
     status: str
     sources: tuple[str, ...]
     due: Due
+    moments: tuple[str, ...] = ()
 
 
 #: Compiles an ``appear`` entry (its status already checked) into an :class:`Appear`.
@@ -52,7 +55,7 @@ INTERVALS = ("subscription",)
 @APPEAR_RULES.register("subscription")
 def _subscription(block: Mapping[str, Any], status: str, where: str) -> Appear:
     """A payment per instalment of a subscription in one of ``subscriptions`` (default: active)."""
-    reject_unknown_keys(block, {"every", "status", "interval", "subscriptions"}, where)
+    reject_unknown_keys(block, {"every", "status", "interval", "subscriptions", "moments"}, where)
     interval = block.get("interval", "subscription")
     if interval not in INTERVALS:
         raise SpecError(f"{where}.interval", f"unknown interval {interval!r}; available: {', '.join(INTERVALS)}")
@@ -62,7 +65,7 @@ def _subscription(block: Mapping[str, Any], status: str, where: str) -> Appear:
     return Appear("subscription", status, tuple(sources), instalment_moments)
 
 
-def load_appear(block: object, statuses: Mapping[str, Any], where: str) -> tuple[Appear, ...]:
+def load_appear(block: object, statuses: Mapping[str, Any], times: frozenset[str], where: str) -> tuple[Appear, ...]:
     """Compile a lifecycle's ``appear`` list (empty when absent).
 
     Raises:
@@ -80,5 +83,10 @@ def load_appear(block: object, statuses: Mapping[str, Any], where: str) -> tuple
         status = entry.get("status")
         if status not in statuses:
             raise SpecError(f"{ewhere}.status", f"unknown status {status!r}; declared: {', '.join(statuses)}")
-        found.append(APPEAR_RULES.get(entry.get("every"), f"{ewhere}.every")(entry, str(status), ewhere))
+        appear = APPEAR_RULES.get(entry.get("every"), f"{ewhere}.every")(entry, str(status), ewhere)
+        moments = entry.get("moments", [])
+        if not isinstance(moments, list) or not all(m in times for m in moments):
+            allowed = ", ".join(sorted(times))
+            raise SpecError(f"{ewhere}.moments", f"must be a list of moment facts ({allowed}), got {moments!r}")
+        found.append(replace(appear, moments=tuple(moments)))
     return tuple(found)

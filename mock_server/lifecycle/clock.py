@@ -293,7 +293,8 @@ class SandboxClock:
         seed_key = f"{self.seed}:{api}:{tenant}"
         added: list[Added] = []
         for moment, rank, seq, n in due:
-            status = lifecycle.appear[rank].status
+            appear = lifecycle.appear[rank]
+            status = appear.status
             subscription = subscriptions[seq]
             facts = made.facts(
                 seed_key,
@@ -306,6 +307,8 @@ class SandboxClock:
                 status,
                 collection.statuses[status][1],
             )
+            for fact in appear.moments:
+                facts[fact] = facts["created_at"]
             doc, columns = render(facts)
             id_ = str(orjson.loads(doc)[collection.id_field])
             # An advance interrupted after this collection's transaction and before its clock was

@@ -335,7 +335,7 @@ def load_lifecycle(
         raise SpecError(f"{where}.moves", f"must map move names to moves, got {moves_block!r}")
     moves = tuple(_move(str(n), m, statuses, facts, times, f"{where}.moves.{n}") for n, m in moves_block.items())
     column = block.get("column")
-    appear = load_appear(block.get("appear"), statuses, f"{where}.appear")
+    appear = load_appear(block.get("appear"), statuses, times, f"{where}.appear")
     if (moves or appear) and column not in columns:
         raise SpecError(
             f"{where}.column",

@@ -128,3 +128,20 @@ def test_reset_removes_and_a_snapshot_restores_what_appeared(live: LiveServer, s
     requests.post(f"{live.url}/__paymock/reset", timeout=30)
     advance(live.url, by="30d", api="flexportal")
     assert _pages(live.url) == onwards
+
+
+def test_exsited_instalments_appear_submitted_and_are_reconciled(live: LiveServer, specs: dict[str, ApiSpec]) -> None:
+    # Exsited's instalments appear PENDING, submitted and dated the moment they appear
+    # (``moments``), so the reconcile move takes them one to three days later like any other.
+    s = Session(live.url, "exsited")
+    path = "/api/v3/payments"
+    before = {p["id"] for p in walk(s, "exsited", {}, 100)}
+    moved = advance(live.url, by="45d", api="exsited", tenant=1)
+    after = {p["id"]: p for p in walk(s, "exsited", {}, 100)}
+    new = set(after) - before
+    assert moved["exsited"]["1"]["appeared"] == {"payments": len(new)} and len(new) > 0
+    assert_documented(specs["exsited"], path, "get", s.get(path, params={"limit": 100}))
+    statuses = {after[k]["status"] for k in new}
+    assert statuses <= {"PENDING", "ACTIVE", "FAILED"} and "ACTIVE" in statuses, statuses
+    # Recorded once submitted: the payment's date is never after its created_on
+    assert all(after[k]["date"][:10] <= after[k]["created_on"][:10] for k in new)

@@ -108,6 +108,11 @@ CASES = [
         f"{WHERE}.appear[0].every: unknown appear rule 'invoice'; available: subscription",
     ),
     (
+        "unknown appear moment",
+        lambda d: _appear(d)[0].update(moments=["paid"]),
+        f"{WHERE}.appear[0].moments: must be a list of moment facts (",
+    ),
+    (
         "unknown appear status",
         lambda d: _appear(d)[0].update(status="scheduled"),
         f"{WHERE}.appear[0].status: unknown status 'scheduled'; declared: pending, processing,",
