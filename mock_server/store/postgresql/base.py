@@ -19,18 +19,15 @@ What makes replicas one sandbox:
 
 from __future__ import annotations
 
-import os
-import threading
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import orjson
 import psycopg
-from psycopg_pool import ConnectionPool, PoolTimeout
 
 from mock_server.errors import StoreError, StoreUnavailableError
 from mock_server.store.base import (
@@ -49,6 +46,7 @@ from mock_server.store.counts import CountCache
 from mock_server.store.orders import MAX_SQL_INT, OrderCache
 from mock_server.store.page import PK, SEP, Page, Row
 from mock_server.store.postgresql import snapshots, sql
+from mock_server.store.postgresql.connections import CONNECT_TIMEOUT, Connections, cause
 from mock_server.world import pack_facts, unpack_facts
 
 if TYPE_CHECKING:
@@ -60,8 +58,6 @@ DEEP_OFFSET = 10_000
 SAMPLE_ROWS = 5000
 #: Connections per serving process: one per thread of a worker is plenty.
 POOL_SIZE = 8
-#: Seconds to wait for a connection (new, or free in the pool) before answering 503.
-CONNECT_TIMEOUT = 10
 
 
 def describe(url: str) -> str:
@@ -73,12 +69,6 @@ def describe(url: str) -> str:
     user = f"{parts.username}@" if parts.username else ""
     query = f"?{parts.query}" if parts.query else ""
     return f"{parts.scheme}://{user}{host}{parts.path}{query}"
-
-
-def _cause(exc: BaseException) -> str:
-    """The first line of a driver error: what went wrong, without a traceback."""
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 class PostgreSQLStore(BaseStore):
@@ -96,9 +86,7 @@ class PostgreSQLStore(BaseStore):
         self.url = url
         self.location = describe(url)
         self.features = Features(shared=True)
-        self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
-        self._pid = 0
-        self._lock = threading.Lock()
+        self._connections = Connections(url, self.location, POOL_SIZE)
         self._counts = CountCache()
         self._orders = OrderCache()
         try:
@@ -114,9 +102,9 @@ class PostgreSQLStore(BaseStore):
                 finally:
                     db.execute("SELECT pg_advisory_unlock(hashtext('paymock schema'))")
         except psycopg.OperationalError as exc:
-            raise StoreUnavailableError(f"cannot reach PostgreSQL at {self.location}: {_cause(exc)}") from None
+            raise StoreUnavailableError(f"cannot reach PostgreSQL at {self.location}: {cause(exc)}") from None
         except psycopg.Error as exc:
-            raise StoreError(f"{self.location}: {_cause(exc)}") from None
+            raise StoreError(f"{self.location}: {cause(exc)}") from None
         if found is not None and found[0] != SCHEMA_VERSION:
             raise StoreError(
                 f"{self.location} holds data of another paymock data version ({found[0]}, this is "
@@ -125,37 +113,13 @@ class PostgreSQLStore(BaseStore):
 
     # -- connections -----------------------------------------------------------------------
 
-    def pool(self) -> ConnectionPool[psycopg.Connection[Any]]:
-        """This process's pool (a forked worker opens its own on first use)."""
-        pid = os.getpid()
-        if self._pool is None or self._pid != pid:
-            with self._lock:
-                if self._pool is None or self._pid != pid:
-                    self._pool = ConnectionPool(
-                        self.url,
-                        min_size=1,
-                        max_size=POOL_SIZE,
-                        timeout=CONNECT_TIMEOUT,
-                        kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
-                        open=True,
-                    )
-                    self._pid = pid
-        return self._pool
-
-    @contextmanager
-    def reading(self) -> Iterator[psycopg.Connection[Any]]:
+    def reading(self) -> AbstractContextManager[psycopg.Connection[Any]]:
         """A connection in autocommit mode: each statement sees what every replica committed."""
-        try:
-            with self.pool().connection() as db:
-                yield db
-        except (psycopg.OperationalError, PoolTimeout) as exc:
-            raise StoreUnavailableError(f"lost PostgreSQL at {self.location}: {_cause(exc)}") from None
+        return self._connections.reading()
 
-    @contextmanager
-    def transaction(self) -> Iterator[psycopg.Connection[Any]]:
+    def transaction(self) -> AbstractContextManager[psycopg.Connection[Any]]:
         """A connection inside one transaction (committed on leaving, rolled back on an exception)."""
-        with self.reading() as db, db.transaction():
-            yield db
+        return self._connections.transaction()
 
     @contextmanager
     def exclusive(self, name: str) -> Iterator[None]:
@@ -169,9 +133,7 @@ class PostgreSQLStore(BaseStore):
 
     def close(self) -> None:
         """Close this process's pool (a new one opens on next use)."""
-        pool, self._pool = self._pool, None
-        if pool is not None and self._pid == os.getpid():
-            pool.close()
+        self._connections.close()
 
     # -- meta ------------------------------------------------------------------------------
 

@@ -26,18 +26,17 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 import psycopg
-from psycopg_pool import ConnectionPool, PoolTimeout
 
 from mock_server.control.journal import Pending, made, worker
 from mock_server.control.state import DuplicateRuleError, JournalQuery, StoredRule
 from mock_server.errors import StoreUnavailableError
-from mock_server.store.postgresql.base import CONNECT_TIMEOUT, describe, one
+from mock_server.store.postgresql.base import describe, one
+from mock_server.store.postgresql.connections import Connections
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS control_rules (
@@ -91,16 +90,14 @@ class PostgreSQLControlState:
         self.url = url
         self.location = describe(url)
         self.capacity = capacity
-        self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
-        self._pid = 0
-        self._lock = threading.Lock()
+        self._connections = Connections(url, self.location, POOL_SIZE)
         self._buffer: list[Pending] = []
         self._buffer_lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._full = threading.Event()  # the buffer holds a batch: the writer need not wait
         self._flusher: int | None = None  # pid whose flusher thread runs
         self._acked = 0
-        with self._reading() as db:
+        with self._connections.reading() as db:
             # One replica at a time makes the tables (CREATE ... IF NOT EXISTS can race).
             db.execute("SELECT pg_advisory_lock(hashtext('paymock control schema'))")
             try:
@@ -111,53 +108,21 @@ class PostgreSQLControlState:
 
     # -- connections -------------------------------------------------------------------------
 
-    def _pool_here(self) -> ConnectionPool[psycopg.Connection[Any]]:
-        pid = os.getpid()
-        if self._pool is None or self._pid != pid:
-            with self._lock:
-                if self._pool is None or self._pid != pid:
-                    # A pool opened before gunicorn forked must not be used by the child.
-                    self._pool = ConnectionPool(
-                        self.url,
-                        min_size=1,
-                        max_size=POOL_SIZE,
-                        timeout=CONNECT_TIMEOUT,
-                        kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
-                        open=True,
-                    )
-                    self._pid = pid
-        return self._pool
-
-    @contextmanager
-    def _reading(self) -> Iterator[psycopg.Connection[Any]]:
-        try:
-            with self._pool_here().connection() as db:
-                yield db
-        except (psycopg.OperationalError, PoolTimeout) as exc:
-            raise StoreUnavailableError(f"lost PostgreSQL at {self.location}: {exc}") from None
-
-    @contextmanager
-    def _writing(self) -> Iterator[psycopg.Connection[Any]]:
-        with self._reading() as db, db.transaction():
-            yield db
-
     def close(self) -> None:
         """Close this process's pool (before a fork; a new one opens on next use)."""
-        pool, self._pool = self._pool, None
-        if pool is not None and self._pid == os.getpid():
-            pool.close()
+        self._connections.close()
 
     # -- rules -------------------------------------------------------------------------------
 
     def generation(self) -> int:
         """The rules' generation, as the last change by any replica committed it (one indexed row)."""
-        with self._reading() as db:
+        with self._connections.reading() as db:
             row = db.execute(_GENERATION).fetchone()
         return int(row[0]) if row is not None else -1
 
     def rules(self) -> tuple[int, list[StoredRule]]:
         """The generation and every rule, oldest first, read in one snapshot."""
-        with self._reading() as db, db.transaction():
+        with self._connections.reading() as db, db.transaction():
             db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             row = db.execute(_GENERATION).fetchone()
             rows = db.execute("SELECT id, source, matched FROM control_rules ORDER BY seq").fetchall()
@@ -167,7 +132,7 @@ class PostgreSQLControlState:
     def add_rules(self, rules: Sequence[tuple[str, dict[str, Any]]]) -> None:
         """Store every rule or none."""
         try:
-            with self._writing() as db:
+            with self._connections.transaction() as db:
                 for rule_id, source in rules:
                     added = db.execute(
                         "INSERT INTO control_rules (id, source) VALUES (%s, %s) ON CONFLICT (id) DO NOTHING",
@@ -181,21 +146,21 @@ class PostgreSQLControlState:
 
     def delete_rule(self, rule_id: str) -> bool:
         """Delete one rule."""
-        with self._writing() as db:
+        with self._connections.transaction() as db:
             gone = db.execute("DELETE FROM control_rules WHERE id = %s", (rule_id,)).rowcount
             db.execute(_BUMP)
         return bool(gone)
 
     def clear_rules(self) -> int:
         """Delete every rule."""
-        with self._writing() as db:
+        with self._connections.transaction() as db:
             gone = db.execute("DELETE FROM control_rules").rowcount
             db.execute(_BUMP)
         return int(gone)
 
     def count_match(self, rule_id: str) -> int:
         """One more match, atomically (every worker of every replica counts)."""
-        with self._reading() as db:
+        with self._connections.reading() as db:
             row = db.execute(
                 "UPDATE control_rules SET matched = matched + 1 WHERE id = %s RETURNING matched", (rule_id,)
             ).fetchone()
@@ -218,7 +183,7 @@ class PostgreSQLControlState:
         # One per process: after gunicorn forks, each worker starts its own on its first entry.
         # Registered before the entry is kept, so that a reader from now on waits for this worker.
         try:
-            with self._writing() as db:
+            with self._connections.transaction() as db:
                 acked = int(one(db, "SELECT value FROM control_meta WHERE key = 'flush'")[0])
                 db.execute(
                     "INSERT INTO control_workers (worker, acked) VALUES (%s, %s)"
@@ -239,11 +204,11 @@ class PostgreSQLControlState:
             self._full.clear()
             try:
                 self._flush()
-                with self._reading() as db:
+                with self._connections.reading() as db:
                     wanted = int(one(db, "SELECT value FROM control_meta WHERE key = 'flush'")[0])
                 if wanted > self._acked or time.monotonic() - beat > HEARTBEAT:
                     self._flush()
-                    with self._reading() as db:
+                    with self._connections.reading() as db:
                         db.execute(
                             "UPDATE control_workers SET acked = greatest(acked, %s), seen = now() WHERE worker = %s",
                             (wanted, _worker()),
@@ -261,7 +226,7 @@ class PostgreSQLControlState:
             if not pending:
                 return
             rows = [(*_COLUMNS(entry), orjson.dumps(entry)) for entry in made(pending)]
-            with self._writing() as db:
+            with self._connections.transaction() as db:
                 with db.cursor() as cursor:
                     cursor.executemany(_INSERT, rows)
                 (last,) = one(db, "SELECT max(seq) FROM control_journal")
@@ -271,7 +236,7 @@ class PostgreSQLControlState:
     def _leave(self) -> None:
         try:
             self._flush()
-            with self._reading() as db:
+            with self._connections.reading() as db:
                 db.execute("DELETE FROM control_workers WHERE worker = %s", (_worker(),))
         except (psycopg.Error, StoreUnavailableError):
             pass
@@ -279,7 +244,7 @@ class PostgreSQLControlState:
     def _sync(self) -> None:
         """Make every live worker's buffered entries, on every replica, visible before a read."""
         self._flush()
-        with self._reading() as db:
+        with self._connections.reading() as db:
             (wanted,) = one(db, "UPDATE control_meta SET value = value + 1 WHERE key = 'flush' RETURNING value")
             # Workers silent for long are gone (stopped, or their machine lost): forget them.
             db.execute("DELETE FROM control_workers WHERE seen < now() - make_interval(secs => %s)", (60 * LIVE_FOR,))
@@ -287,7 +252,7 @@ class PostgreSQLControlState:
             self._acked = max(self._acked, wanted)
         deadline = time.monotonic() + SYNC_TIMEOUT
         while time.monotonic() < deadline:
-            with self._reading() as db:
+            with self._connections.reading() as db:
                 (waiting,) = one(
                     db,
                     "SELECT count(*) FROM control_workers WHERE worker != %s AND acked < %s"
@@ -311,7 +276,7 @@ class PostgreSQLControlState:
             clauses.append("at >= %s")
             args.append(query.since)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        with self._reading() as db, db.transaction():
+        with self._connections.reading() as db, db.transaction():
             db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             (total,) = one(db, f"SELECT count(*) FROM control_journal{where}", args)
             rows = db.execute(
@@ -323,7 +288,7 @@ class PostgreSQLControlState:
     def clear_requests(self) -> int:
         """Empty the journal (entries still buffered in any worker of any replica included)."""
         self._sync()
-        with self._reading() as db:
+        with self._connections.reading() as db:
             return int(db.execute("DELETE FROM control_journal").rowcount)
 
 

@@ -23,7 +23,8 @@ import psycopg
 from mock_server.errors import StoreUnavailableError
 from mock_server.store.base import TABLE_REPLACED, Loader, Part, Sink, TableSpec
 from mock_server.store.postgresql import snapshots, sql
-from mock_server.store.postgresql.base import CONNECT_TIMEOUT, PostgreSQLStore, one, write_meta
+from mock_server.store.postgresql.base import PostgreSQLStore, one, write_meta
+from mock_server.store.postgresql.connections import CONNECT_TIMEOUT
 
 #: The advisory lock that one seeding replica holds (any 64-bit number other tools are unlikely to use).
 SEED_LOCK = 0x7061796D6F636B  # "paymock"
