@@ -149,10 +149,14 @@ class PostgreSQLStore(BaseStore):
             write_meta(db, values)
 
     def generation(self, table: str) -> int:
-        """The table's generation, as committed by any replica."""
+        """The table's generation, as committed by any replica (and the request's companion with it)."""
+        companion = self._connections.companion()
+        extra = companion.expression if companion is not None else "NULL"
         with self.reading() as db:
-            row = db.execute("SELECT value FROM meta WHERE key = %s", (f"generation:{table}",)).fetchone()
-        return int(row[0]) if row is not None else 0
+            value, seen = one(db, f"SELECT (SELECT value FROM meta WHERE key = %s), {extra}", (f"generation:{table}",))
+        if companion is not None:
+            companion.observe(seen)
+        return int(value) if value is not None else 0
 
     @staticmethod
     def bump(db: psycopg.Connection[Any], table: str, rows: int = 1) -> None:
@@ -210,12 +214,18 @@ class PostgreSQLStore(BaseStore):
         read, first = (
             ("(SELECT value FROM meta WHERE key = %s)", (f"generation:{table}",)) if generation else ("NULL", ())
         )
+        # The request's companion (the fault rules' generation) comes in this statement too: the
+        # request needs no round trip of its own for it.
+        companion = self._connections.companion()
+        extra = companion.expression if companion is not None else "NULL"
         with self.reading() as db:
             # In binary, the documents come as they are stored: as text, bytea is hex, twice the bytes
             # for the server to write and send and the client to decode (a page is 25-50 KB).
-            count, listed, joined, seen = one(
-                db, f"SELECT count(*), {id_list}, {docs}, {read} FROM ({text}) s", first + args, binary=True
+            count, listed, joined, seen, also = one(
+                db, f"SELECT count(*), {id_list}, {docs}, {read}, {extra} FROM ({text}) s", first + args, binary=True
             )
+        if companion is not None:
+            companion.observe(also)
         joined = bytes(joined or b"")
         if documents and count and joined.count(SEP) != count - 1:
             # A document holding the separator is not JSON this store wrote; read it row by row.
@@ -311,13 +321,26 @@ class PostgreSQLStore(BaseStore):
         """The row of a tenant with this id, with its sort-key values for ``order``."""
         if sql.unstorable(id_):
             return None
+        companion = self._connections.companion()
+        if companion is None:
+            with self.reading() as db:
+                r = db.execute(
+                    f"SELECT m.pk, m.id, d.doc{sql.keys(order)} FROM {sql.rows(table, tenant)} m"
+                    f' JOIN "d_{table}" d ON d.pk = m.pk WHERE m.id = %s',
+                    (id_,),
+                ).fetchone()
+            return None if r is None else tuple(r)
+        # The request's companion rides along: one row even when there is no such record.
         with self.reading() as db:
-            r = db.execute(
-                f"SELECT m.pk, m.id, d.doc{sql.keys(order)} FROM {sql.rows(table, tenant)} m"
-                f' JOIN "d_{table}" d ON d.pk = m.pk WHERE m.id = %s',
+            found = one(
+                db,
+                f"SELECT {companion.expression}, f.* FROM (SELECT 1) one LEFT JOIN (SELECT m.pk, m.id, d.doc"
+                f'{sql.keys(order)} FROM {sql.rows(table, tenant)} m JOIN "d_{table}" d ON d.pk = m.pk'
+                " WHERE m.id = %s) f ON true",
                 (id_,),
-            ).fetchone()
-        return None if r is None else tuple(r)
+            )
+        companion.observe(found[0])
+        return None if found[PK + 1] is None else found[1:]
 
     def sample(self, table: str, tenant: int, column: str, n: int) -> list[Any]:
         """Up to ``n`` distinct values of a column for one tenant, from its newest :data:`SAMPLE_ROWS` records."""

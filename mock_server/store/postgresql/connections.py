@@ -4,6 +4,12 @@ The store and the control state each keep one (of their own size). A pool opened
 gunicorn forked must not be used by the child, so the pool is keyed by the process that opened
 it; a lost database is a :class:`~mock_server.errors.StoreUnavailableError`, which the request
 pipeline answers with the vendor's 503.
+
+A *companion* is a scalar one part of the process wants from the database (the fault rules'
+generation) and another part's statement can return as one more column at almost no cost (a
+store page read). It lives in a context variable for one request of one thread
+(:meth:`Connections.accompanying`), so a value is never another request's: a request that made
+no such statement reads the value itself.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -27,6 +35,31 @@ def cause(exc: BaseException) -> str:
     """The first line of a driver error: what went wrong, without a traceback."""
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+@dataclass(slots=True)
+class Companion:
+    """A scalar wanted from one database, read by the next statement made there anyway.
+
+    Attributes:
+        url: The database's URL (a statement on another database does not read it).
+        expression: A scalar SQL expression with no parameters (``(SELECT value FROM ...)``).
+        value: What the last statement that read it gave.
+        seen: Whether any statement read it yet.
+    """
+
+    url: str
+    expression: str
+    value: Any = None
+    seen: bool = False
+
+    def observe(self, value: Any) -> None:
+        """Keep what a statement read (the latest statement's value is the freshest)."""
+        self.value, self.seen = value, True
+
+
+#: The companion of the request this thread is answering, if any (see :meth:`Connections.accompanying`).
+_COMPANION: ContextVar[Companion | None] = ContextVar("paymock_companion", default=None)
 
 
 class Connections:
@@ -75,6 +108,21 @@ class Connections:
         """A connection inside one transaction (committed on leaving, rolled back on an exception)."""
         with self.reading() as db, db.transaction():
             yield db
+
+    @contextmanager
+    def accompanying(self, expression: str) -> Iterator[Companion]:
+        """Within this block (one request), statements on this database may read ``expression`` too."""
+        companion = Companion(self.url, expression)
+        token = _COMPANION.set(companion)
+        try:
+            yield companion
+        finally:
+            _COMPANION.reset(token)
+
+    def companion(self) -> Companion | None:
+        """The companion this thread's current request wants from this database, if any."""
+        companion = _COMPANION.get()
+        return companion if companion is not None and companion.url == self.url else None
 
     def close(self) -> None:
         """Close this process's pool (before a fork; a new one opens on next use)."""
