@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from mock_server.errors import StoreUnavailableError
@@ -69,10 +70,20 @@ class Connections:
         url: A ``postgresql://`` connection URL.
         location: The URL without its password, for messages.
         size: The most connections this process keeps open.
+        generic_plans: Plan a prepared statement once, not at every run (``plan_cache_mode``).
+            psycopg prepares a statement run five times on a connection; PostgreSQL then plans it
+            anew for every run's values unless the plan for any values is estimated as cheap,
+            which a list page's never is (its LIMIT and filter are parameters). Planning was a
+            third of a list page's cost in the database. A statement whose best plan depends on
+            its values must then be run unprepared (``prepare=False``).
     """
 
-    def __init__(self, url: str, location: str, size: int) -> None:
+    def __init__(self, url: str, location: str, size: int, *, generic_plans: bool = False) -> None:
         self.url, self.location, self.size = url, location, size
+        self._kwargs: dict[str, Any] = {"autocommit": True, "connect_timeout": CONNECT_TIMEOUT}
+        if generic_plans:
+            given = conninfo_to_dict(url).get("options")  # the URL's own options are kept
+            self._kwargs["options"] = f"{given or ''} -c plan_cache_mode=force_generic_plan".strip()
         self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
         self._pid = 0
         self._lock = threading.Lock()
@@ -88,7 +99,7 @@ class Connections:
                         min_size=1,
                         max_size=self.size,
                         timeout=CONNECT_TIMEOUT,
-                        kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
+                        kwargs=self._kwargs,
                         open=True,
                     )
                     self._pid = pid
