@@ -71,6 +71,10 @@ class Action(Protocol):
     def public(self) -> bool:
         """Whether the operation is answered without credentials."""
 
+    @property
+    def safe(self) -> bool:
+        """Whether answering changes nothing (a fault may then be chosen after the answer)."""
+
     def handle(self, request: ActionRequest) -> Reply:
         """Answer one validated request."""
 
@@ -115,6 +119,7 @@ class ListAction:
     envelope: Template
     roles: Mapping[str, str]
     public: bool = False
+    safe: ClassVar[bool] = True
 
     @classmethod
     def compile(cls, block: Mapping[str, Any], ctx: OperationContext) -> ListAction:
@@ -207,6 +212,7 @@ class GetAction:
     envelope: Template
     roles: Mapping[str, str]
     public: bool = False
+    safe: ClassVar[bool] = True
 
     @classmethod
     def compile(cls, block: Mapping[str, Any], ctx: OperationContext) -> GetAction:
@@ -238,6 +244,7 @@ class TransitionAction:
     roles: Mapping[str, str]
     name: str
     public: bool = False
+    safe: ClassVar[bool] = False
     #: The state change itself (:mod:`mock_server.lifecycle.transitions`), made once at load.
     transition: Transition = field(init=False, repr=False, compare=False)
 
@@ -294,6 +301,7 @@ class IssueTokenAction:
     response: Template
     roles: Mapping[str, str] = field(default_factory=dict)
     public: bool = True
+    safe: ClassVar[bool] = False
     FIELD_NAMES: ClassVar[tuple[str, ...]] = (
         "client_id",
         "client_secret",

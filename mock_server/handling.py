@@ -209,14 +209,7 @@ class ApiRuntime:
             if self.control is None:
                 reply = self._answer(op, call, tenant, values, problems)
             else:
-                injection = self.control.choose(self.spec.name, self._slug(tenant), op.operation_id, call)
-                if injection is None:
-                    reply = self._answer(op, call, tenant, values, problems)
-                else:
-                    exchange = Exchange(
-                        lambda: self._answer(op, call, tenant, values, problems), self.error, injection.rng
-                    )
-                    reply = injection.answer(exchange)
+                injection, reply = self._controlled(self.control, op, call, tenant, values, problems)
         except ApiError as error:
             reply = self.error(error)
         except StoreUnavailableError as exc:  # the fault rules' database (shared by replicas) is away
@@ -230,6 +223,38 @@ class ApiRuntime:
         if self.control is not None:
             self.control.record(self, op.operation_id, call, self._slug(tenant), reply, started, injection)
         return reply
+
+    def _controlled(
+        self,
+        control: ControlPlane,
+        op: OperationSpec,
+        call: Call,
+        tenant: int | None,
+        values: dict[str, Any],
+        problems: list[Problem],
+    ) -> tuple[Injection | None, Reply]:
+        """The answer and the fault it gets, if any: a ``Prefer`` header's, else a stored rule's.
+
+        An operation that changes nothing is answered first and its rule chosen after, in one
+        :meth:`~mock_server.control.plane.ControlPlane.observing` scope: the rules are those of the
+        generation the answer's own store statement read (on PostgreSQL, one round trip a request
+        instead of two). One that changes something chooses first, so that its fault stops the
+        change. Either way a fault replaces the answer or wraps it (a delay, a slow or cut body).
+        """
+        injection = control.requested(call)
+        if injection is None and op.action.safe:
+            with control.observing():
+                reply = self._answer(op, call, tenant, values, problems)
+                injection = control.matched(self.spec.name, self._slug(tenant), op.operation_id, call)
+            if injection is None:
+                return None, reply
+            return injection, injection.answer(Exchange(lambda: reply, self.error, injection.rng))
+        if injection is None:
+            injection = control.matched(self.spec.name, self._slug(tenant), op.operation_id, call)
+        if injection is None:
+            return None, self._answer(op, call, tenant, values, problems)
+        exchange = Exchange(lambda: self._answer(op, call, tenant, values, problems), self.error, injection.rng)
+        return injection, injection.answer(exchange)
 
     def _answer(
         self, op: OperationSpec, call: Call, tenant: int | None, values: dict[str, Any], problems: list[Problem]

@@ -2,7 +2,9 @@
 
 :class:`ControlPlane` is what :meth:`mock_server.handling.ApiRuntime.handle` consults once per
 request. It keeps the compiled rules of the shared state and reads only their generation per
-request (one indexed row), compiling again when another worker changed them.
+request (one indexed row), compiling again when another worker changed them. A request that
+changes nothing is answered first and its fault chosen after (:meth:`ControlPlane.observing`), so
+a state may read that generation with the answer's own statement.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import logging
 import random
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -124,11 +127,27 @@ class ControlPlane:
 
         Every matching rule counts the request, so "the first 2" of each rule means its own matches.
         """
+        return self.requested(call) or self.matched(api, tenant, operation, call)
+
+    def requested(self, call: Call) -> Injection | None:
+        """The fault the request's ``Prefer`` header asks for, if any (no state is read)."""
         prefer = call.headers.get("Prefer")
         if prefer:
             requested = requested_effect(prefer)
             if requested is not None:
                 return Injection(requested, PREFER, draw(self.seed, 0))
+        return None
+
+    def observing(self) -> AbstractContextManager[object]:
+        """The scope of a request answered before :meth:`matched` (see :meth:`ControlState.observing`)."""
+        return self.state.observing()
+
+    def matched(self, api: str, tenant: str | None, operation: str, call: Call) -> Injection | None:
+        """The fault of the first stored rule whose schedule fires for this request, counting every match.
+
+        Inside :meth:`observing`, after the answer, the rules are those of the generation the
+        answer's own statement read (never older than the request).
+        """
         chosen = None
         rules = self._current(api)
         if rules:

@@ -10,6 +10,7 @@ holds every worker's requests. :class:`ControlState` is the interface; the SQLit
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -63,8 +64,21 @@ class DuplicateRuleError(Exception):
 class ControlState(Protocol):
     """Rules, their counters and the journal, shared by every worker."""
 
+    def observing(self) -> AbstractContextManager[object]:
+        """The scope of one request that reads the store before :meth:`generation` is asked.
+
+        A state may have the store's statements in the block read the generation with the
+        answer (PostgreSQL: one round trip a request, not two); leaving the block forgets it, so
+        no other request ever sees it.
+        """
+        ...
+
     def generation(self) -> int:
-        """A number that changes whenever the set of rules changes (cheap: read per request)."""
+        """A number that changes whenever the set of rules changes (cheap: read per request).
+
+        Never older than the request: read now, or by a statement of this request's
+        :meth:`observing` block.
+        """
         ...
 
     def rules(self) -> tuple[int, list[StoredRule]]:

@@ -262,3 +262,38 @@ def test_verification_through_one_counts_requests_through_the_other(control: tup
     pattern = {"api": "flexportal", "method": "GET", "path": "/v1/payments", "query": {"status": "failed"}}
     verdict = requests.post(f"{a.url}/__paymock/requests/verify", json=pattern, timeout=30).json()
     assert verdict["count"] == 2
+
+
+def test_a_detail_rule_posted_through_one_applies_through_the_other_found_or_not(
+    control: tuple[LiveServer, LiveServer],
+) -> None:
+    # A detail is answered before its fault is chosen, with the rules' generation its own
+    # statement read: a record that is not there reads it too.
+    a, b = control
+    s = Session(b.url, "flexportal")
+    (pid,) = _pending(s)
+    add_rule(a, api="flexportal", operation="getPayment", effect={"fault": "status", "status": 503})
+    assert s.get(f"/v1/payments/{pid}").status == 503
+    assert s.get("/v1/payments/no-such-payment").status == 503
+    assert Lister(b.url, "flexportal").get().status_code == 200  # another operation: untouched
+
+
+def test_a_rule_on_a_change_stops_it_on_the_other_replica(control: tuple[LiveServer, LiveServer]) -> None:
+    # An operation that changes something chooses its fault first: a 503 means nothing changed.
+    a, b = control
+    s = Session(b.url, "flexportal")
+    (pid,) = _pending(s)
+    add_rule(a, api="flexportal", operation="cancelPayment", effect={"fault": "status", "status": 503})
+    assert s.post(f"/v1/payments/{pid}/cancel").status == 503
+    assert Session(a.url, "flexportal").get(f"/v1/payments/{pid}").json()["payment"]["status"] == "pending"
+
+
+def test_a_fault_around_a_page_delivers_that_page(control: tuple[LiveServer, LiveServer]) -> None:
+    # Chosen after the page, a wrapping fault (a slow body) still sends the page it wraps.
+    a, b = control
+    expected = Lister(a.url, "flexportal").get({"status": "paid"}).json()
+    add_rule(a, api="flexportal", operation="listPayments", effect={"fault": "slow-body", "chunk": 4096, "interval": 1})
+    dripped = Lister(b.url, "flexportal").get({"status": "paid"})
+    assert dripped.status_code == 200 and dripped.json() == expected
+    (listed,) = requests.get(f"{b.url}/__paymock/faults", timeout=30).json()["rules"]
+    assert listed["matched"] == 1

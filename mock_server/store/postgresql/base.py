@@ -53,6 +53,8 @@ if TYPE_CHECKING:
     from mock_server.store.postgresql.loader import PostgreSQLLoader
 
 SCHEMA_VERSION = "pg-1"
+#: Condition operators whose values decide the best plan (see :func:`_planned_once`).
+_RANGES = frozenset({"between", "gte", "lte"})
 #: Offsets from which pages are sliced from a cached ordering (as the SQLite store does).
 DEEP_OFFSET = 10_000
 SAMPLE_ROWS = 5000
@@ -86,7 +88,7 @@ class PostgreSQLStore(BaseStore):
         self.url = url
         self.location = describe(url)
         self.features = Features(shared=True)
-        self._connections = Connections(url, self.location, POOL_SIZE)
+        self._connections = Connections(url, self.location, POOL_SIZE, generic_plans=True)
         self._counts = CountCache()
         self._orders = OrderCache()
         try:
@@ -149,10 +151,14 @@ class PostgreSQLStore(BaseStore):
             write_meta(db, values)
 
     def generation(self, table: str) -> int:
-        """The table's generation, as committed by any replica."""
+        """The table's generation, as committed by any replica (and the request's companion with it)."""
+        companion = self._connections.companion()
+        extra = companion.expression if companion is not None else "NULL"
         with self.reading() as db:
-            row = db.execute("SELECT value FROM meta WHERE key = %s", (f"generation:{table}",)).fetchone()
-        return int(row[0]) if row is not None else 0
+            value, seen = one(db, f"SELECT (SELECT value FROM meta WHERE key = %s), {extra}", (f"generation:{table}",))
+        if companion is not None:
+            companion.observe(seen)
+        return int(value) if value is not None else 0
 
     @staticmethod
     def bump(db: psycopg.Connection[Any], table: str, rows: int = 1) -> None:
@@ -179,7 +185,8 @@ class PostgreSQLStore(BaseStore):
             return query
         text, args, _ = query
         with self.reading() as db:
-            return [tuple(r) for r in db.execute(text, args, binary=True).fetchall()]
+            rows = db.execute(text, args, binary=True, prepare=_planned_once(conditions)).fetchall()
+        return [tuple(r) for r in rows]
 
     def page(
         self,
@@ -210,12 +217,22 @@ class PostgreSQLStore(BaseStore):
         read, first = (
             ("(SELECT value FROM meta WHERE key = %s)", (f"generation:{table}",)) if generation else ("NULL", ())
         )
+        # The request's companion (the fault rules' generation) comes in this statement too: the
+        # request needs no round trip of its own for it.
+        companion = self._connections.companion()
+        extra = companion.expression if companion is not None else "NULL"
         with self.reading() as db:
             # In binary, the documents come as they are stored: as text, bytea is hex, twice the bytes
             # for the server to write and send and the client to decode (a page is 25-50 KB).
-            count, listed, joined, seen = one(
-                db, f"SELECT count(*), {id_list}, {docs}, {read} FROM ({text}) s", first + args, binary=True
+            count, listed, joined, seen, also = one(
+                db,
+                f"SELECT count(*), {id_list}, {docs}, {read}, {extra} FROM ({text}) s",
+                first + args,
+                binary=True,
+                prepare=_planned_once(conditions),
             )
+        if companion is not None:
+            companion.observe(also)
         joined = bytes(joined or b"")
         if documents and count and joined.count(SEP) != count - 1:
             # A document holding the separator is not JSON this store wrote; read it row by row.
@@ -251,11 +268,17 @@ class PostgreSQLStore(BaseStore):
         outer_names = [f"k{i}" for i in range(len(order))] + ["pk"] * (len(full) - len(order))
         rows = sql.rows(table, tenant)
         doc = f'(SELECT doc FROM "d_{table}" d WHERE d.pk = m.pk)' if documents else "NULL::bytea"
+        # The limit is written out (a few page sizes, a few statements): a plan made once for
+        # any values then knows it needs a page, not a tenth of the table, as it assumes of a
+        # parameter. A first or keyset page has no offset at all.
+        bounds = "" if limit is None else f" LIMIT {int(min(limit, MAX_SQL_INT))}"
+        if offset:
+            bounds += " OFFSET %s"
+            args += (min(offset, MAX_SQL_INT),)
         query = (
             f"SELECT m.pk, m.id, {doc} AS doc{sql.keys(order)} FROM {rows} m WHERE {where}"
-            f" ORDER BY {sql.order_by(walked)} LIMIT %s OFFSET %s"
+            f" ORDER BY {sql.order_by(walked)}{bounds}"
         )
-        args += (None if limit is None else min(limit, MAX_SQL_INT), min(offset, MAX_SQL_INT))
         return query, args, sql.order_by(walked, outer_names)
 
     def count(self, table: str, tenant: int, conditions: Sequence[Condition], generation: int | None = None) -> int:
@@ -266,8 +289,9 @@ class PostgreSQLStore(BaseStore):
         where, args = sql.where(conditions)
 
         def read() -> int:
+            query = f"SELECT count(*) FROM {sql.rows(table, tenant)} WHERE {where}"
             with self.reading() as db:
-                return int(one(db, f"SELECT count(*) FROM {sql.rows(table, tenant)} WHERE {where}", args)[0])
+                return int(one(db, query, args, prepare=_planned_once(conditions))[0])
 
         at = self.generation(table) if generation is None else generation
         return self._counts.count((table, tenant, where, args), at, read)
@@ -311,13 +335,26 @@ class PostgreSQLStore(BaseStore):
         """The row of a tenant with this id, with its sort-key values for ``order``."""
         if sql.unstorable(id_):
             return None
+        companion = self._connections.companion()
+        if companion is None:
+            with self.reading() as db:
+                r = db.execute(
+                    f"SELECT m.pk, m.id, d.doc{sql.keys(order)} FROM {sql.rows(table, tenant)} m"
+                    f' JOIN "d_{table}" d ON d.pk = m.pk WHERE m.id = %s',
+                    (id_,),
+                ).fetchone()
+            return None if r is None else tuple(r)
+        # The request's companion rides along: one row even when there is no such record.
         with self.reading() as db:
-            r = db.execute(
-                f"SELECT m.pk, m.id, d.doc{sql.keys(order)} FROM {sql.rows(table, tenant)} m"
-                f' JOIN "d_{table}" d ON d.pk = m.pk WHERE m.id = %s',
+            found = one(
+                db,
+                f"SELECT {companion.expression}, f.* FROM (SELECT 1) one LEFT JOIN (SELECT m.pk, m.id, d.doc"
+                f'{sql.keys(order)} FROM {sql.rows(table, tenant)} m JOIN "d_{table}" d ON d.pk = m.pk'
+                " WHERE m.id = %s) f ON true",
                 (id_,),
-            ).fetchone()
-        return None if r is None else tuple(r)
+            )
+        companion.observe(found[0])
+        return None if found[PK + 1] is None else found[1:]
 
     def sample(self, table: str, tenant: int, column: str, n: int) -> list[Any]:
         """Up to ``n`` distinct values of a column for one tenant, from its newest :data:`SAMPLE_ROWS` records."""
@@ -478,13 +515,28 @@ class PostgreSQLStore(BaseStore):
         return PostgreSQLLoader(self)
 
 
+def _planned_once(conditions: Sequence[Condition]) -> bool | None:
+    """Whether a list statement may keep one plan for any values (None: psycopg prepares it when it repeats).
+
+    A range's width decides between its column's index and the order's (a week of a million
+    payments, or all of them), so a statement with one is planned for its values at every run
+    (False: never prepared); an equality's plan is the same for any value, on the derived indexes.
+    """
+    return False if any(c.op in _RANGES for c in conditions) else None
+
+
 class _NoSuchRecordError(Exception):
     """Leaves an update's transaction (rolled back) when the tenant has no such record."""
 
 
-def one(db: psycopg.Connection[Any], query: str, args: Sequence[Any] = (), binary: bool = False) -> tuple[Any, ...]:
-    """The one row a query gives (an aggregate, a row known to exist); ``binary``: in the binary format."""
-    row = db.execute(query, args, binary=binary).fetchone()
+def one(
+    db: psycopg.Connection[Any], query: str, args: Sequence[Any] = (), binary: bool = False, prepare: bool | None = None
+) -> tuple[Any, ...]:
+    """The one row a query gives (an aggregate, a row known to exist).
+
+    ``binary``: in the binary format; ``prepare``: as :meth:`psycopg.Connection.execute` takes it.
+    """
+    row = db.execute(query, args, binary=binary, prepare=prepare).fetchone()
     if row is None:
         raise StoreError(f"expected a row from {query[:80]!r}, got none")
     return tuple(row)

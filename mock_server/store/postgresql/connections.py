@@ -4,6 +4,12 @@ The store and the control state each keep one (of their own size). A pool opened
 gunicorn forked must not be used by the child, so the pool is keyed by the process that opened
 it; a lost database is a :class:`~mock_server.errors.StoreUnavailableError`, which the request
 pipeline answers with the vendor's 503.
+
+A *companion* is a scalar one part of the process wants from the database (the fault rules'
+generation) and another part's statement can return as one more column at almost no cost (a
+store page read). It lives in a context variable for one request of one thread
+(:meth:`Connections.accompanying`), so a value is never another request's: a request that made
+no such statement reads the value itself.
 """
 
 from __future__ import annotations
@@ -12,9 +18,12 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from mock_server.errors import StoreUnavailableError
@@ -29,6 +38,31 @@ def cause(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
+@dataclass(slots=True)
+class Companion:
+    """A scalar wanted from one database, read by the next statement made there anyway.
+
+    Attributes:
+        url: The database's URL (a statement on another database does not read it).
+        expression: A scalar SQL expression with no parameters (``(SELECT value FROM ...)``).
+        value: What the last statement that read it gave.
+        seen: Whether any statement read it yet.
+    """
+
+    url: str
+    expression: str
+    value: Any = None
+    seen: bool = False
+
+    def observe(self, value: Any) -> None:
+        """Keep what a statement read (the latest statement's value is the freshest)."""
+        self.value, self.seen = value, True
+
+
+#: The companion of the request this thread is answering, if any (see :meth:`Connections.accompanying`).
+_COMPANION: ContextVar[Companion | None] = ContextVar("paymock_companion", default=None)
+
+
 class Connections:
     """Autocommit connections of this process to one database, from a pool of ``size``.
 
@@ -36,10 +70,20 @@ class Connections:
         url: A ``postgresql://`` connection URL.
         location: The URL without its password, for messages.
         size: The most connections this process keeps open.
+        generic_plans: Plan a prepared statement once, not at every run (``plan_cache_mode``).
+            psycopg prepares a statement run five times on a connection; PostgreSQL then plans it
+            anew for every run's values unless the plan for any values is estimated as cheap,
+            which a list page's never is (its LIMIT and filter are parameters). Planning was a
+            third of a list page's cost in the database. A statement whose best plan depends on
+            its values must then be run unprepared (``prepare=False``).
     """
 
-    def __init__(self, url: str, location: str, size: int) -> None:
+    def __init__(self, url: str, location: str, size: int, *, generic_plans: bool = False) -> None:
         self.url, self.location, self.size = url, location, size
+        self._kwargs: dict[str, Any] = {"autocommit": True, "connect_timeout": CONNECT_TIMEOUT}
+        if generic_plans:
+            given = conninfo_to_dict(url).get("options")  # the URL's own options are kept
+            self._kwargs["options"] = f"{given or ''} -c plan_cache_mode=force_generic_plan".strip()
         self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
         self._pid = 0
         self._lock = threading.Lock()
@@ -55,7 +99,7 @@ class Connections:
                         min_size=1,
                         max_size=self.size,
                         timeout=CONNECT_TIMEOUT,
-                        kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
+                        kwargs=self._kwargs,
                         open=True,
                     )
                     self._pid = pid
@@ -75,6 +119,21 @@ class Connections:
         """A connection inside one transaction (committed on leaving, rolled back on an exception)."""
         with self.reading() as db, db.transaction():
             yield db
+
+    @contextmanager
+    def accompanying(self, expression: str) -> Iterator[Companion]:
+        """Within this block (one request), statements on this database may read ``expression`` too."""
+        companion = Companion(self.url, expression)
+        token = _COMPANION.set(companion)
+        try:
+            yield companion
+        finally:
+            _COMPANION.reset(token)
+
+    def companion(self) -> Companion | None:
+        """The companion this thread's current request wants from this database, if any."""
+        companion = _COMPANION.get()
+        return companion if companion is not None and companion.url == self.url else None
 
     def close(self) -> None:
         """Close this process's pool (before a fork; a new one opens on next use)."""

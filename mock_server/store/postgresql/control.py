@@ -6,7 +6,9 @@ Its own tables (``control_*``) in the store's database. What makes it one state:
   "the first 2" are two requests of all of them;
 - the rules' generation is a row that every change of the rules advances in its transaction, read
   per request (one indexed row; the figure is in bench/README.md): a rule posted through one
-  replica applies to the very next request through any other, with no staleness;
+  replica applies to the very next request through any other, with no staleness. A request that
+  reads the store first (a list or a record, :meth:`PostgreSQLControlState.observing`) gets it
+  as one more column of the store's own statement, so it costs no round trip of its own;
 - journal entries are buffered per worker and written by a background thread every
   :data:`FLUSH_INTERVAL`, or as soon as :data:`FLUSH_BATCH` wait, in one transaction (a write per
   request would cost a round trip and a commit per request; the thread waits rather than polls,
@@ -27,6 +29,7 @@ import socket
 import threading
 import time
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 import orjson
@@ -59,6 +62,7 @@ _INSERT = (
     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
 )
 _GENERATION = "SELECT value FROM control_meta WHERE key = 'rules'"
+_GENERATION_SCALAR = f"({_GENERATION})"
 _BUMP = "UPDATE control_meta SET value = value + 1 WHERE key = 'rules'"
 #: How often a worker's journal buffer is written, and how often it looks for a reader's flush request.
 FLUSH_INTERVAL = 0.1
@@ -114,8 +118,23 @@ class PostgreSQLControlState:
 
     # -- rules -------------------------------------------------------------------------------
 
+    def observing(self) -> AbstractContextManager[object]:
+        """One request: the rules' generation rides on the store's statements on this database.
+
+        A page or a record read in the block returns it as one more column (the store's
+        :class:`~mock_server.store.postgresql.connections.Connections` add it), read in the same
+        snapshot as the answer, so :meth:`generation` needs no round trip of its own.
+        """
+        return self._connections.accompanying(_GENERATION_SCALAR)
+
     def generation(self) -> int:
-        """The rules' generation, as the last change by any replica committed it (one indexed row)."""
+        """The rules' generation, as the last change by any replica committed it (one indexed row).
+
+        In an :meth:`observing` block, the value the request's last store statement read, if any.
+        """
+        companion = self._connections.companion()
+        if companion is not None and companion.seen:
+            return int(companion.value) if companion.value is not None else -1
         with self._connections.reading() as db:
             row = db.execute(_GENERATION).fetchone()
         return int(row[0]) if row is not None else -1

@@ -27,7 +27,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 import orjson
@@ -152,6 +152,10 @@ class SqliteControlState:
             self._local = threading.local()
 
     # -- rules -------------------------------------------------------------------------------
+
+    def observing(self) -> AbstractContextManager[object]:
+        """One request: nothing to do, the generation's ``stat`` is cheaper than any companion."""
+        return nullcontext()
 
     def generation(self) -> int:
         """The rules' generation, as the last change stamped it on the signal file (one ``stat``).
