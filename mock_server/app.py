@@ -10,14 +10,17 @@ through Flask.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
 from flask import Flask, Response, request
-from werkzeug.datastructures import EnvironHeaders
+from werkzeug.datastructures import EnvironHeaders, MultiDict
 from werkzeug.exceptions import HTTPException, InternalServerError
-from werkzeug.routing import Map, Rule
+from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.routing import Map, MapAdapter, Rule
 from werkzeug.routing.exceptions import RoutingException
 from werkzeug.wrappers import Request
 
@@ -101,7 +104,7 @@ def _call(request: Request, prefix: str, path_params: Mapping[str, str], *, read
         method=request.method,
         path=path,
         path_params=path_params,
-        query=list(request.args.items(multi=True)),
+        query=_query(request),
         headers=RequestHeaders(request.environ),
         body=body,
         content_type=request.content_type,
@@ -109,20 +112,32 @@ def _call(request: Request, prefix: str, path_params: Mapping[str, str], *, read
     )
 
 
-def _refuse(runtime: ApiRuntime, request: Request, prefix: str, error: ApiError) -> Response:
+def _query(request: Request) -> list[tuple[str, str]]:
+    """The query's pairs as ``request.args.items(multi=True)`` lists them, without building the MultiDict."""
+    pairs = parse_qsl(request.query_string.decode(), keep_blank_values=True, errors="werkzeug.url_quote")
+    if len({name for name, _ in pairs}) < len(pairs):
+        # A repeated name: a MultiDict lists a name's values together, at its first place.
+        return list(MultiDict(pairs).items(multi=True))
+    return pairs
+
+
+def _refused(runtime: ApiRuntime, request: Request, prefix: str, error: ApiError) -> Reply:
     """An error of the API's own, in its format, with the headers it echoes (and journaled)."""
-    reply = runtime.unrouted(_call(request, prefix, {}, read_body=False), runtime.error(error))
-    return _response(reply, request.environ)
+    return runtime.unrouted(_call(request, prefix, {}, read_body=False), runtime.error(error))
 
 
-def _unreadable(runtime: ApiRuntime, request: Request, prefix: str, exc: UnreadableBodyError) -> Response:
+def _refuse(runtime: ApiRuntime, request: Request, prefix: str, error: ApiError) -> Response:
+    return _response(_refused(runtime, request, prefix, error), request.environ)
+
+
+def _unreadable(runtime: ApiRuntime, request: Request, prefix: str, exc: UnreadableBodyError) -> Reply:
     error = ApiError.of(
         "invalid_body",
         f"The request body cannot be read ({exc}): send a valid Content-Length or chunked encoding",
         "value_error",
         ("body",),
     )
-    return _refuse(runtime, request, prefix, error)
+    return _refused(runtime, request, prefix, error)
 
 
 def create_app(
@@ -212,7 +227,7 @@ def create_app(
 
 
 #: An operation's view: the request and its path parameters -> the response.
-View = Callable[[Request, Mapping[str, str]], Response]
+View = Callable[[Request, Mapping[str, str]], Reply]
 
 
 def _register_api(app: Flask, runtime: ApiRuntime, prefix: str, views: dict[str, View]) -> Callable[[], Response]:
@@ -227,15 +242,15 @@ def _register_api(app: Flask, runtime: ApiRuntime, prefix: str, views: dict[str,
     )
     for op in runtime.spec.operations:
 
-        def answer(req: Request, path_params: Mapping[str, str], _op: Any = op) -> Response:
+        def answer(req: Request, path_params: Mapping[str, str], _op: Any = op) -> Reply:
             try:
                 call = _call(req, prefix, path_params)
             except UnreadableBodyError as exc:
                 return _unreadable(runtime, req, prefix, exc)
-            return _response(runtime.handle(_op, call), req.environ)
+            return runtime.handle(_op, call)
 
         def view(_answer: View = answer, **path_params: str) -> Response:
-            return _answer(request, path_params)
+            return _response(_answer(request, path_params), request.environ)
 
         endpoint = f"{api}.{op.operation_id}"
         views[endpoint] = answer
@@ -305,24 +320,54 @@ class DirectRoutes:
         self.url_map = app.url_map
         self.views = views
         self.guard = guard
+        self._routes: MapAdapter | None = None
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Answer one request (see the class)."""
+        req = Request(environ)
+        # A WebSocket upgrade is Flask's to refuse; so is a Host the guard does not admit.
+        if "HTTP_UPGRADE" in environ or not self.guard.admits(req.host):
+            return self.flask(environ, start_response)
+        if self._routes is None:
+            # Matching needs only the path and the method: one adapter serves every request (Flask
+            # binds one to each request's environ, with no SERVER_NAME and no subdomain, as here).
+            self._routes = self.url_map.bind("localhost", subdomain="")
         try:
-            # As Flask binds it (no SERVER_NAME, no subdomain matching).
-            endpoint, args = self.url_map.bind_to_environ(environ, subdomain="").match()
+            endpoint, args = self._routes.match(req.path, req.method)
         except (HTTPException, RoutingException):
             return self.flask(environ, start_response)
         view = self.views.get(str(endpoint))
         if view is None:
             return self.flask(environ, start_response)
-        req = Request(environ)
-        if not self.guard.admits(req.host):
-            return self.flask(environ, start_response)
         try:
-            response = view(req, args)
+            reply = view(req, args)
         except Exception:
             # What Flask answers to an exception from a view (the pipeline answers its own).
             log.exception("unexpected error answering %s %s", req.method, req.path)
             return InternalServerError()(environ, start_response)
-        return response(environ, start_response)
+        if (
+            reply.delivery is not None
+            or reply.status in _BODILESS
+            or _REWRITTEN.intersection(map(str.lower, reply.headers))
+        ):
+            return _response(reply, environ)(environ, start_response)
+        # What Werkzeug's Response sends for such a reply, without making one.
+        headers = [
+            *reply.headers.items(),
+            ("Content-Type", reply.content_type),
+            ("Content-Length", str(len(reply.body))),
+        ]
+        start_response(_status_line(reply.status), headers)
+        return [] if environ["REQUEST_METHOD"] == "HEAD" else [reply.body]
+
+
+#: Statuses whose responses Werkzeug sends without a body or a Content-Length: left to it.
+_BODILESS = frozenset({*range(100, 200), 204, 304})
+#: Headers Werkzeug rewrites (IRIs to URIs) or sets itself: replies that carry one are left to it.
+_REWRITTEN = frozenset({"location", "content-location", "content-type", "content-length"})
+
+
+@functools.lru_cache(maxsize=64)
+def _status_line(status: int) -> str:
+    """``200 OK``: the status line Werkzeug sends for a status code."""
+    return f"{status} {HTTP_STATUS_CODES.get(status, 'unknown').upper()}"
