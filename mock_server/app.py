@@ -72,10 +72,24 @@ class RequestHeaders(EnvironHeaders):
             if name is not None and (value or key.startswith("HTTP_")):  # as Werkzeug: no empty Content-Type
                 yield name, value
 
+    def _get_key(self, key: str) -> str:
+        # What Werkzeug's lookup does (``Tenant-ID`` -> ``HTTP_TENANT_ID``), the spelling kept per name:
+        # a request looks up its few headers by the same names the documents declare.
+        name = _ENVIRON_KEYS.get(key)
+        if name is None:
+            name = key.upper().replace("-", "_")
+            if name not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                name = f"HTTP_{name}"
+            if len(_ENVIRON_KEYS) < _HEADER_NAMES_KEPT:
+                _ENVIRON_KEYS[key] = name
+        return self.environ[name]  # type: ignore[no-any-return]
+
 
 #: Environ key -> header name (None: not a header), as Werkzeug's ``EnvironHeaders`` spells them.
 _HEADER_NAMES: dict[str, str | None] = {}
 _HEADER_NAMES_KEPT = 1024
+#: Header name as looked up -> its environ key.
+_ENVIRON_KEYS: dict[str, str] = {}
 
 
 def _header_name(key: str) -> str | None:
