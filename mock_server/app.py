@@ -339,8 +339,9 @@ class DirectRoutes:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Answer one request (see the class)."""
         req = Request(environ)
-        # A WebSocket upgrade is Flask's to refuse; so is a Host the guard does not admit.
-        if "HTTP_UPGRADE" in environ or not self.guard.admits(req.host):
+        # A WebSocket upgrade is Flask's to refuse; so is a Host the guard does not admit (the
+        # header as sent: the guard reads only its name, which ``req.host`` would not change).
+        if "HTTP_UPGRADE" in environ or not self.guard.admits(environ.get("HTTP_HOST") or req.host):
             return self.flask(environ, start_response)
         if self._routes is None:
             # Matching needs only the path and the method: one adapter serves every request (Flask
