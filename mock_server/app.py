@@ -1,3 +1,6 @@
+# >>> INTEGRATOR NOTE (16:28 UTC), read /work/wt-hotpath/INTEGRATOR-NOTE.txt: DirectRoutes (serving
+# >>> API operations without Flask's request machinery) will NOT be merged: Flask is a non-negotiable
+# >>> core part and the benchmark's ceiling is a bare Flask view. Revert it; cut paymock's own work. Delete this note.
 """The Flask application: every loaded API under its own prefix (or one at the root).
 
 Admin routes live under ``/__paymock/`` (:mod:`mock_server.admin`). All behaviour lives in
@@ -313,6 +316,9 @@ def _register_api(app: Flask, runtime: ApiRuntime, prefix: str, views: dict[str,
     return fallback
 
 
+# >>> INTEGRATOR NOTE (16:28 UTC), read /work/wt-hotpath/INTEGRATOR-NOTE.txt: DirectRoutes (serving
+# >>> API operations without Flask's request machinery) will NOT be merged: Flask is a non-negotiable
+# >>> core part and the benchmark's ceiling is a bare Flask view. Revert it; cut paymock's own work. Delete this note.
 class DirectRoutes:
     """The app's WSGI callable: the APIs' operations answered directly, everything else by Flask.
 
