@@ -1,31 +1,19 @@
-# >>> INTEGRATOR NOTE (16:28 UTC), read /work/wt-hotpath/INTEGRATOR-NOTE.txt: DirectRoutes (serving
-# >>> API operations without Flask's request machinery) will NOT be merged: Flask is a non-negotiable
-# >>> core part and the benchmark's ceiling is a bare Flask view. Revert it; cut paymock's own work. Delete this note.
 """The Flask application: every loaded API under its own prefix (or one at the root).
 
 Admin routes live under ``/__paymock/`` (:mod:`mock_server.admin`). All behaviour lives in
 :mod:`mock_server.handling`; this module only adapts Flask requests and responses, and sends the
-bodies that a wire fault cuts, drips or drops. A request the URL map routes to an API's operation
-from a Host the guard admits is answered by :class:`DirectRoutes` without Flask's request
-machinery (contexts, session, hooks: a fifth of a list request's CPU); every other one goes
-through Flask.
+bodies that a wire fault cuts, drips or drops.
 """
 
 from __future__ import annotations
 
-import functools
-import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from flask import Flask, Response, request
 from werkzeug.datastructures import EnvironHeaders, MultiDict
-from werkzeug.exceptions import HTTPException, InternalServerError
-from werkzeug.http import HTTP_STATUS_CODES
-from werkzeug.routing import Map, MapAdapter, Rule
-from werkzeug.routing.exceptions import RoutingException
-from werkzeug.wrappers import Request
+from werkzeug.routing import Map, Rule
 
 from mock_server.admin import ADMIN, Guard, admin_blueprint
 from mock_server.admin.routes import json_response
@@ -35,9 +23,8 @@ from mock_server.handling import ApiRuntime, Call, Reply
 from mock_server.store.sqlite.control import SqliteControlState
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
-
-log = logging.getLogger("paymock")
+    from _typeshed.wsgi import WSGIEnvironment
+    from werkzeug.wrappers import Request
 
 #: Journal entries an app keeps when it is given no control plane of its own.
 DEFAULT_JOURNAL = 1000
@@ -186,11 +173,10 @@ def create_app(
         control = ControlPlane(SqliteControlState(":memory:", DEFAULT_JOURNAL), runtimes, seed, journal=True)
     guard = guard or Guard()
     fallbacks: list[tuple[str, Callable[[], Response]]] = []
-    views: dict[str, View] = {}
     for name, runtime in runtimes.items():
         runtime.control = control
         prefix = "" if name == root else f"/{name}"
-        fallbacks.append((prefix, _register_api(app, runtime, prefix, views)))
+        fallbacks.append((prefix, _register_api(app, runtime, prefix)))
     fallbacks.sort(key=lambda pair: -len(pair[0]))  # an API at the root is the last resort
     app.register_blueprint(admin_blueprint(runtimes, control, root, on_reset))
 
@@ -239,19 +225,11 @@ def create_app(
             405,
         )
 
-    app.wsgi_app = DirectRoutes(app, views, guard)  # type: ignore[method-assign]
     return app
 
 
-#: An operation's view: the request and its path parameters -> the response.
-View = Callable[[Request, Mapping[str, str]], Reply]
-
-
-def _register_api(app: Flask, runtime: ApiRuntime, prefix: str, views: dict[str, View]) -> Callable[[], Response]:
-    """Route every operation of one API, its views also into ``views``.
-
-    Returns the API's fallback, which answers the rest in the API's format.
-    """
+def _register_api(app: Flask, runtime: ApiRuntime, prefix: str) -> Callable[[], Response]:
+    """Route every operation of one API; returns its fallback, which answers the rest in its format."""
     api = runtime.spec.name
     own_map = Map(
         [Rule(op.rule, methods=[op.method], endpoint=op.operation_id) for op in runtime.spec.operations],
@@ -259,21 +237,18 @@ def _register_api(app: Flask, runtime: ApiRuntime, prefix: str, views: dict[str,
     )
     for op in runtime.spec.operations:
 
-        def answer(req: Request, path_params: Mapping[str, str], _op: Any = op) -> Reply:
+        def view(_op: Any = op, **path_params: str) -> Response:
+            # The request object itself, not Flask's proxy: the pipeline reads it a dozen times.
+            req: Request = request._get_current_object()  # type: ignore[attr-defined]
             try:
                 call = _call(req, prefix, path_params)
             except UnreadableBodyError as exc:
-                return _unreadable(runtime, req, prefix, exc)
-            return runtime.handle(_op, call)
+                return _response(_unreadable(runtime, req, prefix, exc), req.environ)
+            return _response(runtime.handle(_op, call), req.environ)
 
-        def view(_answer: View = answer, **path_params: str) -> Response:
-            return _response(_answer(request, path_params), request.environ)
-
-        endpoint = f"{api}.{op.operation_id}"
-        views[endpoint] = answer
         app.add_url_rule(
             prefix + op.rule,
-            endpoint=endpoint,
+            endpoint=f"{api}.{op.operation_id}",
             view_func=view,
             methods=[op.method],
             # OPTIONS is the fallback's, which lists only this API's methods for the path.
@@ -314,81 +289,3 @@ def _register_api(app: Flask, runtime: ApiRuntime, prefix: str, views: dict[str,
                 rule, endpoint=f"{api}.{endpoint}", view_func=fallback, methods=methods, provide_automatic_options=False
             )
     return fallback
-
-
-# >>> INTEGRATOR NOTE (16:28 UTC), read /work/wt-hotpath/INTEGRATOR-NOTE.txt: DirectRoutes (serving
-# >>> API operations without Flask's request machinery) will NOT be merged: Flask is a non-negotiable
-# >>> core part and the benchmark's ceiling is a bare Flask view. Revert it; cut paymock's own work. Delete this note.
-class DirectRoutes:
-    """The app's WSGI callable: the APIs' operations answered directly, everything else by Flask.
-
-    Flask's request context, session, ``before_request`` hooks and response finishing cost about
-    as much as a list page's own work; an operation's view needs none of them. A request is
-    routed here by the app's own URL map, bound as Flask binds it, so it reaches the same view as
-    through Flask (a ``HEAD`` the ``GET`` one, with the body dropped by the response). A request
-    the map does not route to an operation (the admin API, a fallback, a 404, 405 or redirect)
-    and one from a Host the guard refuses go to Flask, which answers them as before.
-
-    Args:
-        app: The Flask app (its ``wsgi_app`` and URL map).
-        views: Endpoint -> the operation's view.
-        guard: Who may use the server.
-    """
-
-    def __init__(self, app: Flask, views: Mapping[str, View], guard: Guard) -> None:
-        self.flask: WSGIApplication = app.wsgi_app
-        self.url_map = app.url_map
-        self.views = views
-        self.guard = guard
-        self._routes: MapAdapter | None = None
-
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        """Answer one request (see the class)."""
-        req = Request(environ)
-        # A WebSocket upgrade is Flask's to refuse; so is a Host the guard does not admit (the
-        # header as sent: the guard reads only its name, which ``req.host`` would not change).
-        if "HTTP_UPGRADE" in environ or not self.guard.admits(environ.get("HTTP_HOST") or req.host):
-            return self.flask(environ, start_response)
-        if self._routes is None:
-            # Matching needs only the path and the method: one adapter serves every request (Flask
-            # binds one to each request's environ, with no SERVER_NAME and no subdomain, as here).
-            self._routes = self.url_map.bind("localhost", subdomain="")
-        try:
-            endpoint, args = self._routes.match(req.path, req.method)
-        except (HTTPException, RoutingException):
-            return self.flask(environ, start_response)
-        view = self.views.get(str(endpoint))
-        if view is None:
-            return self.flask(environ, start_response)
-        try:
-            reply = view(req, args)
-        except Exception:
-            # What Flask answers to an exception from a view (the pipeline answers its own).
-            log.exception("unexpected error answering %s %s", req.method, req.path)
-            return InternalServerError()(environ, start_response)
-        if (
-            reply.delivery is not None
-            or reply.status in _BODILESS
-            or _REWRITTEN.intersection(map(str.lower, reply.headers))
-        ):
-            return _response(reply, environ)(environ, start_response)
-        # What Werkzeug's Response sends for such a reply, without making one.
-        headers = [
-            *reply.headers.items(),
-            ("Content-Type", reply.content_type),
-            ("Content-Length", str(len(reply.body))),
-        ]
-        start_response(_status_line(reply.status), headers)
-        return [] if environ["REQUEST_METHOD"] == "HEAD" else [reply.body]
-
-
-#: Statuses whose responses Werkzeug sends without a body or a Content-Length: left to it.
-_BODILESS = frozenset({*range(100, 200), 204, 304})
-#: Headers Werkzeug rewrites (IRIs to URIs) or sets itself: replies that carry one are left to it.
-_REWRITTEN = frozenset({"location", "content-location", "content-type", "content-length"})
-
-
-@functools.lru_cache(maxsize=64)
-def _status_line(status: int) -> str:
-    """``200 OK``: the status line Werkzeug sends for a status code."""
-    return f"{status} {HTTP_STATUS_CODES.get(status, 'unknown').upper()}"
