@@ -97,7 +97,10 @@ class UnreadableBodyError(Exception):
 def _call(request: Request, prefix: str, path_params: Mapping[str, str], *, read_body: bool = True) -> Call:
     path = request.path[len(prefix) :] if prefix else request.path
     body = b""
-    if read_body:
+    environ = request.environ
+    # Without Content-Length or Transfer-Encoding a request has no body (RFC 9112 6.3): a list's
+    # GET skips Werkzeug's stream (and Flask's limit lookup in the app context) for b"".
+    if read_body and ("CONTENT_LENGTH" in environ or "HTTP_TRANSFER_ENCODING" in environ):
         try:
             body = request.get_data(cache=False)
         except Exception as exc:
@@ -109,10 +112,10 @@ def _call(request: Request, prefix: str, path_params: Mapping[str, str], *, read
         path=path,
         path_params=path_params,
         query=_query(request),
-        headers=RequestHeaders(request.environ),
+        headers=RequestHeaders(environ),
         body=body,
         content_type=request.content_type,
-        root=lambda: f"{request.environ['wsgi.url_scheme']}://{request.host}{prefix}",
+        root=lambda: f"{environ['wsgi.url_scheme']}://{request.host}{prefix}",
     )
 
 
