@@ -33,6 +33,9 @@ PATHS = {
     "exsited": "/api/v3/payments?limit=50",
     "notify": "/v2/payments?limit=50",
     "zuora": "/v1/payments?pageSize=40&status=Processed",
+    # An invoice's payments: the path is filled from the tenant's path selectors and the invoice its
+    # credentials name (``params``); unpaginated, a few payments.
+    "zutax": "/api/v1/tenants/{tenant_id}/workspaces/{workspace_id}/invoices/{invoice_id}/payments",
 }
 
 
@@ -64,7 +67,7 @@ def measure(tree: str, data: str, n: int, capacity: int) -> dict[str, float]:
             body = {**pair, "grant_type": "client_credentials", "redirect_uri": "http://x/cb"}
             answer = client.post("/exsited/api/v1/oauth2/token", json=body)
             headers["Authorization"] = "Bearer " + answer.get_json()["access_token"]
-        url = f"/{api}{path}"
+        url = f"/{api}" + path.format(**t.get("selectors", {}), **t.get("params", {}))
         if client.get(url, headers=headers).status_code != 200:
             raise SystemExit(f"{tree}: {url} does not answer 200")
         for _ in range(100):

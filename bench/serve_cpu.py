@@ -52,6 +52,9 @@ PATHS = {
     "exsited": "/api/v3/payments?limit=50",
     "notify": "/v2/payments?limit=50",
     "zuora": "/v1/payments?pageSize=40&status=Processed",
+    # An invoice's payments: the path is filled from the tenant's path selectors and the invoice its
+    # credentials name (``params``); unpaginated, a few payments.
+    "zutax": "/api/v1/tenants/{tenant_id}/workspaces/{workspace_id}/invoices/{invoice_id}/payments",
 }
 
 
@@ -84,6 +87,11 @@ def start(config: Config, data: Path) -> Server:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=config.tree, env=env)
     ready = wait_ready(proc, f"http://127.0.0.1:{port}/__paymock/health", log, 600)
     return Server(proc, port, log, ready)
+
+
+def _path(api: str, cl: Any) -> str:
+    """The API's list path, with the tenant's path selectors and known parameters filled in."""
+    return PATHS[api].format(**cl.tenant.get("selectors", {}), **cl.tenant.get("params", {}))
 
 
 def db_pids(pgdata: Path) -> list[int]:
@@ -130,7 +138,7 @@ def main() -> None:
                         s, cl = servers[name], clients[name]
                         pids, backends = s.pids(), db_pids(Path(pg.server.pgdata)) if pg else []
                         before, db_before = sum(cpu_seconds(pids)), sum(cpu_seconds(backends))
-                        load = wrk(cl.base + PATHS[api], cl.headers, args.seconds, args.connections)
+                        load = wrk(cl.base + _path(api, cl), cl.headers, args.seconds, args.connections)
                         used = sum(cpu_seconds(pids)) - before
                         # Backends that started during the round are not counted: the pools are warm by then.
                         db_used = sum(cpu_seconds(backends)) - db_before

@@ -8,10 +8,11 @@ bodies that a wire fault cuts, drips or drops.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
 from flask import Flask, Response, request
-from werkzeug.datastructures import EnvironHeaders
+from werkzeug.datastructures import EnvironHeaders, MultiDict
 from werkzeug.routing import Map, Rule
 
 from mock_server.admin import ADMIN, Guard, admin_blueprint
@@ -21,15 +22,19 @@ from mock_server.errors import ApiError
 from mock_server.handling import ApiRuntime, Call, Reply
 from mock_server.store.sqlite.control import SqliteControlState
 
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
+    from werkzeug.wrappers import Request
+
 #: Journal entries an app keeps when it is given no control plane of its own.
 DEFAULT_JOURNAL = 1000
 
 
-def _response(reply: Reply) -> Response:
+def _response(reply: Reply, environ: WSGIEnvironment) -> Response:
     if reply.delivery is None:
         return Response(reply.body, status=reply.status, content_type=reply.content_type, headers=reply.headers)
     # gunicorn and Werkzeug hand the connection's socket over: a reset needs it to send an RST.
-    sock = request.environ.get("gunicorn.socket") or request.environ.get("werkzeug.socket")
+    sock = environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
     chunks = reply.delivery.chunks(reply.body, sock)
     response = Response(chunks, status=reply.status, content_type=reply.content_type, headers=reply.headers)
     response.headers["Content-Length"] = str(len(reply.body))
@@ -57,10 +62,24 @@ class RequestHeaders(EnvironHeaders):
             if name is not None and (value or key.startswith("HTTP_")):  # as Werkzeug: no empty Content-Type
                 yield name, value
 
+    def _get_key(self, key: str) -> str:
+        # What Werkzeug's lookup does (``Tenant-ID`` -> ``HTTP_TENANT_ID``), the spelling kept per name:
+        # a request looks up its few headers by the same names the documents declare.
+        name = _ENVIRON_KEYS.get(key)
+        if name is None:
+            name = key.upper().replace("-", "_")
+            if name not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                name = f"HTTP_{name}"
+            if len(_ENVIRON_KEYS) < _HEADER_NAMES_KEPT:
+                _ENVIRON_KEYS[key] = name
+        return self.environ[name]  # type: ignore[no-any-return]
+
 
 #: Environ key -> header name (None: not a header), as Werkzeug's ``EnvironHeaders`` spells them.
 _HEADER_NAMES: dict[str, str | None] = {}
 _HEADER_NAMES_KEPT = 1024
+#: Header name as looked up -> its environ key.
+_ENVIRON_KEYS: dict[str, str] = {}
 
 
 def _header_name(key: str) -> str | None:
@@ -75,10 +94,13 @@ class UnreadableBodyError(Exception):
     """The WSGI server could not decode the request body (a malformed chunked encoding, say)."""
 
 
-def _call(prefix: str, path_params: Mapping[str, str], *, read_body: bool = True) -> Call:
+def _call(request: Request, prefix: str, path_params: Mapping[str, str], *, read_body: bool = True) -> Call:
     path = request.path[len(prefix) :] if prefix else request.path
     body = b""
-    if read_body:
+    environ = request.environ
+    # Without Content-Length or Transfer-Encoding a request has no body (RFC 9112 6.3): a list's
+    # GET skips Werkzeug's stream (and Flask's limit lookup in the app context) for b"".
+    if read_body and ("CONTENT_LENGTH" in environ or "HTTP_TRANSFER_ENCODING" in environ):
         try:
             body = request.get_data(cache=False)
         except Exception as exc:
@@ -89,27 +111,40 @@ def _call(prefix: str, path_params: Mapping[str, str], *, read_body: bool = True
         method=request.method,
         path=path,
         path_params=path_params,
-        query=list(request.args.items(multi=True)),
-        headers=RequestHeaders(request.environ),
+        query=_query(request),
+        headers=RequestHeaders(environ),
         body=body,
         content_type=request.content_type,
-        root=lambda: f"{request.environ['wsgi.url_scheme']}://{request.host}{prefix}",
+        root=lambda: f"{environ['wsgi.url_scheme']}://{request.host}{prefix}",
     )
 
 
-def _refuse(runtime: ApiRuntime, prefix: str, error: ApiError) -> Response:
+def _query(request: Request) -> list[tuple[str, str]]:
+    """The query's pairs as ``request.args.items(multi=True)`` lists them, without building the MultiDict."""
+    pairs = parse_qsl(request.query_string.decode(), keep_blank_values=True, errors="werkzeug.url_quote")
+    if len({name for name, _ in pairs}) < len(pairs):
+        # A repeated name: a MultiDict lists a name's values together, at its first place.
+        return list(MultiDict(pairs).items(multi=True))
+    return pairs
+
+
+def _refused(runtime: ApiRuntime, request: Request, prefix: str, error: ApiError) -> Reply:
     """An error of the API's own, in its format, with the headers it echoes (and journaled)."""
-    return _response(runtime.unrouted(_call(prefix, {}, read_body=False), runtime.error(error)))
+    return runtime.unrouted(_call(request, prefix, {}, read_body=False), runtime.error(error))
 
 
-def _unreadable(runtime: ApiRuntime, prefix: str, exc: UnreadableBodyError) -> Response:
+def _refuse(runtime: ApiRuntime, request: Request, prefix: str, error: ApiError) -> Response:
+    return _response(_refused(runtime, request, prefix, error), request.environ)
+
+
+def _unreadable(runtime: ApiRuntime, request: Request, prefix: str, exc: UnreadableBodyError) -> Reply:
     error = ApiError.of(
         "invalid_body",
         f"The request body cannot be read ({exc}): send a valid Content-Length or chunked encoding",
         "value_error",
         ("body",),
     )
-    return _refuse(runtime, prefix, error)
+    return _refused(runtime, request, prefix, error)
 
 
 def create_app(
@@ -206,11 +241,13 @@ def _register_api(app: Flask, runtime: ApiRuntime, prefix: str) -> Callable[[], 
     for op in runtime.spec.operations:
 
         def view(_op: Any = op, **path_params: str) -> Response:
+            # The request object itself, not Flask's proxy: the pipeline reads it a dozen times.
+            req: Request = request._get_current_object()  # type: ignore[attr-defined]
             try:
-                call = _call(prefix, path_params)
+                call = _call(req, prefix, path_params)
             except UnreadableBodyError as exc:
-                return _unreadable(runtime, prefix, exc)
-            return _response(runtime.handle(_op, call))
+                return _response(_unreadable(runtime, req, prefix, exc), req.environ)
+            return _response(runtime.handle(_op, call), req.environ)
 
         app.add_url_rule(
             prefix + op.rule,
@@ -231,21 +268,22 @@ def _register_api(app: Flask, runtime: ApiRuntime, prefix: str) -> Callable[[], 
             allowed = ", ".join(sorted({*served, "OPTIONS"}))
             if request.method == "OPTIONS":
                 options = Reply(200, b"", runtime.spec.responses.media_type, {"Allow": allowed})
-                return _response(runtime.unrouted(_call(prefix, {}, read_body=False), options))
+                reply = runtime.unrouted(_call(request, prefix, {}, read_body=False), options)
+                return _response(reply, request.environ)
             error = ApiError.of(
                 "method_not_allowed",
                 f"{request.method} is not allowed on {request.path!r}; allowed: {allowed}",
                 "method_not_allowed",
             )
             error.headers["Allow"] = allowed
-            return _refuse(runtime, prefix, error)
+            return _refuse(runtime, request, prefix, error)
         error = ApiError.of(
             "not_found",
             f"No such endpoint: {request.method} {request.path!r}",
             "not_found",
             ("path",),
         )
-        return _refuse(runtime, prefix, error)
+        return _refuse(runtime, request, prefix, error)
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
     for rule, endpoint in ((f"{prefix}/<path:rest>", "__fallback"), (prefix, "__fallback_root")):

@@ -120,23 +120,26 @@ class ApiKeyAuthenticator:
     def authenticate(self, headers: Headers) -> int:
         """Tenant of the key in the configured header."""
         s = self.scheme
+        value = headers.get(s.header) or ""
+        prefixed = not s.prefix or value.lower().startswith(s.prefix.lower())
+        key = value[len(s.prefix) :].strip()
+        tenant = self.tenants_by_key.get(key) if value and prefixed else None
+        if tenant is not None:
+            # A known key passes every check below (each matches the scheme's pattern, checked at
+            # load): the messages are written only for a refusal.
+            return tenant
         hint = f"send '{s.header}: {s.prefix}<api key>'"
         challenge = 'Bearer realm="paymock"' if s.prefix.strip().lower() == "bearer" else f'ApiKey header="{s.header}"'
-        value = headers.get(s.header)
         if not value:
             raise _unauthorized(f"Missing API key: {hint}", challenge)
-        if s.prefix and not value.lower().startswith(s.prefix.lower()):
+        if not prefixed:
             raise _unauthorized(
                 f"Malformed {s.header} header: expected the {s.prefix.strip()!r} scheme; {hint}",
                 challenge,
             )
-        key = value[len(s.prefix) :].strip()
         if s.pattern is not None and not s.pattern.match(key):
             raise _unauthorized(f"Malformed API key: it must match {s.pattern.pattern}", challenge)
-        tenant = self.tenants_by_key.get(key)
-        if tenant is None:
-            raise _unauthorized("Invalid API key: no account has this key", challenge)
-        return tenant
+        raise _unauthorized("Invalid API key: no account has this key", challenge)
 
     def credentials(self, tenant: int) -> dict[str, Any]:
         """The tenant's key and the header to send it in."""

@@ -309,9 +309,13 @@ class ApiRuntime:
                 raw = call.headers.get(p.name)
             else:
                 raw = call.path_params.get(p.name)
+            if raw is None and not p.required:
+                values[p.name] = p.default  # what parse() gives an absent optional one, without the call
+                continue
             value, found = p.parse(raw)
             values[p.name] = value
-            problems.extend(found)
+            if found:
+                problems.extend(found)
         return values, ignored, problems
 
     def _check_tenant(self, call: Call, tenant: int, location: str, values: Mapping[str, Any]) -> None:

@@ -44,7 +44,9 @@ class Template:
         self._raw = set(raw)
         self._where = where
         self._root = self._compile(source, where)
-        self._raw_used = sorted(self._raw & self.variables)
+        # Each raw variable used, with its placeholder as it appears in the serialised output.
+        used = sorted(self._raw & self.variables)
+        self._raw_used = [(name, b'"' + _raw_token(name).encode() + b'"') for name in used]
 
     def _compile(self, node: Any, where: str) -> Node:
         if isinstance(node, str) and node.startswith("$"):
@@ -99,8 +101,8 @@ class Template:
     def dumps(self, env: Mapping[str, Any]) -> bytes:
         """Render and serialise to JSON bytes, splicing raw variables in place."""
         body = orjson.dumps(self._root(env))
-        for name in self._raw_used:
-            body = body.replace(b'"' + _raw_token(name).encode() + b'"', env[name], 1)
+        for name, placeholder in self._raw_used:
+            body = body.replace(placeholder, env[name], 1)
         return body
 
 

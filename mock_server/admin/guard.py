@@ -9,6 +9,7 @@ echoes the Host into links. Beyond loopback, an admin token is required.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 from collections.abc import Iterable
@@ -40,6 +41,12 @@ def host_name(header: str) -> str:
     return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
 
 
+@functools.lru_cache(maxsize=256)
+def _loopback_host(host: str) -> bool:
+    """Whether a ``Host`` header's value names this machine (remembered: every request asks, mostly with one value)."""
+    return is_loopback_name(host_name(host.lower()))
+
+
 def _refuse(status: int, error: str, message: str) -> Response:
     response = jsonify({"error": error, "message": message})
     response.status_code = status
@@ -63,13 +70,15 @@ class Guard:
         """Normalise host names (lower case, no port)."""
         return cls(frozenset(host_name(h.lower()) for h in hosts), token or None)
 
+    def admits(self, host: str) -> bool:
+        """Whether a ``Host`` header's value is loopback or allowed."""
+        return "*" in self.allowed_hosts or _loopback_host(host) or host_name(host.lower()) in self.allowed_hosts
+
     def host(self, request: Request) -> Response | None:
         """Refuse a Host that is neither loopback nor allowed."""
-        if "*" in self.allowed_hosts:
+        if self.admits(request.host):
             return None
         name = host_name(request.host.lower())
-        if is_loopback_name(name) or name in self.allowed_hosts:
-            return None
         return _refuse(
             403,
             "forbidden_host",

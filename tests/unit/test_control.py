@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from werkzeug.datastructures import EnvironHeaders
 from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
 
-from mock_server.app import RequestHeaders
+from mock_server.app import RequestHeaders, _query
 from mock_server.control.delays import load_delay
 from mock_server.control.journal import BODY_LIMIT, mask, masked_body, masked_pairs
 from mock_server.control.rules import ApiCatalog, RuleError, compile_rules
@@ -141,6 +142,20 @@ def test_request_headers_are_listed_as_werkzeug_lists_them() -> None:
     for content_type in ("", "application/json"):
         environ["CONTENT_TYPE"] = content_type
         assert list(RequestHeaders(environ).items()) == list(EnvironHeaders(environ).items())
+        # Looked up by any spelling (each name's environ key is kept after its first lookup), twice
+        for _ in range(2):
+            for name in ("authorization", "Tenant-ID", "TENANT_ID", "x-odd", "Empty", "Content-Type", "Missing"):
+                assert RequestHeaders(environ).get(name) == EnvironHeaders(environ).get(name), name
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "limit=5", "a=1&b=2&a=3&c=&b", "x=%E2%82%AC&y=a+b&z=%zz&w=%FF", "status=paid&status=paid&limit=1"],
+)
+def test_a_query_is_read_in_the_order_and_spelling_werkzeug_gives(query: str) -> None:
+    request = Request(EnvironBuilder(path="/x", query_string=query).get_environ())
+    # Repeated names as a MultiDict lists them: each name's values together, at its first place
+    assert _query(request) == list(request.args.items(multi=True))
 
 
 def test_the_consumer_plugin_imports_neither_the_contract_kit_nor_schemathesis() -> None:
