@@ -45,6 +45,10 @@ from mock_server.world.instalments import Instalments
 
 #: Record IDs an advance names per step it counts (to follow one, as a demo does).
 EXAMPLES = 3
+#: The longest one move may span where records appear (five years of 366 days). New records are
+#: made one by one, so a move to the year 9999 would make hundreds of thousands of instalments
+#: per weekly subscription and hold the clock's lock for hours; a longer span is reached in steps.
+APPEAR_SPAN_DAYS = 5 * 366
 #: Seconds after the as-of moment over which moves already due then are spread.
 OVERDUE_SPREAD = 6 * 3600
 #: Most moves one record takes in one advance: a lifecycle whose moves loop without time passing stops here.
@@ -172,6 +176,8 @@ class SandboxClock:
 
         Raises:
             BackwardsError: A target is before the clock's reading (nothing is moved then).
+            ClockError: A move of more than :data:`APPEAR_SPAN_DAYS` for an API whose records
+                appear (nothing is moved then).
         """
         starts = {pair: self.now(*pair) for pair in targets}
         for (api, tenant), target in targets.items():
@@ -180,6 +186,16 @@ class SandboxClock:
                     f"the clock of {api} tenant {tenant} is at {iso(starts[api, tenant])}, after {iso(target)}: "
                     "a clock only moves forward; restore a snapshot (POST /__paymock/snapshots/<name>/restore) "
                     "to go back"
+                )
+        for (api, tenant), target in targets.items():
+            days = (target - starts[api, tenant]) / 86_400
+            if days > APPEAR_SPAN_DAYS and any(
+                c.lifecycle and c.lifecycle.appear for c in self.specs[api].collections.values()
+            ):
+                raise ClockError(
+                    f"the clock of {api} tenant {tenant} would move {days:,.0f} days at once; {api}'s records "
+                    f"appear as its clock passes them, so one move may span at most {APPEAR_SPAN_DAYS} days: "
+                    f"move in steps ('by': 'P{APPEAR_SPAN_DAYS}D' or less); nothing was moved"
                 )
         moved = Moved()
         for (api, tenant), target in targets.items():

@@ -145,3 +145,24 @@ def test_exsited_instalments_appear_submitted_and_are_reconciled(live: LiveServe
     assert statuses <= {"PENDING", "ACTIVE", "FAILED"} and "ACTIVE" in statuses, statuses
     # Recorded once submitted: the payment's date is never after its created_on
     assert all(after[k]["date"][:10] <= after[k]["created_on"][:10] for k in new)
+
+
+def test_a_move_too_long_for_appearing_records_is_refused_whole(live: LiveServer) -> None:
+    clocks = requests.get(f"{live.url}/__paymock/clock", timeout=30).json()["clocks"]
+    pages = _pages(live.url)
+    # When every clock is asked to the year 9999: FlexPortal's instalments would appear by the million
+    answer = requests.post(f"{live.url}/__paymock/clock", json={"to": "9999-01-01"}, timeout=60)
+    # Then the move is refused with the span allowed and how to go on, and nothing moved, on any API
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"] == "invalid_body"
+    message = answer.json()["message"]
+    assert "at most 1830 days" in message and "move in steps" in message and "nothing was moved" in message
+    assert requests.get(f"{live.url}/__paymock/clock", timeout=30).json()["clocks"] == clocks
+    assert _pages(live.url) == pages
+    # An API whose records only move (none appear) may still move that far in one step
+    far = advance(live.url, to="9999-01-01", api="notify", tenant=1)
+    assert far["notify"]["1"]["clock"].startswith("9999-01-01")
+    # And the longest span allowed is allowed
+    start = datetime.fromisoformat(clocks["zuora"]["1"].replace("Z", "+00:00"))
+    step = advance(live.url, by="P1830D", api="zuora", tenant=1)
+    assert datetime.fromisoformat(step["zuora"]["1"]["clock"].replace("Z", "+00:00")) == start + timedelta(days=1830)
