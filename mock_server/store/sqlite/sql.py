@@ -8,11 +8,19 @@ the store package writes SQL.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from mock_server.store.base import CREATION, RECORD_ID, Condition, SortKey, TableSpec
-from mock_server.store.page import KEYS, PK, Row
+from mock_server.store.base import CREATION, Condition, SortKey, TableSpec
+from mock_server.store.dialect import Dialect
+from mock_server.store.dialect import column as column
+from mock_server.store.dialect import full_order as full_order
+from mock_server.store.dialect import rows as rows
+
+#: SQLite's bound values: one ``?`` each, also in ``IN (...)``.
+DIALECT = Dialect("?")
+#: A keyset condition (see :meth:`~mock_server.store.dialect.Dialect.keyset`).
+keyset = DIALECT.keyset
 
 #: The SQLite type affinity of each stored kind.
 AFFINITY = {"text": "TEXT", "integer": "INTEGER"}
@@ -27,21 +35,9 @@ _OPERATORS = {
 }
 
 
-def column(name: str) -> str:
-    """The SQL of a column: the creation order and the ID as they are, a declared column quoted as ``"c_<name>"``."""
-    if name in (CREATION, RECORD_ID):
-        return name
-    return f'"c_{name}"'
-
-
 def column_name(sql_name: str) -> str:
     """The store's name of a column of a rows table, as SQLite lists it (the inverse of :func:`column`)."""
     return sql_name.removeprefix("c_") if sql_name.startswith("c_") else sql_name
-
-
-def rows(table: str, tenant: int) -> str:
-    """The quoted name of a tenant's table of rows of a collection."""
-    return f'"{table}:{tenant}"'
 
 
 def where(conditions: Sequence[Condition]) -> tuple[str, tuple[Any, ...]]:
@@ -49,14 +45,6 @@ def where(conditions: Sequence[Condition]) -> tuple[str, tuple[Any, ...]]:
     parts = [_OPERATORS[c.op].format(column(c.column)) for c in conditions]
     args = tuple(a for c in conditions for a in c.values)
     return " AND ".join(parts) or "1", args
-
-
-def full_order(order: Sequence[SortKey]) -> list[SortKey]:
-    """The order with the creation order as its last tie-breaker, in the direction of its first key."""
-    if order and order[-1][0] == CREATION:  # already total (a creation-ordered column sorts as pk)
-        return list(order)
-    tie_desc = order[0][1] if order else False
-    return [*order, (CREATION, tie_desc)]
 
 
 def order_by(order: Sequence[SortKey], hint: str = "") -> str:
@@ -72,39 +60,6 @@ def keys(order: Sequence[SortKey]) -> str:
 def doc_subquery(table: str, rows_sql: str) -> str:
     """A result column with a row's document: read from the side table only for rows returned."""
     return f'(SELECT doc FROM "d_{table}" WHERE "d_{table}".pk = {rows_sql}.pk)'
-
-
-def keyset(
-    full: Sequence[SortKey], anchor: Row, inclusive: bool, reverse: bool, fixed: Mapping[str, Any] | None = None
-) -> tuple[str, tuple[Any, ...]]:
-    """SQL for "after the anchor in this order" (a keyset condition, so deep pages stay cheap).
-
-    Keys on ``fixed`` columns (column -> the one value the query holds it to) are left out when
-    the anchor has that value: they decide nothing then, and in a row value they would make
-    SQLite read a range of that column instead of the rows equal to it, and sort them. (An
-    anchor with another value, a cursor from another filter, keeps the full condition.)
-    """
-    fixed = fixed or {}
-    # The anchor holds the order's keys and then pk, which ``full`` ends with unless the order did.
-    pairs = zip(full, [*anchor[KEYS:], anchor[PK]], strict=False)
-    kept = [(key, value) for key, value in pairs if key[0] not in fixed or fixed[key[0]] != value]
-    full = [key for key, _ in kept]
-    values = [value for _, value in kept]
-    directions = {desc != reverse for _, desc in full}
-    if len(directions) == 1:
-        op = "<" if directions.pop() else ">"
-        cols = ", ".join(column(col) for col, _ in full)
-        marks = ", ".join("?" * len(full))
-        return f"({cols}) {op}{'=' if inclusive else ''} ({marks})", tuple(values)
-    terms, args = [], []
-    for i, (col, desc) in enumerate(full):
-        eqs = [f"{column(c)} = ?" for c, _ in full[:i]]
-        terms.append(" AND ".join([*eqs, f"{column(col)} {'<' if desc != reverse else '>'} ?"]))
-        args.extend([*values[:i], values[i]])
-    if inclusive:
-        terms.append("pk = ?")
-        args.append(anchor[PK])
-    return " OR ".join(f"({t})" for t in terms), tuple(args)
 
 
 # -- schema -------------------------------------------------------------------------------------
