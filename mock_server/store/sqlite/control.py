@@ -130,14 +130,8 @@ class SqliteControlState:
 
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
-        with self._reading() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+        with self._reading() as db, sql.immediate(db):
+            yield db
 
     def close(self) -> None:
         """Close this thread's connection (before a fork)."""

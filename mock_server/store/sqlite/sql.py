@@ -8,7 +8,8 @@ the store package writes SQL.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from mock_server.store.base import CREATION, Condition, SortKey, TableSpec
@@ -60,6 +61,22 @@ def keys(order: Sequence[SortKey]) -> str:
 def doc_subquery(table: str, rows_sql: str) -> str:
     """A result column with a row's document: read from the side table only for rows returned."""
     return f'(SELECT doc FROM "d_{table}" WHERE "d_{table}".pk = {rows_sql}.pk)'
+
+
+@contextmanager
+def immediate(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` on ``db`` (``ROLLBACK`` on an exception).
+
+    The write lock is taken up front, not at the first write, so a read-check-write inside is
+    atomic, and two writers never both read and then wait for each other's lock.
+    """
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 # -- schema -------------------------------------------------------------------------------------
