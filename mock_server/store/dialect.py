@@ -3,9 +3,9 @@
 The two backends keep one layout (a table of rows per collection and tenant, ``"<table>:<tenant>"``,
 with declared columns as ``"c_<name>"``), so the names, the tie-broken order and the shape of a
 keyset condition are the same SQL on both. What differs in the spelling of those is the
-placeholder of a bound value (``?`` for SQLite, ``%s`` for psycopg) and how a column is compared
-to a list of values: each backend's ``sql.py`` holds a :class:`Dialect` that says so. What differs
-for a reason beyond spelling (null ordering, types, conflict clauses, locking) stays in the
+placeholder of a bound value (``?`` for SQLite, ``%s`` for psycopg): each backend's ``sql.py``
+holds a :class:`Dialect` that says which. What differs for a reason beyond spelling (null
+ordering, types, conflict clauses, locking, PostgreSQL's refusal of NUL text) stays in the
 backend's own package.
 """
 
@@ -45,22 +45,24 @@ class Dialect:
 
     Attributes:
         mark: The placeholder of one bound value.
-        any_mark: A column compared to a list of values, bound as one argument (``{}`` stands for
-            the column), or ``""`` where the engine takes each value as an argument of ``IN (...)``.
     """
 
     mark: str
-    any_mark: str = ""
+
+    def operators(self) -> dict[str, str]:
+        """Each condition operator's SQL, ``{}`` standing for the column."""
+        mark = self.mark
+        return {
+            "eq": f"{{}} = {mark}",
+            "null": "{} IS NULL",
+            "between": f"{{}} BETWEEN {mark} AND {mark}",
+            "gte": f"{{}} >= {mark}",
+            "lte": f"{{}} <= {mark}",
+        }
 
     def marks(self, n: int) -> str:
         """``n`` placeholders, separated by commas."""
         return ", ".join([self.mark] * n)
-
-    def any_of(self, col: str, values: Sequence[Any]) -> tuple[str, tuple[Any, ...]]:
-        """SQL for "``col`` (already SQL) holds one of ``values``", and its arguments."""
-        if self.any_mark:
-            return self.any_mark.format(col), (list(values),)
-        return f"{col} IN ({self.marks(len(values))})", tuple(values)
 
     def keyset(
         self,

@@ -17,21 +17,16 @@ from mock_server.store.dialect import column as column
 from mock_server.store.dialect import full_order as full_order
 from mock_server.store.dialect import rows as rows
 
-#: psycopg's bound values: ``%s`` each; a list of values is one array argument (``= ANY(%s)``).
-DIALECT = Dialect("%s", "{} = ANY(%s)")
+#: psycopg's bound values: ``%s`` each.
+DIALECT = Dialect("%s")
 #: A keyset condition (see :meth:`~mock_server.store.dialect.Dialect.keyset`).
 keyset = DIALECT.keyset
 
 #: The PostgreSQL type of each stored kind.
 TYPES = {"text": 'text COLLATE "C"', "integer": "bigint"}
 
-_OPERATORS = {
-    "eq": "{} = %s",
-    "null": "{} IS NULL",
-    "between": "{} BETWEEN %s AND %s",
-    "gte": "{} >= %s",
-    "lte": "{} <= %s",
-}
+#: Each condition operator's SQL, ``{}`` standing for the column.
+_OPERATORS = DIALECT.operators()
 
 
 def unstorable(value: Any) -> bool:

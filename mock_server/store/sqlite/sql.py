@@ -18,7 +18,7 @@ from mock_server.store.dialect import column as column
 from mock_server.store.dialect import full_order as full_order
 from mock_server.store.dialect import rows as rows
 
-#: SQLite's bound values: one ``?`` each, also in ``IN (...)``.
+#: SQLite's bound values: ``?`` each.
 DIALECT = Dialect("?")
 #: A keyset condition (see :meth:`~mock_server.store.dialect.Dialect.keyset`).
 keyset = DIALECT.keyset
@@ -26,14 +26,8 @@ keyset = DIALECT.keyset
 #: The SQLite type affinity of each stored kind.
 AFFINITY = {"text": "TEXT", "integer": "INTEGER"}
 
-#: Each operator's SQL, ``{}`` standing for the column.
-_OPERATORS = {
-    "eq": "{} = ?",
-    "null": "{} IS NULL",
-    "between": "{} BETWEEN ? AND ?",
-    "gte": "{} >= ?",
-    "lte": "{} <= ?",
-}
+#: Each condition operator's SQL, ``{}`` standing for the column.
+_OPERATORS = DIALECT.operators()
 
 
 def column_name(sql_name: str) -> str:
