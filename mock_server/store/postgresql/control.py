@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import atexit
 import logging
-import operator
 import os
 import socket
 import threading
@@ -38,6 +37,8 @@ import psycopg
 from mock_server.control.journal import Pending, made, worker
 from mock_server.control.state import DuplicateRuleError, JournalQuery, StoredRule
 from mock_server.errors import StoreUnavailableError
+from mock_server.store import journal
+from mock_server.store.postgresql import sql
 from mock_server.store.postgresql.base import describe, one
 from mock_server.store.postgresql.connections import Connections
 
@@ -54,13 +55,7 @@ _SCHEMA = (
         operation TEXT, method TEXT NOT NULL, path TEXT NOT NULL, status INTEGER NOT NULL,
         entry BYTEA NOT NULL)""",
 )
-_FILTERS = ("api", "tenant", "operation", "method", "path", "status")
-#: The entry's time and filter fields, the columns a row of the journal has beside the entry itself.
-_COLUMNS = operator.itemgetter("time", *_FILTERS)
-_INSERT = (
-    "INSERT INTO control_journal (at, api, tenant, operation, method, path, status, entry)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
-)
+_INSERT = journal.insert(sql.DIALECT)
 _GENERATION = "SELECT value FROM control_meta WHERE key = 'rules'"
 _GENERATION_SCALAR = f"({_GENERATION})"
 _BUMP = "UPDATE control_meta SET value = value + 1 WHERE key = 'rules'"
@@ -244,7 +239,7 @@ class PostgreSQLControlState:
                 pending, self._buffer = self._buffer, []
             if not pending:
                 return
-            rows = [(*_COLUMNS(entry), orjson.dumps(entry)) for entry in made(pending)]
+            rows = [journal.row(entry) for entry in made(pending)]
             with self._connections.transaction() as db:
                 with db.cursor() as cursor:
                     cursor.executemany(_INSERT, rows)
@@ -285,24 +280,12 @@ class PostgreSQLControlState:
     def requests(self, query: JournalQuery) -> tuple[list[dict[str, Any]], int]:
         """A page, newest first, and the filtered total (every replica's entries so far)."""
         self._sync()
-        clauses, args = [], []
-        for key in _FILTERS:
-            value = getattr(query, key)
-            if value is not None:
-                clauses.append(f"{key} = %s")
-                args.append(value)
-        if query.since is not None:
-            clauses.append("at >= %s")
-            args.append(query.since)
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        count, page, args = journal.reads(sql.DIALECT, query)
         with self._connections.reading() as db, db.transaction():
             db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            (total,) = one(db, f"SELECT count(*) FROM control_journal{where}", args)
-            rows = db.execute(
-                f"SELECT seq, entry FROM control_journal{where} ORDER BY at DESC, seq DESC LIMIT %s OFFSET %s",
-                [*args, query.limit, query.offset],
-            ).fetchall()
-        return [{"seq": seq, **orjson.loads(entry)} for seq, entry in rows], int(total)
+            (total,) = one(db, count, args)
+            rows = db.execute(page, [*args, query.limit, query.offset]).fetchall()
+        return journal.entries(rows), int(total)
 
     def clear_requests(self) -> int:
         """Empty the journal (entries still buffered in any worker of any replica included)."""

@@ -8,34 +8,25 @@ as SQLite does, so both stores give the same pages.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from mock_server.store.base import CREATION, RECORD_ID, Condition, SortKey, TableSpec
-from mock_server.store.page import KEYS, PK, Row
+from mock_server.store.base import CREATION, Condition, SortKey, TableSpec
+from mock_server.store.dialect import Dialect
+from mock_server.store.dialect import column as column
+from mock_server.store.dialect import full_order as full_order
+from mock_server.store.dialect import rows as rows
+
+#: psycopg's bound values: ``%s`` each.
+DIALECT = Dialect("%s")
+#: A keyset condition (see :meth:`~mock_server.store.dialect.Dialect.keyset`).
+keyset = DIALECT.keyset
 
 #: The PostgreSQL type of each stored kind.
 TYPES = {"text": 'text COLLATE "C"', "integer": "bigint"}
 
-_OPERATORS = {
-    "eq": "{} = %s",
-    "null": "{} IS NULL",
-    "between": "{} BETWEEN %s AND %s",
-    "gte": "{} >= %s",
-    "lte": "{} <= %s",
-}
-
-
-def column(name: str) -> str:
-    """The SQL of a column: the creation order and the ID as they are, a declared column as ``"c_<name>"``."""
-    if name in (CREATION, RECORD_ID):
-        return name
-    return f'"c_{name}"'
-
-
-def rows(table: str, tenant: int) -> str:
-    """The quoted name of a tenant's table of rows of a collection."""
-    return f'"{table}:{tenant}"'
+#: Each condition operator's SQL, ``{}`` standing for the column.
+_OPERATORS = DIALECT.operators()
 
 
 def unstorable(value: Any) -> bool:
@@ -69,13 +60,6 @@ def where(conditions: Sequence[Condition]) -> tuple[str, tuple[Any, ...]]:
     return " AND ".join(parts) or "TRUE", tuple(args)
 
 
-def full_order(order: Sequence[SortKey]) -> list[SortKey]:
-    """The order with the creation order as its last tie-breaker, in the direction of its first key."""
-    if order and order[-1][0] == CREATION:
-        return list(order)
-    return [*order, (CREATION, order[0][1] if order else False)]
-
-
 def direction(desc: bool) -> str:
     """An ORDER BY direction, nulls placed where SQLite places them (smallest)."""
     return "DESC NULLS LAST" if desc else "ASC NULLS FIRST"
@@ -90,32 +74,6 @@ def order_by(order: Sequence[SortKey], names: Sequence[str] | None = None) -> st
 def keys(order: Sequence[SortKey]) -> str:
     """The result columns after ``pk, id, doc`` that give a row its sort-key values, as ``k0, k1...``."""
     return "".join(f", {column(col)} AS k{i}" for i, (col, _) in enumerate(order))
-
-
-def keyset(
-    full: Sequence[SortKey], anchor: Row, inclusive: bool, reverse: bool, fixed: Mapping[str, Any] | None = None
-) -> tuple[str, tuple[Any, ...]]:
-    """SQL for "after the anchor in this order" (see :func:`mock_server.store.sqlite.sql.keyset`)."""
-    fixed = fixed or {}
-    pairs = zip(full, [*anchor[KEYS:], anchor[PK]], strict=False)
-    kept = [(key, value) for key, value in pairs if key[0] not in fixed or fixed[key[0]] != value]
-    full = [key for key, _ in kept]
-    values = [value for _, value in kept]
-    directions = {desc != reverse for _, desc in full}
-    if len(directions) == 1:
-        op = "<" if directions.pop() else ">"
-        cols = ", ".join(column(col) for col, _ in full)
-        marks = ", ".join(["%s"] * len(full))
-        return f"({cols}) {op}{'=' if inclusive else ''} ({marks})", tuple(values)
-    terms, args = [], []
-    for i, (col, desc) in enumerate(full):
-        eqs = [f"{column(c)} = %s" for c, _ in full[:i]]
-        terms.append(" AND ".join([*eqs, f"{column(col)} {'<' if desc != reverse else '>'} %s"]))
-        args.extend([*values[:i], values[i]])
-    if inclusive:
-        terms.append("pk = %s")
-        args.append(anchor[PK])
-    return " OR ".join(f"({t})" for t in terms), tuple(args)
 
 
 # -- schema -------------------------------------------------------------------------------------

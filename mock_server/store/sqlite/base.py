@@ -159,14 +159,8 @@ class SQLiteStore(SQLiteReads, BaseStore):
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """``BEGIN IMMEDIATE`` ... ``COMMIT``: takes the write lock up front, so read-check-write is atomic."""
-        with self.reading() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+        with self.reading() as db, sql.immediate(db):
+            yield db
 
     @contextmanager
     def exclusive(self, name: str) -> Iterator[None]:

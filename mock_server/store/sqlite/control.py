@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import atexit
 import logging
-import operator
 import os
 import sqlite3
 import threading
@@ -34,6 +33,8 @@ import orjson
 
 from mock_server.control.journal import Pending, made, worker
 from mock_server.control.state import DuplicateRuleError, JournalQuery, StoredRule
+from mock_server.store import journal
+from mock_server.store.sqlite import sql
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS control_rules (
@@ -49,17 +50,11 @@ _SCHEMA = (
         entry BLOB NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS control_journal_at ON control_journal (at, seq)",
 )
-_FILTERS = ("api", "tenant", "operation", "method", "path", "status")
-#: The entry's time and filter fields, the columns a row of the journal has beside the entry itself.
-_COLUMNS = operator.itemgetter("time", *_FILTERS)
 _TRIM = (
     "DELETE FROM control_journal WHERE seq IN"
     " (SELECT seq FROM control_journal ORDER BY at DESC, seq DESC LIMIT -1 OFFSET ?)"
 )
-_INSERT = (
-    "INSERT INTO control_journal (at, api, tenant, operation, method, path, status, entry)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
+_INSERT = journal.insert(sql.DIALECT)
 #: How often a worker's writer looks for a reader's request to write (one ``stat``): also about
 #: the longest a reader waits for another worker's entries.
 FLUSH_INTERVAL = 0.1
@@ -135,14 +130,8 @@ class SqliteControlState:
 
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
-        with self._reading() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+        with self._reading() as db, sql.immediate(db):
+            yield db
 
     def close(self) -> None:
         """Close this thread's connection (before a fork)."""
@@ -242,7 +231,7 @@ class SqliteControlState:
         """
         if self.capacity <= 0:
             return
-        rows = [(*_COLUMNS(e), orjson.dumps(e)) for e in made((entry,))]
+        rows = [journal.row(e) for e in made((entry,))]
         with self._buffer_lock:
             self._buffer.extend(rows)
             if self._keep is None and len(self._buffer) == FLUSH_BATCH:
@@ -349,27 +338,15 @@ class SqliteControlState:
     def requests(self, query: JournalQuery) -> tuple[list[dict[str, Any]], int]:
         """A page, newest first, and the filtered total (every worker's entries so far)."""
         self._sync()
-        clauses, args = [], []
-        for key in _FILTERS:
-            value = getattr(query, key)
-            if value is not None:
-                clauses.append(f"{key} = ?")
-                args.append(value)
-        if query.since is not None:
-            clauses.append("at >= ?")
-            args.append(query.since)
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        count, page, args = journal.reads(sql.DIALECT, query)
         with self._reading() as db:
             db.execute("BEGIN")
             try:
-                total = db.execute(f"SELECT count(*) FROM control_journal{where}", args).fetchone()[0]
-                rows = db.execute(
-                    f"SELECT seq, entry FROM control_journal{where} ORDER BY at DESC, seq DESC LIMIT ? OFFSET ?",
-                    [*args, query.limit, query.offset],
-                ).fetchall()
+                total = db.execute(count, args).fetchone()[0]
+                rows = db.execute(page, [*args, query.limit, query.offset]).fetchall()
             finally:
                 db.execute("COMMIT")
-        return [{"seq": seq, **orjson.loads(entry)} for seq, entry in rows], int(total)
+        return journal.entries(rows), int(total)
 
     def clear_requests(self) -> int:
         """Empty the journal (entries still buffered in any worker included)."""

@@ -8,30 +8,26 @@ the store package writes SQL.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
-from mock_server.store.base import CREATION, RECORD_ID, Condition, SortKey, TableSpec
-from mock_server.store.page import KEYS, PK, Row
+from mock_server.store.base import CREATION, Condition, SortKey, TableSpec
+from mock_server.store.dialect import Dialect
+from mock_server.store.dialect import column as column
+from mock_server.store.dialect import full_order as full_order
+from mock_server.store.dialect import rows as rows
+
+#: SQLite's bound values: ``?`` each.
+DIALECT = Dialect("?")
+#: A keyset condition (see :meth:`~mock_server.store.dialect.Dialect.keyset`).
+keyset = DIALECT.keyset
 
 #: The SQLite type affinity of each stored kind.
 AFFINITY = {"text": "TEXT", "integer": "INTEGER"}
 
-#: Each operator's SQL, ``{}`` standing for the column.
-_OPERATORS = {
-    "eq": "{} = ?",
-    "null": "{} IS NULL",
-    "between": "{} BETWEEN ? AND ?",
-    "gte": "{} >= ?",
-    "lte": "{} <= ?",
-}
-
-
-def column(name: str) -> str:
-    """The SQL of a column: the creation order and the ID as they are, a declared column quoted as ``"c_<name>"``."""
-    if name in (CREATION, RECORD_ID):
-        return name
-    return f'"c_{name}"'
+#: Each condition operator's SQL, ``{}`` standing for the column.
+_OPERATORS = DIALECT.operators()
 
 
 def column_name(sql_name: str) -> str:
@@ -39,24 +35,11 @@ def column_name(sql_name: str) -> str:
     return sql_name.removeprefix("c_") if sql_name.startswith("c_") else sql_name
 
 
-def rows(table: str, tenant: int) -> str:
-    """The quoted name of a tenant's table of rows of a collection."""
-    return f'"{table}:{tenant}"'
-
-
 def where(conditions: Sequence[Condition]) -> tuple[str, tuple[Any, ...]]:
     """The SQL of every condition, joined by AND, and their arguments (``1`` when there are none)."""
     parts = [_OPERATORS[c.op].format(column(c.column)) for c in conditions]
     args = tuple(a for c in conditions for a in c.values)
     return " AND ".join(parts) or "1", args
-
-
-def full_order(order: Sequence[SortKey]) -> list[SortKey]:
-    """The order with the creation order as its last tie-breaker, in the direction of its first key."""
-    if order and order[-1][0] == CREATION:  # already total (a creation-ordered column sorts as pk)
-        return list(order)
-    tie_desc = order[0][1] if order else False
-    return [*order, (CREATION, tie_desc)]
 
 
 def order_by(order: Sequence[SortKey], hint: str = "") -> str:
@@ -74,37 +57,20 @@ def doc_subquery(table: str, rows_sql: str) -> str:
     return f'(SELECT doc FROM "d_{table}" WHERE "d_{table}".pk = {rows_sql}.pk)'
 
 
-def keyset(
-    full: Sequence[SortKey], anchor: Row, inclusive: bool, reverse: bool, fixed: Mapping[str, Any] | None = None
-) -> tuple[str, tuple[Any, ...]]:
-    """SQL for "after the anchor in this order" (a keyset condition, so deep pages stay cheap).
+@contextmanager
+def immediate(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` on ``db`` (``ROLLBACK`` on an exception).
 
-    Keys on ``fixed`` columns (column -> the one value the query holds it to) are left out when
-    the anchor has that value: they decide nothing then, and in a row value they would make
-    SQLite read a range of that column instead of the rows equal to it, and sort them. (An
-    anchor with another value, a cursor from another filter, keeps the full condition.)
+    The write lock is taken up front, not at the first write, so a read-check-write inside is
+    atomic, and two writers never both read and then wait for each other's lock.
     """
-    fixed = fixed or {}
-    # The anchor holds the order's keys and then pk, which ``full`` ends with unless the order did.
-    pairs = zip(full, [*anchor[KEYS:], anchor[PK]], strict=False)
-    kept = [(key, value) for key, value in pairs if key[0] not in fixed or fixed[key[0]] != value]
-    full = [key for key, _ in kept]
-    values = [value for _, value in kept]
-    directions = {desc != reverse for _, desc in full}
-    if len(directions) == 1:
-        op = "<" if directions.pop() else ">"
-        cols = ", ".join(column(col) for col, _ in full)
-        marks = ", ".join("?" * len(full))
-        return f"({cols}) {op}{'=' if inclusive else ''} ({marks})", tuple(values)
-    terms, args = [], []
-    for i, (col, desc) in enumerate(full):
-        eqs = [f"{column(c)} = ?" for c, _ in full[:i]]
-        terms.append(" AND ".join([*eqs, f"{column(col)} {'<' if desc != reverse else '>'} ?"]))
-        args.extend([*values[:i], values[i]])
-    if inclusive:
-        terms.append("pk = ?")
-        args.append(anchor[PK])
-    return " OR ".join(f"({t})" for t in terms), tuple(args)
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 # -- schema -------------------------------------------------------------------------------------
