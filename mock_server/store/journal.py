@@ -29,12 +29,13 @@ def row(entry: dict[str, Any]) -> tuple[Any, ...]:
     return (*COLUMNS(entry), orjson.dumps(entry))
 
 
+#: The journal's columns, in :func:`row`'s order.
+ROW_COLUMNS = ("at", "api", "tenant", "operation", "method", "path", "status", "entry")
+
+
 def insert(dialect: Dialect) -> str:
     """The statement that writes one :func:`row`."""
-    return (
-        "INSERT INTO control_journal (at, api, tenant, operation, method, path, status, entry)"
-        f" VALUES ({dialect.marks(8)})"
-    )
+    return f"INSERT INTO control_journal ({', '.join(ROW_COLUMNS)}) VALUES ({dialect.marks(len(ROW_COLUMNS))})"
 
 
 def reads(dialect: Dialect, query: JournalQuery) -> tuple[str, str, list[Any]]:
