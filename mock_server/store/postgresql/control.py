@@ -246,9 +246,8 @@ class PostgreSQLControlState:
             rows = [journal.row(entry) for entry in made(pending)]
             with self._connections.transaction() as db:
                 # COPY, in binary: one statement for the batch, where an INSERT per entry cost
-                # each entry a statement's execution on both sides (a third of a served list
-                # request's CPU with the journal on; bench/HISTORY.md), and the entry's bytes
-                # go as they are, not as hex text.
+                # each entry a statement's execution on both sides (5-11 % of a served list
+                # request's CPU; bench/HISTORY.md), and the entry's bytes go as they are.
                 with db.cursor() as cursor, cursor.copy(_COPY) as copy:
                     copy.set_types(_COPY_TYPES)
                     for r in rows:
