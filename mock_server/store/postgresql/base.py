@@ -22,22 +22,18 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import orjson
 import psycopg
 
 from mock_server.errors import StoreError, StoreUnavailableError
 from mock_server.store.base import (
     Added,
-    BaseStore,
     Change,
     Condition,
     Features,
     Revision,
-    Snapshot,
     SortKey,
     TableSpec,
     Then,
@@ -47,6 +43,7 @@ from mock_server.store.orders import MAX_SQL_INT, OrderCache
 from mock_server.store.page import PK, SEP, Page, Row
 from mock_server.store.postgresql import snapshots, sql
 from mock_server.store.postgresql.connections import CONNECT_TIMEOUT, Connections, cause
+from mock_server.store.shadowed import ShadowedStore
 from mock_server.world import pack_facts, unpack_facts
 
 if TYPE_CHECKING:
@@ -73,7 +70,7 @@ def describe(url: str) -> str:
     return f"{parts.scheme}://{user}{host}{parts.path}{query}"
 
 
-class PostgreSQLStore(BaseStore):
+class PostgreSQLStore(ShadowedStore[psycopg.Connection[Any]]):
     """Every API's collections in one PostgreSQL database, shared by every process of every replica.
 
     Args:
@@ -83,6 +80,9 @@ class PostgreSQLStore(BaseStore):
         StoreUnavailableError: The database cannot be reached (the message names host and cause).
         StoreError: The database holds another paymock data version.
     """
+
+    dialect = sql.DIALECT
+    snapshot_statements = snapshots
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -138,12 +138,6 @@ class PostgreSQLStore(BaseStore):
         self._connections.close()
 
     # -- meta ------------------------------------------------------------------------------
-
-    def meta(self, key: str) -> str | None:
-        """A value from the meta table."""
-        with self.reading() as db:
-            row = db.execute("SELECT value FROM meta WHERE key = %s", (key,)).fetchone()
-        return None if row is None else str(row[0])
 
     def set_meta(self, values: Mapping[str, str]) -> None:
         """Set meta values in one transaction."""
@@ -415,11 +409,6 @@ class PostgreSQLStore(BaseStore):
                     total += int(one(db, f'SELECT count(*) FROM "o_{name}"')[0])
         return total
 
-    def reset(self, tables: Iterable[str]) -> int:
-        """Restore every changed row to its seeded state; returns how many rows were restored."""
-        with self.transaction() as db:
-            return self._reset(db, tables)
-
     def _reset(self, db: psycopg.Connection[Any], tables: Iterable[str]) -> int:
         restored = 0
         for name in tables:
@@ -469,45 +458,6 @@ class PostgreSQLStore(BaseStore):
         with self.transaction() as db:
             return snapshots.revise(db, self.bump, table, tenant, where, change, then, added)
 
-    # -- snapshots (store/postgresql/snapshots.py) -------------------------------------------
-
-    def save_snapshot(self, name: str, tables: Iterable[str], meta: Mapping[str, str], taken: int) -> Snapshot:
-        """Save the changed rows of ``tables`` and ``meta`` under ``name``."""
-        with self.transaction() as db:
-            return snapshots.save(db, name, tables, meta, taken)
-
-    def snapshots(self) -> list[Snapshot]:
-        """Every snapshot, by name."""
-        with self.reading() as db:
-            return snapshots.listing(db)
-
-    def restore_snapshot(self, name: str, tables: Iterable[str]) -> Snapshot | None:
-        """Reset ``tables`` and write snapshot ``name`` back, in one transaction (``None``: no such snapshot)."""
-        tables = list(tables)
-        with self.transaction() as db:
-            snapshot = snapshots.find(db, name)
-            if snapshot is None:
-                return None
-            self._reset(db, tables)
-            return snapshots.restore(db, self.bump, snapshot, tables)
-
-    def delete_snapshot(self, name: str) -> bool:
-        """Forget snapshot ``name``; whether there was one."""
-        with self.transaction() as db:
-            return snapshots.delete(db, name)
-
-    # -- entities and seeding ----------------------------------------------------------------
-
-    def entity(self, api: str, tenant: int, kind: str, seq: int, world: str = "") -> dict[str, Any]:
-        """Facts of one entity (customer, subscription, invoice, user) of a tenant (see :meth:`BaseStore.entity`)."""
-        return _entity_cached(self, api, tenant, kind, seq, world)
-
-    def entities(self, api: str, tenant: int, kind: str) -> dict[int, bytes]:
-        """Every entity of one kind of a tenant, by ``seq``, as stored."""
-        query = "SELECT seq, facts FROM entities WHERE api = %s AND tenant = %s AND kind = %s"
-        with self.reading() as db:
-            return {int(seq): bytes(facts) for seq, facts in db.execute(query, (api, tenant, kind))}
-
     def loader(self) -> PostgreSQLLoader:
         """A bulk loader (see :class:`~mock_server.store.postgresql.loader.PostgreSQLLoader`)."""
         from mock_server.store.postgresql.loader import PostgreSQLLoader
@@ -549,16 +499,3 @@ def write_meta(db: psycopg.Connection[Any], values: Mapping[str, str]) -> None:
             "INSERT INTO meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             list(values.items()),
         )
-
-
-@lru_cache(maxsize=65536)
-def _entity_cached(store: PostgreSQLStore, api: str, tenant: int, kind: str, seq: int, world: str) -> dict[str, Any]:
-    with store.reading() as db:
-        row = db.execute(
-            "SELECT facts FROM entities WHERE api = %s AND tenant = %s AND kind = %s AND seq = %s",
-            (api, tenant, kind, seq),
-        ).fetchone()
-    if row is None:
-        raise StoreError(f"{store.location}: {api} tenant {tenant} has no {kind} {seq}")
-    result: dict[str, Any] = orjson.loads(bytes(row[0]))
-    return result

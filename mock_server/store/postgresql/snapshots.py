@@ -68,6 +68,9 @@ def revise(
     added: Sequence[Added] = (),
 ) -> int:
     """Inside a transaction: insert ``added``, ``change`` the rows meeting any of ``where``, then ``then``'s spread."""
+    # SQLite's revise is the same walk (the Python of it is shared: store/revision.py), kept apart
+    # for what differs beyond spelling: replicas write at once here, so the generation row is
+    # locked first and every row read is locked (``FOR UPDATE OF m``) until the commit.
     t, rows = table.name, sql.rows(table.name, tenant)
     _lock(db, t)
     if added:

@@ -25,26 +25,22 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import orjson
+from typing import TYPE_CHECKING
 
 from mock_server.errors import DataFileError, StoreError
 from mock_server.store.base import (
     Added,
-    BaseStore,
     Change,
     Condition,
     Features,
     Revision,
-    Snapshot,
     TableSpec,
     Then,
 )
 from mock_server.store.counts import CountCache
 from mock_server.store.orders import OrderCache
+from mock_server.store.shadowed import ShadowedStore
 from mock_server.store.sqlite import datafile, snapshots, sql
 from mock_server.store.sqlite.reads import SQLiteReads
 from mock_server.world import pack_facts, unpack_facts
@@ -65,12 +61,15 @@ def _usable_cores() -> int:
     return max(1, len(affinity(0)) if affinity is not None else os.cpu_count() or 1)
 
 
-class SQLiteStore(SQLiteReads, BaseStore):
+class SQLiteStore(SQLiteReads, ShadowedStore[sqlite3.Connection]):
     """A SQLite database holding every API's collections.
 
     Args:
         path: A file path, or ``":memory:"`` for a private in-process database.
     """
+
+    dialect = sql.DIALECT
+    snapshot_statements = snapshots
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
@@ -188,12 +187,6 @@ class SQLiteStore(SQLiteReads, BaseStore):
         self._local = threading.local()
 
     # -- meta ------------------------------------------------------------------------------
-
-    def meta(self, key: str) -> str | None:
-        """A value from the meta table."""
-        with self.reading() as db:
-            row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
 
     def set_meta(self, values: Mapping[str, str]) -> None:
         """Set meta values in one transaction."""
@@ -326,11 +319,6 @@ class SQLiteStore(SQLiteReads, BaseStore):
             shadows = [f"o_{name}" for name in tables if f"o_{name}" in present]
             return sum(db.execute(f'SELECT count(*) FROM "{shadow}"').fetchone()[0] for shadow in shadows)
 
-    def reset(self, tables: Iterable[str]) -> int:
-        """Restore every changed row to its seeded state; returns how many rows were restored."""
-        with self.transaction() as db:
-            return self._reset(db, tables)
-
     def _reset(self, db: sqlite3.Connection, tables: Iterable[str]) -> int:
         restored = 0
         for name in tables:
@@ -375,44 +363,6 @@ class SQLiteStore(SQLiteReads, BaseStore):
             finally:
                 db.execute(f"PRAGMA cache_size = {saved}")
 
-    # -- snapshots (store/sqlite/snapshots.py) -----------------------------------------------
-
-    def save_snapshot(self, name: str, tables: Iterable[str], meta: Mapping[str, str], taken: int) -> Snapshot:
-        """Save the changed rows of ``tables`` and ``meta`` under ``name``."""
-        with self.transaction() as db:
-            return snapshots.save(db, name, tables, meta, taken)
-
-    def snapshots(self) -> list[Snapshot]:
-        """Every snapshot, by name."""
-        with self.reading() as db:
-            return snapshots.listing(db)
-
-    def restore_snapshot(self, name: str, tables: Iterable[str]) -> Snapshot | None:
-        """Reset ``tables`` and write snapshot ``name`` back, in one transaction (``None``: no such snapshot)."""
-        tables = list(tables)
-        with self.transaction() as db:
-            if not any(s.name == name for s in snapshots.listing(db)):
-                return None
-            self._reset(db, tables)
-            return snapshots.restore(db, self.bump, name, tables)
-
-    def delete_snapshot(self, name: str) -> bool:
-        """Forget snapshot ``name``; whether there was one."""
-        with self.transaction() as db:
-            return snapshots.delete(db, name)
-
-    # -- entities (immutable once seeded) ----------------------------------------------------
-
-    def entity(self, api: str, tenant: int, kind: str, seq: int, world: str = "") -> dict[str, Any]:
-        """Facts of one entity (customer, subscription, invoice, user) of a tenant (see :meth:`BaseStore.entity`)."""
-        return _entity_cached(self, api, tenant, kind, seq, world)
-
-    def entities(self, api: str, tenant: int, kind: str) -> dict[int, bytes]:
-        """Every entity of one kind of a tenant, by ``seq``, as stored."""
-        query = "SELECT seq, facts FROM entities WHERE api = ? AND tenant = ? AND kind = ?"
-        with self.reading() as db:
-            return {int(seq): bytes(facts) for seq, facts in db.execute(query, (api, tenant, kind))}
-
 
 #: KiB of page cache a revision of many records may use (the serving connections keep 16 MiB).
 REVISE_CACHE_KIB = 512 * 1024
@@ -421,16 +371,3 @@ REVISE_CACHE_KIB = 512 * 1024
 def write_meta(db: sqlite3.Connection, values: Mapping[str, str]) -> None:
     """Set meta values inside a transaction."""
     db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", values.items())
-
-
-@lru_cache(maxsize=65536)
-def _entity_cached(store: SQLiteStore, api: str, tenant: int, kind: str, seq: int, world: str) -> dict[str, Any]:
-    with store.reading() as db:
-        row = db.execute(
-            "SELECT facts FROM entities WHERE api = ? AND tenant = ? AND kind = ? AND seq = ?",
-            (api, tenant, kind, seq),
-        ).fetchone()
-    if row is None:
-        raise StoreError(f"{store.path}: {api} tenant {tenant} has no {kind} {seq}")
-    result: dict[str, Any] = orjson.loads(row[0])
-    return result

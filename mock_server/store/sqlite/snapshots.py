@@ -70,6 +70,9 @@ def revise(
     added: Sequence[Added] = (),
 ) -> int:
     """In a write transaction: insert ``added``, ``change`` rows meeting any of ``where``, then ``then``'s spread."""
+    # PostgreSQL's revise is the same walk (the Python of it is shared: store/revision.py), kept
+    # apart for what differs beyond spelling: here ``BEGIN IMMEDIATE`` holds the whole file, so no
+    # row is locked, and the changed keys go as one JSON array (a statement binds 32,766 values at most).
     t, rows = table.name, sql.rows(table.name, tenant)
     if added:
         insert(db, bump, table, tenant, added)
@@ -155,12 +158,15 @@ def listing(db: sqlite3.Connection) -> list[Snapshot]:
     return [_snapshot(r) for r in db.execute("SELECT name, taken, records, meta FROM snapshots ORDER BY name")]
 
 
-def restore(db: sqlite3.Connection, bump: Bump, name: str, tables: Iterable[str]) -> Snapshot | None:
-    """Inside a write transaction, after a reset of ``tables``: write snapshot ``name``'s rows and metadata back."""
+def find(db: sqlite3.Connection, name: str) -> Snapshot | None:
+    """Snapshot ``name``, or ``None``."""
     row = db.execute("SELECT name, taken, records, meta FROM snapshots WHERE name = ?", (name,)).fetchone()
-    if row is None:
-        return None
-    snapshot = _snapshot(row)
+    return None if row is None else _snapshot(row)
+
+
+def restore(db: sqlite3.Connection, bump: Bump, snapshot: Snapshot, tables: Iterable[str]) -> Snapshot:
+    """Inside a write transaction, after a reset of ``tables``: write the snapshot's rows and metadata back."""
+    name = snapshot.name
     for t in _present(db, tables):
         columns = _columns(db, t)
         listed = "".join(f", {c}" for c in columns)
