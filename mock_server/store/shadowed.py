@@ -1,19 +1,21 @@
-"""What both backends' stores do alike, written once: metadata, resets, snapshots and entities.
+"""What both backends' stores do alike, written once: metadata, resets, revisions, snapshots, entities.
 
 Both backends keep a collection the same way: a table of rows per tenant, documents beside them,
 and a shadow of every changed record's seeded row (``o_<table>``), which a reset restores and a
 snapshot is built on; entities in one table of their own. The methods of
 :class:`~mock_server.store.base.BaseStore` that are the same logic over that layout live in
-:class:`ShadowedStore`, built on what each backend already has: a connection for reads, one inside
-a transaction, its reset inside a transaction (``_reset``), its generation ``bump``, its :class:`Dialect` and the
-module that spells its snapshot statements (``store/<backend>/snapshots.py``). What differs for a
-reason stays in the backend: a revision's locks and cache, how a table's presence is asked.
+:class:`ShadowedStore`, built on what each backend already has: a connection for reads, one
+inside a transaction, its reset inside a transaction (``_reset``), its generation ``bump``, its
+:class:`~mock_server.store.dialect.Dialect` and the module that spells its snapshot and revision
+statements (``store/<backend>/snapshots.py``). What differs for a reason stays in the backend:
+those statements (PostgreSQL's row locks), the transaction a revision runs in (SQLite's larger
+cache, :meth:`ShadowedStore.revising`), how a table's presence is asked.
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from functools import lru_cache
 from typing import Any, Generic, Protocol, TypeVar
@@ -21,7 +23,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import orjson
 
 from mock_server.errors import StoreError
-from mock_server.store.base import BaseStore, Snapshot
+from mock_server.store.base import Added, BaseStore, Condition, Revision, Snapshot, TableSpec, Then
 from mock_server.store.dialect import Dialect
 
 
@@ -55,6 +57,19 @@ class SnapshotStatements(Protocol[Db]):
     def delete(self, db: Db, name: str) -> bool:
         """Forget snapshot ``name``; whether there was one."""
 
+    def revise(
+        self,
+        db: Db,
+        bump: Callable[[Db, str, int], None],
+        table: TableSpec,
+        tenant: int,
+        where: Sequence[Condition],
+        change: Revision,
+        then: Then | None = None,
+        added: Sequence[Added] = (),
+    ) -> int:
+        """Insert ``added``, ``change`` the rows meeting any of ``where``, then ``then``'s spread."""
+
 
 class ShadowedStore(BaseStore, Generic[Db]):
     """The methods of :class:`~mock_server.store.base.BaseStore` both backends share (see the module)."""
@@ -86,6 +101,23 @@ class ShadowedStore(BaseStore, Generic[Db]):
         with self.reading() as db:
             row = db.execute(f"SELECT value FROM meta WHERE key = {self.dialect.mark}", (key,)).fetchone()
         return None if row is None else str(row[0])
+
+    def revising(self) -> AbstractContextManager[Db]:
+        """The transaction a :meth:`revise` runs in: :meth:`transaction`, unless the backend tunes it."""
+        return self.transaction()
+
+    def revise(
+        self,
+        table: TableSpec,
+        tenant: int,
+        where: Sequence[Condition],
+        change: Revision,
+        then: Then | None = None,
+        added: Sequence[Added] = (),
+    ) -> int:
+        """Insert ``added``, then change the records of a tenant meeting any of ``where``, in one transaction."""
+        with self.revising() as db:
+            return self.snapshot_statements.revise(db, self.bump, table, tenant, where, change, then, added)
 
     def reset(self, tables: Iterable[str]) -> int:
         """Restore every changed row to its seeded state; returns how many rows were restored."""

@@ -29,14 +29,11 @@ import psycopg
 
 from mock_server.errors import StoreError, StoreUnavailableError
 from mock_server.store.base import (
-    Added,
     Change,
     Condition,
     Features,
-    Revision,
     SortKey,
     TableSpec,
-    Then,
 )
 from mock_server.store.counts import CountCache
 from mock_server.store.orders import MAX_SQL_INT, OrderCache
@@ -444,19 +441,6 @@ class PostgreSQLStore(ShadowedStore[psycopg.Connection[Any]]):
             )
             db.execute(f'DELETE FROM "o_{name}"')
         return restored
-
-    def revise(
-        self,
-        table: TableSpec,
-        tenant: int,
-        where: Sequence[Condition],
-        change: Revision,
-        then: Then | None = None,
-        added: Sequence[Added] = (),
-    ) -> int:
-        """Insert ``added``, then change the records of a tenant meeting any of ``where``, in one transaction."""
-        with self.transaction() as db:
-            return snapshots.revise(db, self.bump, table, tenant, where, change, then, added)
 
     def loader(self) -> PostgreSQLLoader:
         """A bulk loader (see :class:`~mock_server.store.postgresql.loader.PostgreSQLLoader`)."""

@@ -23,20 +23,16 @@ import fcntl
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mock_server.errors import DataFileError, StoreError
 from mock_server.store.base import (
-    Added,
     Change,
-    Condition,
     Features,
-    Revision,
     TableSpec,
-    Then,
 )
 from mock_server.store.counts import CountCache
 from mock_server.store.orders import OrderCache
@@ -340,26 +336,19 @@ class SQLiteStore(SQLiteReads, ShadowedStore[sqlite3.Connection]):
             db.execute(f'DELETE FROM "o_{name}"')
         return restored
 
-    def revise(
-        self,
-        table: TableSpec,
-        tenant: int,
-        where: Sequence[Condition],
-        change: Revision,
-        then: Then | None = None,
-        added: Sequence[Added] = (),
-    ) -> int:
-        """Insert ``added``, then change the records of a tenant meeting any of ``where``, in one transaction.
+    @contextmanager
+    def revising(self) -> Iterator[sqlite3.Connection]:
+        """The transaction of a :meth:`revise`, with a page cache of :data:`REVISE_CACHE_KIB`.
 
         A clock move of a large tenant dirties more pages than the serving cache holds, and SQLite
         spills them to the log before the commit, again each time a spilled page changes once more:
-        the transaction gets a cache of :data:`REVISE_CACHE_KIB` (what it does not use is not taken).
+        the transaction gets a larger cache (what it does not use is not taken).
         """
         with self.transaction() as db:
             saved = int(db.execute("PRAGMA cache_size").fetchone()[0])
             db.execute(f"PRAGMA cache_size = {-REVISE_CACHE_KIB}")
             try:
-                return snapshots.revise(db, self.bump, table, tenant, where, change, then, added)
+                yield db
             finally:
                 db.execute(f"PRAGMA cache_size = {saved}")
 
