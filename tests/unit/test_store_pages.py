@@ -1,7 +1,7 @@
 """Store.page: one row from the database per list page, the same records as Store.select's rows.
 
-Every paginator reads its page through :meth:`BaseStore.page` (documents joined by the database,
-IDs as a JSON array); :meth:`BaseStore.select` is the plain per-row query. Both must give the same
+Every paginator reads its page through :meth:`BaseStore.page` (documents and IDs joined by the
+database); :meth:`BaseStore.select` is the plain per-row query. Both must give the same
 records in the same order for every shape of list query the paginators make, on every store.
 """
 
@@ -174,6 +174,17 @@ def test_a_document_holding_the_separator_is_read_row_by_row(new_store: Callable
     assert page.items() == b"[" + b",".join(docs) + b"]"
     assert page.ids == ["o0", "o1", "o2"]
     assert page.head(2).items() == b"[" + b",".join(docs[:2]) + b"]"
+
+
+def test_an_id_holding_the_separator_is_read_row_by_row(new_store: Callable[[], BaseStore]) -> None:
+    # IDs come joined by the separator too (PostgreSQL); one holding it must not split in two.
+    store = new_store()
+    table = TableSpec("r_unit_odd_ids", (("rank", "integer"),))
+    ids = ["o0", "o\x1e1", "o2"]
+    fill(store, table, [(1, (id_, b"{}", b'{"i":%d}' % i, i)) for i, id_ in enumerate(ids)])
+    page = store.page(table.name, 1, [], [], None, ids=True)
+    assert (page.count, page.ids) == (3, ids)
+    assert page.head(2).ids == ids[:2]
 
 
 def test_deep_pages_come_from_the_cached_order_as_pages(new_store: Callable[[], BaseStore]) -> None:

@@ -39,7 +39,7 @@ from mock_server.store.counts import CountCache
 from mock_server.store.orders import MAX_SQL_INT, OrderCache
 from mock_server.store.page import PK, SEP, Page, Row
 from mock_server.store.postgresql import snapshots, sql
-from mock_server.store.postgresql.connections import CONNECT_TIMEOUT, Connections, cause
+from mock_server.store.postgresql.connections import CONNECT_TIMEOUT, Connections, StoreConnection, cause
 from mock_server.store.shadowed import ShadowedStore
 from mock_server.world import pack_facts, unpack_facts
 
@@ -52,6 +52,8 @@ _RANGES = frozenset({"between", "gte", "lte"})
 #: Offsets from which pages are sliced from a cached ordering (as the SQLite store does).
 DEEP_OFFSET = 10_000
 SAMPLE_ROWS = 5000
+#: Separates a page's IDs as the database joins them (text: the documents' separator, decoded).
+ID_SEP = SEP.decode()
 #: Connections per serving process: one per thread of a worker is plenty.
 POOL_SIZE = 8
 
@@ -67,7 +69,7 @@ def describe(url: str) -> str:
     return f"{parts.scheme}://{user}{host}{parts.path}{query}"
 
 
-class PostgreSQLStore(ShadowedStore[psycopg.Connection[Any]]):
+class PostgreSQLStore(ShadowedStore[StoreConnection]):
     """Every API's collections in one PostgreSQL database, shared by every process of every replica.
 
     Args:
@@ -112,11 +114,11 @@ class PostgreSQLStore(ShadowedStore[psycopg.Connection[Any]]):
 
     # -- connections -----------------------------------------------------------------------
 
-    def reading(self) -> AbstractContextManager[psycopg.Connection[Any]]:
+    def reading(self) -> AbstractContextManager[StoreConnection]:
         """A connection in autocommit mode: each statement sees what every replica committed."""
         return self._connections.reading()
 
-    def transaction(self) -> AbstractContextManager[psycopg.Connection[Any]]:
+    def transaction(self) -> AbstractContextManager[StoreConnection]:
         """A connection inside one transaction (committed on leaving, rolled back on an exception)."""
         return self._connections.transaction()
 
@@ -176,7 +178,7 @@ class PostgreSQLStore(ShadowedStore[psycopg.Connection[Any]]):
             return query
         text, args, _ = query
         with self.reading() as db:
-            rows = db.execute(text, args, binary=True, prepare=_planned_once(conditions)).fetchall()
+            rows = db.run(text, args, binary=True, prepare=_planned_once(conditions)).fetchall()
         return [tuple(r) for r in rows]
 
     def page(
@@ -203,7 +205,9 @@ class PostgreSQLStore(ShadowedStore[psycopg.Connection[Any]]):
         if isinstance(query, list):
             return Page.of(query, ids)
         text, args, outer = query
-        id_list = f"json_agg(id ORDER BY {outer})" if ids else "NULL"
+        # IDs joined like the documents: json_agg cost the database a fifth of the page, and
+        # decoding its JSON a fifth of the client's work.
+        id_list = f"string_agg(id, E'\\x1e' ORDER BY {outer})" if ids else "NULL"
         docs = f"string_agg(doc, '\\x1e'::bytea ORDER BY {outer})" if documents else "NULL"
         read, first = (
             ("(SELECT value FROM meta WHERE key = %s)", (f"generation:{table}",)) if generation else ("NULL", ())
@@ -225,11 +229,13 @@ class PostgreSQLStore(ShadowedStore[psycopg.Connection[Any]]):
         if companion is not None:
             companion.observe(also)
         joined = bytes(joined or b"")
-        if documents and count and joined.count(SEP) != count - 1:
-            # A document holding the separator is not JSON this store wrote; read it row by row.
+        id_values = listed.split(ID_SEP) if listed else []
+        if count and ((documents and joined.count(SEP) != count - 1) or (ids and len(id_values) != count)):
+            # A document holding the separator is not JSON this store wrote, nor an ID holding it
+            # one the API makes; read them row by row.
             return Page.of(self.select(table, tenant, conditions, order, limit, offset, after, reverse), ids)
         at = (int(seen) if seen is not None else 0) if generation else None
-        return Page(count, list(listed or []) if ids else [], joined, generation=at)
+        return Page(count, id_values, joined, generation=at)
 
     def _listing(
         self,
@@ -406,7 +412,7 @@ class PostgreSQLStore(ShadowedStore[psycopg.Connection[Any]]):
                     total += int(one(db, f'SELECT count(*) FROM "o_{name}"')[0])
         return total
 
-    def _reset(self, db: psycopg.Connection[Any], tables: Iterable[str]) -> int:
+    def _reset(self, db: StoreConnection, tables: Iterable[str]) -> int:
         restored = 0
         for name in tables:
             changed = int(one(db, f'SELECT count(*) FROM "o_{name}"')[0])
@@ -464,13 +470,13 @@ class _NoSuchRecordError(Exception):
 
 
 def one(
-    db: psycopg.Connection[Any], query: str, args: Sequence[Any] = (), binary: bool = False, prepare: bool | None = None
+    db: StoreConnection, query: str, args: Sequence[Any] = (), binary: bool = False, prepare: bool | None = None
 ) -> tuple[Any, ...]:
     """The one row a query gives (an aggregate, a row known to exist).
 
     ``binary``: in the binary format; ``prepare``: as :meth:`psycopg.Connection.execute` takes it.
     """
-    row = db.execute(query, args, binary=binary, prepare=prepare).fetchone()
+    row = db.run(query, args, binary=binary, prepare=prepare).fetchone()
     if row is None:
         raise StoreError(f"expected a row from {query[:80]!r}, got none")
     return tuple(row)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -59,6 +59,30 @@ class Companion:
         self.value, self.seen = value, True
 
 
+class StoreConnection(psycopg.Connection[Any]):
+    """A pooled connection that keeps one cursor for the statements whose rows are read at once.
+
+    :meth:`psycopg.Connection.execute` makes a cursor per statement, and making one (its
+    adapters, its transformer) cost a fifth of a list page's Python on the client side (~30 of
+    ~150 µs). The pool lends a connection to one thread at a time, so one kept cursor serves
+    every statement whose rows are fetched before the next is run.
+    """
+
+    _kept: psycopg.Cursor[Any] | None = None
+
+    def run(
+        self, query: str, args: Sequence[Any] = (), *, binary: bool = False, prepare: bool | None = None
+    ) -> psycopg.Cursor[Any]:
+        """Run ``query`` on the kept cursor; fetch its rows before the next statement on this connection.
+
+        ``binary`` and ``prepare`` are as :meth:`psycopg.Cursor.execute` takes them.
+        """
+        cursor = self._kept
+        if cursor is None or cursor.closed:
+            cursor = self._kept = self.cursor()
+        return cursor.execute(query, args, binary=binary, prepare=prepare)
+
+
 #: The companion of the request this thread is answering, if any (see :meth:`Connections.accompanying`).
 _COMPANION: ContextVar[Companion | None] = ContextVar("paymock_companion", default=None)
 
@@ -84,11 +108,11 @@ class Connections:
         if generic_plans:
             given = conninfo_to_dict(url).get("options")  # the URL's own options are kept
             self._kwargs["options"] = f"{given or ''} -c plan_cache_mode=force_generic_plan".strip()
-        self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
+        self._pool: ConnectionPool[StoreConnection] | None = None
         self._pid = 0
         self._lock = threading.Lock()
 
-    def pool(self) -> ConnectionPool[psycopg.Connection[Any]]:
+    def pool(self) -> ConnectionPool[StoreConnection]:
         """This process's pool (a forked worker opens its own on first use)."""
         pid = os.getpid()
         if self._pool is None or self._pid != pid:
@@ -96,6 +120,7 @@ class Connections:
                 if self._pool is None or self._pid != pid:
                     self._pool = ConnectionPool(
                         self.url,
+                        connection_class=StoreConnection,
                         min_size=1,
                         max_size=self.size,
                         timeout=CONNECT_TIMEOUT,
@@ -106,7 +131,7 @@ class Connections:
         return self._pool
 
     @contextmanager
-    def reading(self) -> Iterator[psycopg.Connection[Any]]:
+    def reading(self) -> Iterator[StoreConnection]:
         """A connection in autocommit mode: each statement sees what every replica committed."""
         try:
             with self.pool().connection() as db:
@@ -115,7 +140,7 @@ class Connections:
             raise StoreUnavailableError(f"lost PostgreSQL at {self.location}: {cause(exc)}") from None
 
     @contextmanager
-    def transaction(self) -> Iterator[psycopg.Connection[Any]]:
+    def transaction(self) -> Iterator[StoreConnection]:
         """A connection inside one transaction (committed on leaving, rolled back on an exception)."""
         with self.reading() as db, db.transaction():
             yield db

@@ -24,16 +24,16 @@ from mock_server.errors import StoreUnavailableError
 from mock_server.store.base import TABLE_REPLACED, Loader, Part, Sink, TableSpec
 from mock_server.store.postgresql import snapshots, sql
 from mock_server.store.postgresql.base import PostgreSQLStore, one, write_meta
-from mock_server.store.postgresql.connections import CONNECT_TIMEOUT
+from mock_server.store.postgresql.connections import CONNECT_TIMEOUT, StoreConnection
 
 #: The advisory lock that one seeding replica holds (any 64-bit number other tools are unlikely to use).
 SEED_LOCK = 0x7061796D6F636B  # "paymock"
 
 
-def _connect(store: PostgreSQLStore) -> psycopg.Connection[Any]:
+def _connect(store: PostgreSQLStore) -> StoreConnection:
     """A connection of its own for bulk writes, which need not wait for the disk at each commit."""
     try:
-        db = psycopg.connect(store.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+        db = StoreConnection.connect(store.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
     except psycopg.OperationalError as exc:
         raise StoreUnavailableError(f"cannot reach PostgreSQL at {store.location}: {exc}") from None
     # A half-written world is never served (its fingerprint comes last): a crash may lose the
@@ -47,10 +47,10 @@ class PostgreSQLLoader(Loader):
 
     def __init__(self, store: PostgreSQLStore) -> None:
         self.store = store
-        self._db: psycopg.Connection[Any] | None = None
+        self._db: StoreConnection | None = None
 
     @property
-    def db(self) -> psycopg.Connection[Any]:
+    def db(self) -> StoreConnection:
         """The loader's own connection (which holds the lock)."""
         if self._db is None:
             raise RuntimeError("use the loader as a context manager: `with store.loader() as loader:`")
@@ -137,9 +137,9 @@ class CopySink(Sink):
 
     def __init__(self, store: PostgreSQLStore, tenant: int) -> None:
         self.store, self.tenant, self.written = store, tenant, 0
-        self._db: psycopg.Connection[Any] | None = None
+        self._db: StoreConnection | None = None
 
-    def _open(self) -> psycopg.Connection[Any]:
+    def _open(self) -> StoreConnection:
         if self._db is None:
             self._db = _connect(self.store)
             self._db.execute("BEGIN")

@@ -14,14 +14,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
-import psycopg
 
 from mock_server.store import revision
 from mock_server.store.base import Added, Condition, Revision, Snapshot, TableSpec, Then
 from mock_server.store.postgresql import sql
+from mock_server.store.postgresql.connections import StoreConnection
 from mock_server.world import pack_facts
 
-Db = psycopg.Connection[Any]
+Db = StoreConnection
 #: Advances a table's generation inside a transaction (``PostgreSQLStore.bump``).
 Bump = Callable[[Db, str, int], None]
 
