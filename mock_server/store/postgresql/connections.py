@@ -133,11 +133,20 @@ class Connections:
     @contextmanager
     def reading(self) -> Iterator[StoreConnection]:
         """A connection in autocommit mode: each statement sees what every replica committed."""
+        # getconn/putconn, not the pool's connection() block: that block's commit on leaving and
+        # its bookkeeping were a third of the lending's cost, and the connections are in
+        # autocommit; putconn still brings back to idle (or replaces) a connection left otherwise.
         try:
-            with self.pool().connection() as db:
-                yield db
+            pool = self.pool()
+            db = pool.getconn()
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise StoreUnavailableError(f"lost PostgreSQL at {self.location}: {cause(exc)}") from None
+        try:
+            yield db
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailableError(f"lost PostgreSQL at {self.location}: {cause(exc)}") from None
+        finally:
+            pool.putconn(db)
 
     @contextmanager
     def transaction(self) -> Iterator[StoreConnection]:
