@@ -12,7 +12,10 @@ Row = tuple[Any, ...]
 #: Positions in a :data:`Row`; the sort-key values follow from :data:`KEYS` on.
 PK, ID, DOC, KEYS = 0, 1, 2, 3
 
-#: Separates a page's documents as the database joins them: JSON text never holds a raw control character.
+#: Separates a page's documents as the database joins them. A document is JSON that paymock
+#: serialised, and JSON never holds this byte (RFC 8259: a control character is escaped inside a
+#: string and allowed nowhere else; UTF-8 sequences use bytes >= 0x80), so the separators are
+#: not counted on reading: counting them was 2-3 % of a list request's CPU.
 SEP = b"\x1e"
 
 

@@ -228,14 +228,13 @@ class PostgreSQLStore(ShadowedStore[StoreConnection]):
             )
         if companion is not None:
             companion.observe(also)
-        joined = bytes(joined or b"")
         id_values = listed.split(ID_SEP) if listed else []
-        if count and ((documents and joined.count(SEP) != count - 1) or (ids and len(id_values) != count)):
-            # A document holding the separator is not JSON this store wrote, nor an ID holding it
-            # one the API makes; read them row by row.
+        if ids and len(id_values) != count:
+            # An ID holding the separator is not one the API makes (a document cannot hold it:
+            # see SEP); read the page row by row.
             return Page.of(self.select(table, tenant, conditions, order, limit, offset, after, reverse), ids)
         at = (int(seen) if seen is not None else 0) if generation else None
-        return Page(count, id_values, joined, generation=at)
+        return Page(count, id_values, bytes(joined or b""), generation=at)
 
     def _listing(
         self,

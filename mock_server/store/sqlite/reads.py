@@ -19,7 +19,7 @@ import orjson
 from mock_server.store.base import CREATION, Condition, SortKey
 from mock_server.store.counts import CountCache
 from mock_server.store.orders import MAX_SQL_INT, OrderCache
-from mock_server.store.page import PK, SEP, Page, Row
+from mock_server.store.page import PK, Page, Row
 from mock_server.store.sqlite import sql
 
 #: Offsets from which pages are sliced from a cached ordering (see SQLiteReads._deep_page).
@@ -102,12 +102,9 @@ class SQLiteReads:
             count, listed, joined, seen = db.execute(
                 f"SELECT count(*), {id_list}, {docs}, {read} FROM ({text})", first + args
             ).fetchone()
-        joined = joined or b""
-        if documents and count and joined.count(SEP) != count - 1:
-            # A document holding the separator is not JSON this store wrote; read it row by row.
-            return Page.of(self.select(table, tenant, conditions, order, limit, offset, after, reverse), ids)
+        # No document holds the separator (see :data:`~mock_server.store.page.SEP`): not counted here.
         at = (int(seen) if seen is not None else 0) if generation else None
-        return Page(count, orjson.loads(listed) if ids else [], joined, generation=at)
+        return Page(count, orjson.loads(listed) if ids else [], joined or b"", generation=at)
 
     def _listing(
         self,
