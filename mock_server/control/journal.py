@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import orjson
+
+from mock_server.process import pid
 
 #: Request bodies are kept up to this many bytes (the rest is dropped, and the entry says so).
 BODY_LIMIT = 4096
@@ -127,7 +128,7 @@ def entry(
         "duration_ms": duration_ms,
         "fault": fault,
         "rule": rule,
-        "worker": _PID[0],
+        "worker": pid(),
     }
 
 
@@ -145,11 +146,5 @@ def made(pending: Iterable[Pending]) -> Iterator[dict[str, Any]]:
             log.exception("making a request journal entry")
 
 
-def worker() -> int:
-    """This process's id, as :func:`os.getpid` says, without its system call per request."""
-    return _PID[0]
-
-
-# os.getpid() is a system call: read it once per process (gunicorn forks workers after import).
-_PID = [os.getpid()]
-os.register_at_fork(after_in_child=lambda: _PID.__setitem__(0, os.getpid()))
+#: This process's id, as :func:`os.getpid` says, without its system call per request.
+worker = pid

@@ -14,7 +14,6 @@ no such statement reads the value itself.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -26,6 +25,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from mock_server import process
 from mock_server.errors import StoreUnavailableError
 
 #: Seconds to wait for a connection (new, or free in the pool) before answering 503.
@@ -114,7 +114,7 @@ class Connections:
 
     def pool(self) -> ConnectionPool[StoreConnection]:
         """This process's pool (a forked worker opens its own on first use)."""
-        pid = os.getpid()
+        pid = process.pid()
         if self._pool is None or self._pid != pid:
             with self._lock:
                 if self._pool is None or self._pid != pid:
@@ -172,5 +172,5 @@ class Connections:
     def close(self) -> None:
         """Close this process's pool (before a fork; a new one opens on next use)."""
         pool, self._pool = self._pool, None
-        if pool is not None and self._pid == os.getpid():
+        if pool is not None and self._pid == process.pid():
             pool.close()

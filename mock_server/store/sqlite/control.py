@@ -31,6 +31,7 @@ from typing import Any
 
 import orjson
 
+from mock_server import process
 from mock_server.control.journal import Pending, made, worker
 from mock_server.control.state import DuplicateRuleError, JournalQuery, StoredRule
 from mock_server.store import journal
@@ -109,9 +110,9 @@ class SqliteControlState:
             if self._shared is None:
                 self._shared = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
             return self._shared
-        if self._pid != os.getpid():
+        if self._pid != process.pid():
             # A connection opened before gunicorn forked must not be used by the child.
-            self._local, self._pid = threading.local(), os.getpid()
+            self._local, self._pid = threading.local(), process.pid()
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
             db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
