@@ -203,6 +203,20 @@ def test_deep_pages_come_from_the_cached_order_as_pages(new_store: Callable[[], 
         _same(store.page(table.name, 1, [], order, 20, offset=offset), rows, ids=False)
 
 
+def test_a_shape_read_again_with_other_values_gives_their_own_records(store: Store) -> None:
+    # A first or offset page's statement is written once per shape and bound to each request's
+    # values: the second query of a shape must not answer with the first's records.
+    order: list[SortKey] = [("rank", True)]
+    for kind_ in ("b", "c", "a", "b\x00", "b"):  # tenant 1 holds no "a"
+        for offset in (0, 7, 3):
+            condition = Condition("kind", "eq", (kind_,))
+            rows = store.select(TABLE.name, 1, [condition], order, 9, offset=offset)
+            _same(store.page(TABLE.name, 1, [condition], order, 9, offset=offset, ids=True), rows)
+            assert all(DOCS[IDS.index(r[ID])] == r[DOC] for r in rows)
+            if not offset:
+                assert (rows == []) == (kind_ in ("a", "b\x00"))
+
+
 fixing = st.sampled_from(
     [
         Condition("kind", "eq", ("b",)),
