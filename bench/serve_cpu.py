@@ -15,9 +15,10 @@ requests per second, though not immune (caches and hyper-threads are shared).
 A configuration is ``NAME=TREE[:SERVE OPTIONS]``; ``TREE`` is a checkout (``git archive <commit> |
 tar -x -C DIR``) run with this tree's virtualenv (its ``PYTHONPATH`` first), ``.`` is this tree.
 The first configuration is the base every other is compared with (median of per-round ratios).
-With ``--postgres``, an embedded PostgreSQL server is started, ``{store}`` in the options is its
-database's URL (``'pg=.:--store {store}'``), and the CPU its processes (the backends serving the
-replicas) spend per request is reported beside the servers': on two cores they share it.
+With ``--postgres``, an embedded PostgreSQL server is started, ``{store}`` in the options is the
+URL of a database of its own for each configuration (``'pg=.:--store {store}'``), and the CPU its
+processes (the backends serving the replicas) spend per request is reported beside the servers':
+on two cores they share it.
 """
 
 from __future__ import annotations
@@ -117,8 +118,11 @@ def main() -> None:
         from postgres import Postgres  # tests/postgres.py
 
         pg = Postgres()
-        url = pg.database("serve_cpu")
-        configs = [Config(c.name, c.tree, tuple(o.replace("{store}", url) for o in c.options)) for c in configs]
+        # A database per configuration: trees of different data layouts refuse each other's.
+        urls = {c.name: pg.database("serve_cpu") for c in configs}
+        configs = [
+            Config(c.name, c.tree, tuple(o.replace("{store}", urls[c.name]) for o in c.options)) for c in configs
+        ]
     if args.payments:
         configs = [Config(c.name, c.tree, (*c.options, "--payments", str(args.payments))) for c in configs]
     rounds = 2 if args.quick else args.rounds

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from mock_server.store.base import Revision, Spread, Then
-from mock_server.world import unpack_facts
+from mock_server.world import pack_facts, unpack_facts
 
 #: Column values per read of a spread's records: well inside both engines' limits on bound values.
 SPREAD_SLICE = 500
@@ -67,18 +67,23 @@ def slices(asked: Spread) -> Iterator[list[Any]]:
 
 
 def column_writes(
-    changed: Changed, stored: Mapping[int, Sequence[Any]]
+    changed: Changed, stored: Mapping[int, Sequence[Any]], documents: bool = False
 ) -> dict[tuple[int, ...], list[tuple[Any, ...]]]:
     """The column values to write, grouped by which columns changed: positions -> ``(*values, pk)`` rows.
 
     Writing a column rewrites an entry of every index holding it, so only the columns whose value
     changed are written (a move changes the status and a date or two, not the amount or the
     customer): ``stored`` holds each record's column values as read.
+
+    With ``documents`` (a row that holds its document), every changed record is written, as
+    ``(*values, doc, packed facts, pk)``: positions ``()`` are the records whose columns stayed.
     """
     writes: dict[tuple[int, ...], list[tuple[Any, ...]]] = {}
-    for pk, (_, _, columns) in changed.items():
+    for pk, (facts, doc, columns) in changed.items():
         before = stored[pk]
         moved = tuple(i for i, value in enumerate(columns) if value != before[i])
-        if moved:
+        if documents:
+            writes.setdefault(moved, []).append((*(columns[i] for i in moved), doc, pack_facts(facts), pk))
+        elif moved:
             writes.setdefault(moved, []).append((*(columns[i] for i in moved), pk))
     return writes

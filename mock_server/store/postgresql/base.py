@@ -1,8 +1,10 @@
 """The PostgreSQL store: one state for several ``paymock serve`` replicas, on other machines too.
 
-The layout is the SQLite store's (a table of rows per collection and tenant, documents beside
-them, a shadow of original rows for reset), so tenants are kept apart by construction here too.
-What makes replicas one sandbox:
+The layout is the SQLite store's (a table of rows per collection and tenant, a shadow of original
+rows for reset), so tenants are kept apart by construction here too; but each record's document
+and facts are held in its own row, not in a table beside them: a list page is one scan of the
+tenant's index, with no lookup per record, and a state change locks and reads its record in one
+statement (see :mod:`~mock_server.store.postgresql.sql`). What makes replicas one sandbox:
 
 - every cached result (counts, the ordered keys of deep offset pages) is keyed by its table's
   generation, a counter in ``meta`` that every commit of any replica advances in the same
@@ -47,7 +49,8 @@ from mock_server.world import pack_facts, unpack_facts
 if TYPE_CHECKING:
     from mock_server.store.postgresql.loader import PostgreSQLLoader
 
-SCHEMA_VERSION = "pg-1"
+#: The data's layout: ``pg-1`` kept documents in one table per collection beside the rows.
+SCHEMA_VERSION = "pg-2"
 #: Condition operators whose values decide the best plan (see :func:`_planned_once`).
 _RANGES = frozenset({"between", "gte", "lte"})
 #: Offsets from which pages are sliced from a cached ordering (as the SQLite store does).
@@ -281,7 +284,7 @@ class PostgreSQLStore(ShadowedStore[StoreConnection]):
         # The outer query names the order keys by their aliases (k0...), and the tie-breaker as pk.
         outer_names = [f"k{i}" for i in range(len(order))] + ["pk"] * (len(full) - len(order))
         rows = sql.rows(table, tenant)
-        doc = f'(SELECT doc FROM "d_{table}" d WHERE d.pk = m.pk)' if documents else "NULL::bytea"
+        doc = "m.doc" if documents else "NULL::bytea"
         # The limit is written out (a few page sizes, a few statements): a plan made once for
         # any values then knows it needs a page, not a tenth of the table, as it assumes of a
         # parameter. A first or keyset page has no offset at all.
@@ -338,8 +341,7 @@ class PostgreSQLStore(ShadowedStore[StoreConnection]):
             found_rows = {
                 r[PK]: tuple(r)
                 for r in db.execute(
-                    f'SELECT m.pk, m.id, d.doc{sql.keys(order)} FROM {rows} m JOIN "d_{table}" d ON d.pk = m.pk'
-                    " WHERE m.pk = ANY(%s)",
+                    f"SELECT m.pk, m.id, m.doc{sql.keys(order)} FROM {rows} m WHERE m.pk = ANY(%s)",
                     (wanted,),
                 )
             }
@@ -353,8 +355,7 @@ class PostgreSQLStore(ShadowedStore[StoreConnection]):
         if companion is None:
             with self.reading() as db:
                 r = db.execute(
-                    f"SELECT m.pk, m.id, d.doc{sql.keys(order)} FROM {sql.rows(table, tenant)} m"
-                    f' JOIN "d_{table}" d ON d.pk = m.pk WHERE m.id = %s',
+                    f"SELECT m.pk, m.id, m.doc{sql.keys(order)} FROM {sql.rows(table, tenant)} m WHERE m.id = %s",
                     (id_,),
                 ).fetchone()
             return None if r is None else tuple(r)
@@ -362,9 +363,8 @@ class PostgreSQLStore(ShadowedStore[StoreConnection]):
         with self.reading() as db:
             found = one(
                 db,
-                f"SELECT {companion.expression}, f.* FROM (SELECT 1) one LEFT JOIN (SELECT m.pk, m.id, d.doc"
-                f'{sql.keys(order)} FROM {sql.rows(table, tenant)} m JOIN "d_{table}" d ON d.pk = m.pk'
-                " WHERE m.id = %s) f ON true",
+                f"SELECT {companion.expression}, f.* FROM (SELECT 1) one LEFT JOIN (SELECT m.pk, m.id, m.doc"
+                f"{sql.keys(order)} FROM {sql.rows(table, tenant)} m WHERE m.id = %s) f ON true",
                 (id_,),
             )
         companion.observe(found[0])
@@ -389,7 +389,7 @@ class PostgreSQLStore(ShadowedStore[StoreConnection]):
     # -- writes ----------------------------------------------------------------------------
 
     def update(self, table: TableSpec, tenant: int, id_: str, change: Change) -> bytes | None:
-        """Lock the record's row, read its facts, apply ``change``, write; one transaction.
+        """Lock the record's row and read its facts (one statement), apply ``change``, write the row; one transaction.
 
         A racing change of the same record, through any replica, waits for the lock and then
         reads the facts this one wrote.
@@ -400,22 +400,20 @@ class PostgreSQLStore(ShadowedStore[StoreConnection]):
         try:
             with self.transaction() as db:
                 self.bump(db, t)  # the generation's row first: writers lock in one order
-                found = db.execute(f"SELECT pk FROM {rows} WHERE id = %s FOR UPDATE", (id_,)).fetchone()
+                found = db.execute(f"SELECT pk, facts FROM {rows} WHERE id = %s FOR UPDATE", (id_,)).fetchone()
                 if found is None:
                     raise _NoSuchRecordError
-                pk = found[0]
-                (packed,) = one(db, f'SELECT facts FROM "d_{t}" WHERE pk = %s', (pk,))
+                pk, packed = found
                 facts, doc, columns = change(unpack_facts(bytes(packed)))
-                names = ", ".join(f"m.{sql.column(name)}" for name, _ in table.columns)
+                names = "".join(f", {sql.column(name)}" for name, _ in table.columns)
                 db.execute(
-                    f'INSERT INTO "o_{t}" SELECT m.pk, %s, m.id{", " + names if names else ""}, d.doc, d.facts'
-                    f' FROM {rows} m JOIN "d_{t}" d ON d.pk = m.pk WHERE m.pk = %s ON CONFLICT (pk) DO NOTHING',
+                    f'INSERT INTO "o_{t}" SELECT pk, %s, id{names}, doc, facts FROM {rows} WHERE pk = %s'
+                    " ON CONFLICT (pk) DO NOTHING",
                     (tenant, pk),
                 )
-                if table.columns:
-                    sets = ", ".join(f"{sql.column(name)} = %s" for name, _ in table.columns)
-                    db.execute(f"UPDATE {rows} SET {sets} WHERE pk = %s", (*columns, pk))
-                db.execute(f'UPDATE "d_{t}" SET doc = %s, facts = %s WHERE pk = %s', (doc, pack_facts(facts), pk))
+                sets = "".join(f"{sql.column(name)} = %s, " for name, _ in table.columns)
+                written = (*columns, doc, pack_facts(facts), pk)
+                db.execute(f"UPDATE {rows} SET {sets}doc = %s, facts = %s WHERE pk = %s", written)
                 return doc
         except _NoSuchRecordError:
             return None
@@ -444,10 +442,11 @@ class PostgreSQLStore(ShadowedStore[StoreConnection]):
                     (f"o_{name}",),
                 )
             ]
-            kept = [c for c in cols if c not in ("tenant", "doc", "facts")]
+            kept = [c for c in cols if c != "tenant"]
             listed = ", ".join(f'"{c}"' for c in kept)
             updates = ", ".join(f'"{c}" = excluded."{c}"' for c in kept if c != "pk")
-            # A shadow holding no document is of a record added after seeding: it goes.
+            # A shadow holding no document is of a record added after seeding: it goes; the others
+            # are written back whole, document and facts with the columns.
             added = f'SELECT pk FROM "o_{name}" WHERE tenant = %s AND length(doc) = 0'
             for (tenant,) in db.execute(f'SELECT DISTINCT tenant FROM "o_{name}"').fetchall():
                 rows = sql.rows(name, tenant)
@@ -457,11 +456,6 @@ class PostgreSQLStore(ShadowedStore[StoreConnection]):
                     f" WHERE tenant = %s AND length(doc) > 0 ON CONFLICT (pk) DO UPDATE SET {updates}",
                     (tenant,),
                 ).rowcount
-            db.execute(f'DELETE FROM "d_{name}" WHERE pk IN (SELECT pk FROM "o_{name}" WHERE length(doc) = 0)')
-            db.execute(
-                f'UPDATE "d_{name}" d SET doc = o.doc, facts = o.facts FROM "o_{name}" o'
-                " WHERE d.pk = o.pk AND length(o.doc) > 0"
-            )
             db.execute(f'DELETE FROM "o_{name}"')
         return restored
 

@@ -2,7 +2,8 @@
 
 The same design as SQLite's (:mod:`mock_server.store.sqlite.snapshots`): a snapshot copies the
 current row of every record that has a shadow (every changed record), nothing else; a restore is
-a reset followed by writing those rows back, their shadows made again. Writers lock the table's
+a reset followed by writing those rows back, their shadows made again (here a row holds its
+document and facts: see :mod:`~mock_server.store.postgresql.sql`). Writers lock the table's
 generation row first, as every writer of this store does, so they never wait for each other in
 opposite orders; a revision also locks the rows it reads (``FOR UPDATE``), so a racing change
 through another replica sees its result.
@@ -80,7 +81,7 @@ def revise(
     args = tuple(a for _, values in clauses for a in values)
     names = [sql.column(name) for name, _ in table.columns]
     listed = "".join(f", m.{c}" for c in names)
-    selected = f'SELECT m.pk, d.facts{listed} FROM {rows} m JOIN "d_{t}" d ON d.pk = m.pk WHERE'
+    selected = f"SELECT m.pk, m.facts{listed} FROM {rows} m WHERE"
     found = db.execute(f"{selected} {test} ORDER BY m.pk FOR UPDATE OF m", args).fetchall()
     stored = {r[0]: r[2:] for r in found}
     done = revision.apply(found, change)
@@ -96,19 +97,16 @@ def revise(
         return 0
     changed = sorted(done)
     with db.cursor() as cur:
-        # Set-based: the seeded rows kept in one statement, then only the columns that changed.
+        # Set-based: the seeded rows kept in one statement; then one UPDATE a record, of its
+        # document, its facts and only the columns that changed (each rewrites its indexes' entries).
         cur.execute(
-            f'INSERT INTO "o_{t}" SELECT m.pk, {int(tenant)}, m.id{listed}, d.doc, d.facts FROM {rows} m'
-            f' JOIN "d_{t}" d ON d.pk = m.pk WHERE m.pk = ANY(%s) ON CONFLICT (pk) DO NOTHING',
+            f'INSERT INTO "o_{t}" SELECT m.pk, {int(tenant)}, m.id{listed}, m.doc, m.facts FROM {rows} m'
+            " WHERE m.pk = ANY(%s) ON CONFLICT (pk) DO NOTHING",
             (changed,),
         )
-        for positions, values in revision.column_writes(done, stored).items():
-            sets = ", ".join(f"{names[i]} = %s" for i in positions)
-            cur.executemany(f"UPDATE {rows} SET {sets} WHERE pk = %s", values)
-        cur.executemany(
-            f'UPDATE "d_{t}" SET doc = %s, facts = %s WHERE pk = %s',
-            [(done[pk][1], pack_facts(done[pk][0]), pk) for pk in changed],
-        )
+        for positions, values in revision.column_writes(done, stored, documents=True).items():
+            sets = "".join(f"{names[i]} = %s, " for i in positions)
+            cur.executemany(f"UPDATE {rows} SET {sets}doc = %s, facts = %s WHERE pk = %s", values)
     bump(db, t, len(changed))
     return len(changed)
 
@@ -119,14 +117,11 @@ def insert(db: Db, bump: Bump, table: TableSpec, tenant: int, added: Sequence[Ad
     last = db.execute(f"SELECT coalesce(max(pk), 0) FROM {rows}").fetchone()
     first = revision.first_added(tenant, int(last[0]) if last is not None else 0)
     keyed = list(enumerate(added, first))
-    marks = ", ".join(["%s"] * (2 + len(table.columns)))
+    marks = ", ".join(["%s"] * (4 + len(table.columns)))
     with db.cursor() as cur:
         cur.executemany(
-            f"INSERT INTO {rows} VALUES ({marks})", [(pk, id_, *columns) for pk, (id_, _, _, columns) in keyed]
-        )
-        cur.executemany(
-            f'INSERT INTO "d_{t}" VALUES (%s, %s, %s)',
-            [(pk, doc, pack_facts(facts)) for pk, (_, facts, doc, _) in keyed],
+            f"INSERT INTO {rows} VALUES ({marks})",
+            [(pk, id_, *columns, doc, pack_facts(facts)) for pk, (id_, facts, doc, columns) in keyed],
         )
         cur.executemany(
             f'INSERT INTO "o_{t}" (pk, tenant, id, doc, facts) VALUES (%s, %s, %s, %s, %s)',
@@ -145,7 +140,7 @@ def save(db: Db, name: str, tables: Iterable[str], meta: Mapping[str, str], take
         for tenant in tenants:
             records += db.execute(
                 f"INSERT INTO snapshot_rows SELECT %s, %s, %s, m.pk, m.id, jsonb_build_array({values})::text,"
-                f' d.doc, d.facts FROM {sql.rows(t, tenant)} m JOIN "d_{t}" d ON d.pk = m.pk'
+                f" m.doc, m.facts FROM {sql.rows(t, tenant)} m"
                 f' WHERE m.pk IN (SELECT pk FROM "o_{t}" WHERE tenant = %s)',
                 (name, t, tenant, tenant),
             ).rowcount
@@ -183,15 +178,16 @@ def restore(db: Db, bump: Bump, snapshot: Snapshot, tables: Iterable[str]) -> Sn
         extract = "".join(
             f", (s.cols::jsonb->>{i}){'::bigint' if kind == 'bigint' else ''}" for i, (_, kind) in enumerate(columns)
         )
-        updates = ", ".join(["id = excluded.id", *(f'"{c}" = excluded."{c}"' for c, _ in columns)])
+        written_back = ["id", *(f'"{c}"' for c, _ in columns), "doc", "facts"]
+        updates = ", ".join(f"{c} = excluded.{c}" for c in written_back)
         held = "SELECT DISTINCT tenant FROM snapshot_rows WHERE name = %s AND tbl = %s"
         for (tenant,) in db.execute(held, (name, t)).fetchall():
             rows = sql.rows(t, tenant)
             saved = "SELECT pk FROM snapshot_rows WHERE name = %s AND tbl = %s AND tenant = %s"
             # The seeded row is kept first, as a change keeps it, so that a reset still goes back to it.
             db.execute(
-                f'INSERT INTO "o_{t}" SELECT m.pk, {int(tenant)}, m.id{listed.replace(", ", ", m.")}, d.doc, d.facts'
-                f' FROM {rows} m JOIN "d_{t}" d ON d.pk = m.pk WHERE m.pk IN ({saved}) ON CONFLICT (pk) DO NOTHING',
+                f'INSERT INTO "o_{t}" SELECT m.pk, {int(tenant)}, m.id{listed.replace(", ", ", m.")}, m.doc, m.facts'
+                f" FROM {rows} m WHERE m.pk IN ({saved}) ON CONFLICT (pk) DO NOTHING",
                 (name, t, tenant),
             )
             # A saved record with no seeded row was added after seeding: a reset deletes it again.
@@ -201,21 +197,12 @@ def restore(db: Db, bump: Bump, snapshot: Snapshot, tables: Iterable[str]) -> Sn
                 (revision.ADDED_MARK, revision.ADDED_MARK, name, t, tenant),
             )
             written = db.execute(
-                f"INSERT INTO {rows} (pk, id{listed}) SELECT s.pk, s.id{extract} FROM snapshot_rows s"
-                f" WHERE s.name = %s AND s.tbl = %s AND s.tenant = %s ON CONFLICT (pk) DO UPDATE SET {updates}",
+                f"INSERT INTO {rows} (pk, id{listed}, doc, facts) SELECT s.pk, s.id{extract}, s.doc, s.facts"
+                " FROM snapshot_rows s WHERE s.name = %s AND s.tbl = %s AND s.tenant = %s"
+                f" ON CONFLICT (pk) DO UPDATE SET {updates}",
                 (name, t, tenant),
             ).rowcount
             bump(db, t, written)
-        db.execute(
-            f'UPDATE "d_{t}" d SET doc = s.doc, facts = s.facts FROM snapshot_rows s'
-            " WHERE s.name = %s AND s.tbl = %s AND d.pk = s.pk",
-            (name, t),
-        )
-        db.execute(
-            f'INSERT INTO "d_{t}" SELECT s.pk, s.doc, s.facts FROM snapshot_rows s WHERE s.name = %s AND s.tbl = %s'
-            f' AND NOT EXISTS (SELECT 1 FROM "d_{t}" d WHERE d.pk = s.pk)',
-            (name, t),
-        )
     with db.cursor() as cur:
         cur.executemany(
             "INSERT INTO meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
