@@ -271,13 +271,15 @@ def _start_paymock(args: Sequence[str], timeout: float) -> Server:
 
 
 def start_bare(body: Path, content_type: str, workers: int, threads: int) -> Server:
-    """``bench/bare_app.py`` under gunicorn with paymock's worker settings, serving ``body``."""
+    """``bench/bare_app.py`` under gunicorn with paymock's worker and listening settings, serving ``body``."""
     port = free_port()
     log = Path(tempfile.mkstemp(prefix="bare-bench-", suffix=".log")[1])
     cmd = [
         GUNICORN, "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
         "--worker-class", "gthread", "--keep-alive", "5", "--timeout", "60", "--log-level", "warning",
         "--chdir", str(ROOT / "bench"), "bare_app:app",
+        # A listening socket per worker, as paymock serve listens (mock_server/server.py).
+        *(["--reuse-port"] if workers > 1 else []),
     ]  # fmt: skip
     env = {**os.environ, "BARE_BODY": str(body), "BARE_CONTENT_TYPE": content_type}
     started = time.perf_counter()

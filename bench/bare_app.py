@@ -1,9 +1,10 @@
 """The bare ceiling for ``bench/throughput.py``: a minimal Flask app returning precomputed bytes.
 
-Run under gunicorn with the same worker class, workers and threads as ``paymock serve``::
+Run under gunicorn with the same worker class, workers, threads and listening sockets (one per
+worker) as ``paymock serve``::
 
     BARE_BODY=/tmp/page.json BARE_CONTENT_TYPE=application/json \
-        .venv/bin/gunicorn --chdir bench --worker-class gthread --workers 2 --threads 4 bare_app:app
+        .venv/bin/gunicorn --chdir bench --worker-class gthread --workers 2 --threads 4 --reuse-port bare_app:app
 
 Every path answers the body of the file ``BARE_BODY`` (read once at start-up) with
 ``BARE_CONTENT_TYPE``; ``/__health`` answers ``ok``. It does no auth, validation or query: it is
