@@ -94,7 +94,7 @@ class PostgreSQLStore(ShadowedStore[StoreConnection]):
         self._connections = Connections(url, self.location, POOL_SIZE, generic_plans=True)
         self._counts = CountCache()
         self._orders = OrderCache()
-        self._statements: Statements[str] = Statements()
+        self._statements: Statements[bytes] = Statements()
         try:
             with psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT) as db:
                 # One replica at a time makes the schema (CREATE ... IF NOT EXISTS can race).
@@ -234,7 +234,9 @@ class PostgreSQLStore(ShadowedStore[StoreConnection]):
             id_list = f"string_agg(id, E'\\x1e' ORDER BY {outer})" if ids else "NULL"
             docs = f"string_agg(doc, '\\x1e'::bytea ORDER BY {outer})" if documents else "NULL"
             read = "(SELECT value FROM meta WHERE key = %s)" if generation else "NULL"
-            statement = f"SELECT count(*), {id_list}, {docs}, {read}, {extra} FROM ({text}) s"
+            # As bytes: psycopg would encode a str at every run, and hash the new bytes to find
+            # its converted query and prepared statement; a kept bytes object hashes once.
+            statement = f"SELECT count(*), {id_list}, {docs}, {read}, {extra} FROM ({text}) s".encode()
             if shape is not None:
                 self._statements.put(shape, statement)
         with self.reading() as db:
@@ -481,7 +483,7 @@ class _NoSuchRecordError(Exception):
 
 
 def one(
-    db: StoreConnection, query: str, args: Sequence[Any] = (), binary: bool = False, prepare: bool | None = None
+    db: StoreConnection, query: str | bytes, args: Sequence[Any] = (), binary: bool = False, prepare: bool | None = None
 ) -> tuple[Any, ...]:
     """The one row a query gives (an aggregate, a row known to exist).
 

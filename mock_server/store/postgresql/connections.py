@@ -71,7 +71,7 @@ class StoreConnection(psycopg.Connection[Any]):
     _kept: psycopg.Cursor[Any] | None = None
 
     def run(
-        self, query: str, args: Sequence[Any] = (), *, binary: bool = False, prepare: bool | None = None
+        self, query: str | bytes, args: Sequence[Any] = (), *, binary: bool = False, prepare: bool | None = None
     ) -> psycopg.Cursor[Any]:
         """Run ``query`` on the kept cursor; fetch its rows before the next statement on this connection.
 
