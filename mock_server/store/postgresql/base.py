@@ -42,6 +42,7 @@ from mock_server.store.orders import MAX_SQL_INT, OrderCache
 from mock_server.store.page import PK, SEP, Page, Row
 from mock_server.store.postgresql import snapshots, sql
 from mock_server.store.postgresql.connections import CONNECT_TIMEOUT, Connections, StoreConnection, cause
+from mock_server.store.postgresql.prepared import Prepared
 from mock_server.store.shadowed import ShadowedStore
 from mock_server.store.statements import Statements
 from mock_server.world import pack_facts, unpack_facts
@@ -94,7 +95,7 @@ class PostgreSQLStore(ShadowedStore[StoreConnection]):
         self._connections = Connections(url, self.location, POOL_SIZE, generic_plans=True)
         self._counts = CountCache()
         self._orders = OrderCache()
-        self._statements: Statements[bytes] = Statements()
+        self._statements: Statements[Prepared] = Statements()
         try:
             with psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT) as db:
                 # One replica at a time makes the schema (CREATE ... IF NOT EXISTS can race).
@@ -221,8 +222,8 @@ class PostgreSQLStore(ShadowedStore[StoreConnection]):
             if after is None and not any(sql.unstorable(v) for c in conditions for v in c.values)
             else None
         )  # fmt: skip
-        statement = self._statements.get(shape) if shape is not None else None
-        if statement is not None:
+        kept = self._statements.get(shape) if shape is not None else None
+        if kept is not None:
             args = tuple(v for c in conditions for v in c.values) + ((min(offset, MAX_SQL_INT),) if offset else ())
         else:
             query = self._listing(table, tenant, conditions, order, limit, offset, after, reverse, documents)
@@ -238,17 +239,22 @@ class PostgreSQLStore(ShadowedStore[StoreConnection]):
             # its converted query and prepared statement; a kept bytes object hashes once.
             statement = f"SELECT count(*), {id_list}, {docs}, {read}, {extra} FROM ({text}) s".encode()
             if shape is not None:
-                self._statements.put(shape, statement)
+                kept = Prepared.of(statement, keep_plan=_planned_once(conditions) is None)
+                self._statements.put(shape, kept)
         with self.reading() as db:
             # In binary, the documents come as they are stored: as text, bytea is hex, twice the bytes
-            # for the server to write and send and the client to decode (a page is 25-50 KB).
-            count, listed, joined, seen, also = one(
-                db,
-                statement,
-                first + args,
-                binary=True,
-                prepare=_planned_once(conditions),
-            )
+            # for the server to write and send and the client to decode (a page is 25-50 KB). A kept
+            # statement goes through libpq itself (prepared.py); one written for this request alone
+            # (a keyset page's) through a cursor, which prepares it if it repeats.
+            if kept is not None:
+                row = db.first_row(kept, first + args)
+                if row is None:
+                    raise StoreError("expected a row from a list page's aggregate, got none")
+                count, listed, joined, seen, also = row
+            else:
+                count, listed, joined, seen, also = one(
+                    db, statement, first + args, binary=True, prepare=_planned_once(conditions)
+                )
         if companion is not None:
             companion.observe(also)
         id_values = listed.split(ID_SEP) if listed else []

@@ -22,14 +22,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from psycopg import abc, errors, pq
+from psycopg.adapt import PyFormat, Transformer
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from mock_server import process
 from mock_server.errors import StoreUnavailableError
+from mock_server.store.postgresql.prepared import Prepared, new_name
 
 #: Seconds to wait for a connection (new, or free in the pool) before answering 503.
 CONNECT_TIMEOUT = 10
+#: Statements one connection keeps prepared for :meth:`StoreConnection.first_row`; past it they are
+#: deallocated and prepared again as they come (shapes are a few per document: rarely reached).
+PREPARED_MAX = 256
 
 
 def cause(exc: BaseException) -> str:
@@ -69,6 +75,65 @@ class StoreConnection(psycopg.Connection[Any]):
     """
 
     _kept: psycopg.Cursor[Any] | None = None
+    _adapter: abc.Transformer | None = None
+    #: This connection's name for each kept statement, by the statement and its values' types.
+    _names: dict[tuple[bytes, tuple[int, ...]], bytes] | None = None
+
+    def first_row(self, statement: Prepared, args: Sequence[Any]) -> tuple[Any, ...] | None:
+        """The first row ``statement`` gives for ``args``, in binary, run through libpq itself.
+
+        The values are adapted by psycopg's own adapters, as a cursor would; a statement whose
+        plan is kept is prepared on this connection the first time it runs with these types.
+
+        Raises:
+            psycopg.Error: As a cursor would raise it (:class:`psycopg.OperationalError` for a
+                lost connection).
+        """
+        adapter = self._adapter
+        if adapter is None:
+            adapter = self._adapter = Transformer(self)
+        values = list(adapter.dump_sequence(args, [PyFormat.AUTO] * len(args)))
+        types, formats = adapter.types or (), adapter.formats
+        if statement.keep_plan:
+            names = self._names
+            if names is None:
+                names = self._names = {}
+            name = names.get((statement.text, types))
+            if name is None:
+                name = self._prepare(statement.text, types)
+            # libpq takes None as NULL; psycopg's signature leaves it out.
+            result = self.pgconn.exec_prepared(name, values, formats, pq.Format.BINARY)  # type: ignore[arg-type]
+        else:
+            result = self.pgconn.exec_params(statement.text, values, types, formats, pq.Format.BINARY)
+        if result.status != pq.ExecStatus.TUPLES_OK:
+            raise self._failure(result)
+        adapter.set_pgresult(result)
+        try:
+            return adapter.load_row(0, tuple) if result.ntuples else None
+        finally:
+            adapter.set_pgresult(None)
+
+    def _prepare(self, text: bytes, types: Sequence[int]) -> bytes:
+        names = self._names
+        assert names is not None
+        if len(names) >= PREPARED_MAX:
+            # Only this connection's own names: psycopg's prepared statements stay known to it.
+            dropped = self.pgconn.exec_(b"; ".join(b"DEALLOCATE " + n for n in names.values()))
+            if dropped.status != pq.ExecStatus.COMMAND_OK:
+                raise self._failure(dropped)
+            names.clear()
+        name = new_name()
+        made = self.pgconn.prepare(name, text, types)
+        if made.status != pq.ExecStatus.COMMAND_OK:
+            raise self._failure(made)
+        names[(text, tuple(types))] = name
+        return name
+
+    def _failure(self, result: pq.abc.PGresult) -> psycopg.Error:
+        """The error a failed result stands for, as psycopg's cursor would raise it."""
+        if self.pgconn.status == pq.ConnStatus.BAD:  # no SQLSTATE: the server or the socket went away
+            return psycopg.OperationalError(f"the connection is lost: {result.get_error_message()}")
+        return errors.error_from_result(result, encoding=self.info.encoding)
 
     def run(
         self, query: str | bytes, args: Sequence[Any] = (), *, binary: bool = False, prepare: bool | None = None
