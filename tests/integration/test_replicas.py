@@ -62,7 +62,9 @@ def _parent(pid: int) -> int:
 
 
 def _pending(s: Session, n: int = 1) -> list[str]:
-    return [p["paymentId"] for p in s.get("/v1/payments", params={"status": "pending", "limit": n}).json()["payments"]]
+    got = s.get("/v1/payments", params={"status": "pending", "limit": n})
+    assert got.status == 200, (got.status, got.body[:500])
+    return [p["paymentId"] for p in got.json()["payments"]]
 
 
 def test_a_write_through_one_is_read_through_the_other_at_once(pair: tuple[LiveServer, LiveServer]) -> None:

@@ -89,3 +89,18 @@ def test_statements_kept_on_a_connection_are_bounded(db: StoreConnection, monkey
     # Had it been dropped, psycopg would run it by name and fail ("prepared statement does not exist").
     assert db.execute("SELECT %s::int * 2", (5,), prepare=True).fetchone() == (10,)
     assert _prepared(db, "_pg3_") >= 1
+
+
+def test_a_statement_dropped_with_psycopgs_own_is_prepared_again(db: StoreConnection) -> None:
+    # psycopg answers a ROLLBACK it runs, on a connection where it prepared a statement of its own,
+    # with DEALLOCATE ALL: a state change that rolls back did so on a pooled connection (a 500 once).
+    kept = Prepared.of(b"SELECT %s::int + 1", keep_plan=True)
+    assert db.first_row(kept, (1,)) == (2,)
+    for _ in range(6):
+        db.execute("SELECT %s::int", (1,), prepare=True)
+    db.execute("BEGIN")
+    db.execute("ROLLBACK")
+    db.execute("SELECT 1")  # psycopg sends its DEALLOCATE ALL before its next statement
+    assert _ours(db) == 0
+    assert db.first_row(kept, (2,)) == (3,)
+    assert _ours(db) == 1

@@ -36,6 +36,8 @@ CONNECT_TIMEOUT = 10
 #: Statements one connection keeps prepared for :meth:`StoreConnection.first_row`; past it they are
 #: deallocated and prepared again as they come (shapes are a few per document: rarely reached).
 PREPARED_MAX = 256
+#: SQLSTATE ``invalid_sql_statement_name``: a prepared statement of that name does not exist.
+_NO_SUCH_STATEMENT = b"26000"
 
 
 def cause(exc: BaseException) -> str:
@@ -103,6 +105,13 @@ class StoreConnection(psycopg.Connection[Any]):
                 name = self._prepare(statement.text, types)
             # libpq takes None as NULL; psycopg's signature leaves it out.
             result = self.pgconn.exec_prepared(name, values, formats, pq.Format.BINARY)  # type: ignore[arg-type]
+            if result.error_field(pq.DiagnosticField.SQLSTATE) == _NO_SUCH_STATEMENT:
+                # psycopg deallocates every statement of the session (DEALLOCATE ALL) once it has
+                # run a ROLLBACK, DROP or ALTER on a connection where it prepared its own: ours
+                # went with them. Prepared again, once.
+                names.clear()
+                name = self._prepare(statement.text, types)
+                result = self.pgconn.exec_prepared(name, values, formats, pq.Format.BINARY)  # type: ignore[arg-type]
         else:
             result = self.pgconn.exec_params(statement.text, values, types, formats, pq.Format.BINARY)
         if result.status != pq.ExecStatus.TUPLES_OK:
