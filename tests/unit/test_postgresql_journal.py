@@ -7,6 +7,7 @@ entries written (here in time order).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from functools import partial
 from typing import Any
@@ -93,3 +94,29 @@ def test_the_journal_is_unlogged_and_a_logged_one_from_before_is_made_so_with_it
             assert db.execute("SELECT count(*) FROM control_journal").fetchone() == (1,)
     finally:
         opened.close()
+
+
+def _writers() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name == "paymock-journal" and t.is_alive()}
+
+
+def test_closing_stops_the_writer_once_it_wrote_what_it_buffered_and_use_starts_another(postgres: Postgres) -> None:
+    url = postgres.database("journal_close")
+    before = _writers()
+    state = PostgreSQLControlState(url, 10)
+    state.record(partial(_entry, 1))
+    (writer,) = _writers() - before
+    # When the state is closed (an embedding program done with it, or a fork coming)
+    state.close()
+    # Then its writer is gone, its entry written, and readers no longer wait for this worker
+    assert not writer.is_alive()
+    with psycopg.connect(url) as db:
+        assert db.execute("SELECT count(*) FROM control_journal").fetchone() == (1,)
+        assert db.execute("SELECT count(*) FROM control_workers").fetchone() == (0,)
+    # And used again, it starts a writer of its own
+    state.record(partial(_entry, 2))
+    (again,) = _writers() - before
+    assert again is not writer
+    assert state.requests(JournalQuery())[1] == 2
+    state.close()
+    assert not again.is_alive()

@@ -114,6 +114,9 @@ class PostgreSQLControlState:
         self._flush_lock = threading.Lock()
         self._full = threading.Event()  # the buffer holds a batch: the writer need not wait
         self._flusher: int | None = None  # pid whose flusher thread runs
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()  # the running writer's: set, it leaves after its round
+        self._leaving = False  # the exit hook is registered
         self._acked = 0
         with self._connections.reading() as db:
             # One replica at a time makes the tables (CREATE ... IF NOT EXISTS can race).
@@ -127,7 +130,18 @@ class PostgreSQLControlState:
     # -- connections -------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close this process's pool (before a fork; a new one opens on next use)."""
+        """Stop this process's journal writer (what it buffered written first) and close its pool.
+
+        Before a fork, and when an embedding program is done with the state; a writer and a pool
+        start again on next use.
+        """
+        thread = self._thread
+        if thread is not None and self._flusher == os.getpid():
+            self._stop.set()
+            self._full.set()  # wake it now
+            thread.join(SYNC_TIMEOUT)
+            self._leave()
+        self._flusher = self._thread = None
         self._connections.close()
 
     # -- rules -------------------------------------------------------------------------------
@@ -227,12 +241,19 @@ class PostgreSQLControlState:
             log.warning("request journal: cannot register this worker (the database is away)")
             return
         self._flusher, self._acked = os.getpid(), acked
-        threading.Thread(target=self._flush_forever, name="paymock-journal", daemon=True).start()
-        atexit.register(self._leave)
+        # An event of its own: a writer that close() stopped must not be woken again by the next.
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._flush_forever, args=(self._stop,), name="paymock-journal", daemon=True
+        )
+        self._thread.start()
+        if not self._leaving:
+            atexit.register(self._leave)
+            self._leaving = True
 
-    def _flush_forever(self) -> None:
+    def _flush_forever(self, stop: threading.Event) -> None:
         beat = time.monotonic()
-        while True:
+        while not stop.is_set():
             self._full.wait(FLUSH_INTERVAL)
             self._full.clear()
             try:
@@ -272,6 +293,8 @@ class PostgreSQLControlState:
                 return int(one(db, _TRIM, (self.capacity,))[0])
 
     def _leave(self) -> None:
+        if self._flusher != os.getpid():  # closed already, or never wrote here
+            return
         try:
             self._flush()
             with self._connections.reading() as db:
