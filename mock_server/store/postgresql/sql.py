@@ -27,6 +27,9 @@ keyset = DIALECT.keyset
 
 #: The PostgreSQL type of each stored kind.
 TYPES = {"text": 'text COLLATE "C"', "integer": "bigint"}
+#: The same types as a binary COPY names them (it needs each column's type; stored values are
+#: exactly ``str`` or ``int``, see mock_server/columns.py).
+COPY_TYPES = {"text": "text", "integer": "int8"}
 
 #: Each condition operator's SQL, ``{}`` standing for the column.
 _OPERATORS = DIALECT.operators()
@@ -97,6 +100,11 @@ def columns(table: TableSpec) -> str:
 def listed(table: TableSpec) -> list[str]:
     """The column names of a table of rows, in order (the document and its facts last)."""
     return ["pk", "id", *(f"c_{name}" for name, _ in table.columns), "doc", "facts"]
+
+
+def copied(table: TableSpec) -> list[str]:
+    """The types of :func:`listed`'s columns, for a binary COPY."""
+    return ["int8", "text", *(COPY_TYPES[kind] for _, kind in table.columns), "bytea", "bytea"]
 
 
 def create_table(table: TableSpec) -> list[str]:
