@@ -3,8 +3,8 @@
 A list page's statement depends on the query's shape only (:mod:`mock_server.store.statements`),
 so its text is written once. Running it through a psycopg cursor still cost ~125 µs of Python per
 page (converting the query, finding psycopg's prepared statement for it, setting up the results)
-where libpq's own exec, with psycopg's adapters for the values and the row, costs ~55 µs, and
-releases the GIL while the database works, as the cursor does (bench/HISTORY.md, 2026-12-06).
+where libpq's own exec costs ~55 µs, ~80 µs with psycopg's adapters for the values and the row,
+and releases the GIL while the database works, as the cursor does (bench/HISTORY.md, 2026-12-06).
 :meth:`~mock_server.store.postgresql.connections.StoreConnection.first_row` runs one.
 """
 
