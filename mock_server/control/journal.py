@@ -144,7 +144,3 @@ def made(pending: Iterable[Pending]) -> Iterator[dict[str, Any]]:
             yield make()
         except Exception:  # the journal's writer must go on: one bad entry costs only itself
             log.exception("making a request journal entry")
-
-
-#: This process's id, as :func:`os.getpid` says, without its system call per request.
-worker = pid

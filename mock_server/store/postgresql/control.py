@@ -34,9 +34,10 @@ from typing import Any
 import orjson
 import psycopg
 
-from mock_server.control.journal import Pending, made, worker
+from mock_server.control.journal import Pending, made
 from mock_server.control.state import DuplicateRuleError, JournalQuery, StoredRule
 from mock_server.errors import StoreUnavailableError
+from mock_server.process import pid
 from mock_server.store import journal
 from mock_server.store.postgresql import sql
 from mock_server.store.postgresql.base import describe, one
@@ -223,7 +224,7 @@ class PostgreSQLControlState:
             self._buffer.append(entry)
             if len(self._buffer) == FLUSH_BATCH:
                 self._full.set()
-            if self._flusher != worker():
+            if self._flusher != pid():
                 self._start_flusher()
 
     def _start_flusher(self) -> None:

@@ -32,7 +32,7 @@ from typing import Any
 import orjson
 
 from mock_server import process
-from mock_server.control.journal import Pending, made, worker
+from mock_server.control.journal import Pending, made
 from mock_server.control.state import DuplicateRuleError, JournalQuery, StoredRule
 from mock_server.store import journal
 from mock_server.store.sqlite import sql
@@ -237,7 +237,7 @@ class SqliteControlState:
             self._buffer.extend(rows)
             if self._keep is None and len(self._buffer) == FLUSH_BATCH:
                 self._full.set()
-            if self._flusher != worker():
+            if self._flusher != process.pid():
                 self._start_flusher()
 
     def _start_flusher(self) -> None:
